@@ -1,0 +1,1 @@
+"""evalscript package."""

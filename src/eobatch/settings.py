@@ -1,0 +1,67 @@
+"""All configuration in one typed object, read from `EOBATCH_*` environment variables or passed in.
+
+Nothing reads the environment at import time: the CLI and the tests build a `Settings` and hand it down.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="EOBATCH_", extra="ignore")
+
+    data_dir: Path = Field(default=Path(".eobatch"), description="Everything the service keeps lives here")
+    database_url: str | None = Field(default=None, description="SQLAlchemy URL; default SQLite in data_dir")
+    collections_file: Path | None = Field(default=None, description="YAML/TOML collection registry")
+
+    # object storage: s3:// URLs go to this endpoint, or to local folders under data_dir/buckets
+    s3_endpoint: str | None = None
+    s3_access_key: str | None = None
+    s3_secret_key: str | None = None
+    s3_region: str = "us-east-1"
+    allowed_buckets: list[str] = Field(default_factory=list, description="Empty: every bucket is allowed")
+
+    # auth
+    jwt_secret: str | None = Field(default=None, description="HMAC secret; default generated in data_dir")
+    token_lifetime_s: int = 3600
+
+    # engine
+    executor: str = "local"  # local | dask
+    workers: int = Field(default_factory=lambda: os.cpu_count() or 1)
+    dask_address: str | None = None
+    poll_interval_s: float = 0.2
+    tile_heartbeat_timeout_s: float = 300.0
+    max_tile_attempts: int = 3
+    max_tiles_per_request: int = 200_000
+    max_tiles_in_flight_per_account: int = 64
+    max_concurrent_analyses: int = 2
+    initial_pu_grant: float = 100_000.0
+
+    # evalscript sandbox
+    evalscript_timeout_s: float = 600.0
+    evalscript_max_memory_mb: int = 1024
+
+    # cleanup of stale requests (seconds; 0 disables)
+    cleanup_failed_after_s: float = 30 * 86400
+    cleanup_unstarted_after_s: float = 30 * 86400
+    cleanup_finished_after_s: float = 90 * 86400
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'eobatch.sqlite').resolve()}"
+
+    @property
+    def buckets_dir(self) -> Path:
+        """Local folder standing in for S3: one sub-folder per bucket."""
+        return self.data_dir / "buckets"
+
+    @property
+    def archive_dir(self) -> Path:
+        """Where the built-in demo collection is generated."""
+        return self.data_dir / "archive"
