@@ -16,20 +16,20 @@ _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.\-_]{1,61}[a-z0-9]$")
 def split_s3_url(url: str) -> tuple[str, str]:
     """`s3://bucket/some/key` -> ("bucket", "some/key"); BadRequest for anything else."""
     if not isinstance(url, str) or not url.startswith("s3://"):
-        raise BadRequest(f"Output location {url!r} is not an s3:// URL; expected s3://<bucket>/<path>")
+        raise _bad_url(f"Output location {url!r} is not an s3:// URL; expected s3://<bucket>/<path>")
     bucket, _, key = url[len("s3://") :].partition("/")
     if not _BUCKET.match(bucket):
-        raise BadRequest(
+        raise _bad_url(
             f"Bucket name {bucket!r} in {url!r} is invalid; use 3-63 lowercase letters, digits, '.', '-' or '_'"
         )
     if any(part in ("..", ".") for part in key.split("/")):
-        raise BadRequest(f"Object key in {url!r} contains '.' or '..' segments, which are not allowed")
+        raise _bad_url(f"Object key in {url!r} contains '.' or '..' segments, which are not allowed")
     return bucket, key
 
 
 def expand_default_layout(template: str) -> str:
     """A location without placeholders (`s3://bucket/folder` or a bucket name) gets the default layout."""
-    if not template.startswith("s3://"):
+    if "://" not in template:
         template = f"s3://{template}"
     if _PLACEHOLDER.search(template):
         return template
@@ -69,3 +69,7 @@ def render_tile_path(
 def _bad_template(template: str, why: str) -> BadRequest:
     message = f"Output path template {template!r} is invalid: {why}"
     return BadRequest(message, [Violation("output.defaultTilePath", message)])
+
+
+def _bad_url(message: str) -> BadRequest:
+    return BadRequest(message, [Violation("output", message)])

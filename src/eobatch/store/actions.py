@@ -1,0 +1,61 @@
+"""Applying a user action to a stored request: the state machine's decision plus its side effects,
+in the caller's transaction (status, userAction, PU reservation, restarting failed tiles)."""
+
+from __future__ import annotations
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from eobatch.domain import cost
+from eobatch.domain.states import Decision, RequestStatus, TileStatus, UserAction, decide
+from eobatch.store import ledger
+from eobatch.store.models import BatchRequest, Tile, utcnow
+
+
+def reservation_for(request: BatchRequest, *, failed_tiles_only: bool = False, failed_pu: float = 0.0) -> float:
+    """PU to hold when processing starts: the analysis' upper estimate (discounted), at least 100 PU.
+
+    A restart of failed tiles holds only what those tiles are expected to cost.
+    """
+    if failed_tiles_only:
+        return failed_pu
+    estimate = (request.cost_estimate or {}).get("high")
+    if estimate is None:
+        estimate = (request.value_estimate or 0.0) * cost.BATCH_DISCOUNT
+    return cost.request_minimum(float(estimate))
+
+
+def apply_action(session: Session, request: BatchRequest, action: UserAction, *, api: str = "v1") -> Decision:
+    """Apply `action` to `request` (locked by the caller); raises IllegalAction/InsufficientUnits."""
+    decision = decide(RequestStatus(request.status), UserAction(request.user_action), action, api=api)
+    if not decision.changed:
+        return decision
+    now = utcnow()
+    if decision.restart_failed_tiles:
+        failed_pu = sum(
+            (t.estimated_pu or 0.0)
+            for t in session.query(Tile).filter(Tile.request_id == request.id,
+                                                Tile.status == TileStatus.FAILED.value)
+        )
+        ledger.reserve(session, request, reservation_for(request, failed_tiles_only=True, failed_pu=failed_pu))
+        session.execute(
+            update(Tile)
+            .where(Tile.request_id == request.id, Tile.status == TileStatus.FAILED.value)
+            .values(status=TileStatus.PENDING.value, attempts=0, error=None, updated=now)
+        )
+        request.error = None
+        request.finished_at = None
+    elif decision.reserve:
+        ledger.reserve(session, request, reservation_for(request))
+    if decision.status is RequestStatus.CANCELED:
+        ledger.release(session, request)
+        request.finished_at = now
+    if decision.status is RequestStatus.STOPPED:
+        request.stopped_reason = "USER_ACTION"
+    elif decision.status is RequestStatus.PROCESSING:
+        request.stopped_reason = None
+    request.status = decision.status.value
+    request.user_action = decision.user_action.value
+    request.user_action_updated = now
+    request.last_updated = now
+    return decision
