@@ -1,0 +1,68 @@
+"""Small geometry helpers: cached pyproj transformers, projecting shapely geometries, the antimeridian."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+import pyproj
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+WGS84 = 4326
+SEGMENT_DEG = 0.01  # longest straight edge (degrees) kept when a lon/lat area is projected
+WORLD = shapely.box(-180.0, -90.0, 180.0, 90.0)
+
+
+@lru_cache(maxsize=512)
+def transformer(src: pyproj.CRS | int, dst: pyproj.CRS | int) -> pyproj.Transformer:
+    """An always_xy transformer (lon/lat order for geographic CRSs), cached per CRS pair."""
+    return pyproj.Transformer.from_crs(src, dst, always_xy=True)
+
+
+def transform(geom: BaseGeometry, src: pyproj.CRS | int, dst: pyproj.CRS | int) -> BaseGeometry:
+    """`geom` with every vertex transformed from `src` to `dst` (no densifying)."""
+    if src == dst:
+        return geom
+    t = transformer(src, dst)
+    return shapely.transform(geom, lambda c: np.column_stack(t.transform(c[:, 0], c[:, 1])))
+
+
+def project_lonlat(geom: BaseGeometry, epsg: int) -> BaseGeometry:
+    """A lon/lat geometry in EPSG:`epsg`, densified first so its edges stay straight in lon/lat."""
+    if epsg == WGS84:
+        return geom
+    return transform(shapely.segmentize(geom, SEGMENT_DEG), WGS84, epsg)
+
+
+def wrap_longitudes(geom: BaseGeometry) -> BaseGeometry:
+    """A lon/lat geometry whose longitudes may run past +-180 (up to +-540), cut and moved into -180..180."""
+    minx, _, maxx, _ = geom.bounds
+    if minx >= -180.0 and maxx <= 180.0:
+        return geom
+    pieces = []
+    for k in (-1, 0, 1):
+        window = shapely.box(-180.0 + 360.0 * k, -90.0, 180.0 + 360.0 * k, 90.0)
+        piece = shapely.intersection(geom, window)
+        if not piece.is_empty:
+            pieces.append(shapely.transform(piece, lambda c, k=k: c - np.array([360.0 * k, 0.0])))
+    return polygonal(shapely.union_all(pieces))
+
+
+def split_antimeridian(ring_lonlat: BaseGeometry) -> BaseGeometry:
+    """A lon/lat polygon that jumps across +-180 (vertices on both sides) as a MultiPolygon cut at 180."""
+    minx, _, maxx, _ = ring_lonlat.bounds
+    if maxx - minx <= 180.0:
+        return ring_lonlat
+    unwrapped = shapely.transform(
+        ring_lonlat, lambda c: np.column_stack([np.where(c[:, 0] < 0, c[:, 0] + 360, c[:, 0]), c[:, 1]])
+    )
+    return wrap_longitudes(unwrapped)
+
+
+def polygonal(geom: BaseGeometry) -> BaseGeometry:
+    """Only the polygon parts of `geom` (drops lines and points left by intersections)."""
+    if geom.geom_type in ("Polygon", "MultiPolygon"):
+        return geom
+    parts = [g for g in shapely.get_parts(geom) if g.geom_type in ("Polygon", "MultiPolygon")]
+    return shapely.union_all(parts) if parts else shapely.Polygon()

@@ -1,0 +1,176 @@
+"""Tile enumeration and per-tile geometry: the functions other packages call on grid tiles."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import affine
+import numpy as np
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+from eobatch.errors import BadRequest, NotFound, Violation
+from eobatch.grids.catalogue import check_resolution, get_grid, grid_for_request
+from eobatch.grids.geo import WGS84, polygonal, project_lonlat, split_antimeridian, transformer
+from eobatch.grids.laea import LaeaScheme
+from eobatch.grids.lattice import cell_bounds, cells_in
+from eobatch.grids.model import GridTile, PixelGrid, TilingGrid
+from eobatch.grids.utm import NORTH_LIMIT, SOUTH_LIMIT, UtmScheme
+from eobatch.grids.wgs84 import Wgs84Scheme
+
+AREA_PARAMETER = "processRequest.input.bounds"
+_SCHEMES = {
+    0: UtmScheme(20040),
+    1: UtmScheme(10000),
+    2: UtmScheme(100080),
+    3: Wgs84Scheme(),
+    6: LaeaScheme(100000),
+    7: LaeaScheme(20000),
+}
+_COVERAGE = {
+    "utm": f"UTM grids cover latitudes {-SOUTH_LIMIT:g}S to {NORTH_LIMIT:g}N",
+    "laea": "LAEA grids cover the European extent of EPSG:3035 (lon -35.58..44.83, lat 24.6..84.73)",
+    "wgs84": "the WGS84 grid covers the whole globe",
+}
+
+
+def tiles_for_area(
+    grid_id: int, area_wgs84: BaseGeometry, max_tiles: int | None = None, parameter: str = AREA_PARAMETER
+) -> list[GridTile]:
+    """The tiles of the grid that the lon/lat area reaches into, ordered by (epsg, id).
+
+    `BadRequest` when the area has no tile of the grid or more than `max_tiles` tiles.
+    """
+    grid = grid_for_request(grid_id)
+    scheme = _SCHEMES[grid.id]
+    tiles: list[GridTile] = []
+    for epsg, part in sorted(scheme.parts(area_wgs84), key=lambda p: p[0]):
+        projected = project_lonlat(part, epsg)
+        if max_tiles is not None and projected.area / scheme.size**2 > max_tiles - len(tiles):
+            _too_many(grid, max_tiles, parameter)
+        i, j = cells_in(projected, scheme.size)
+        keep = scheme.keep(epsg, i, j)
+        i, j = i[keep], j[keep]
+        if max_tiles is not None and len(tiles) + len(i) > max_tiles:
+            _too_many(grid, max_tiles, parameter)
+        ids, names = scheme.labels(epsg, i, j)
+        size = scheme.size
+        for tid, name, ii, jj in zip(ids, names, i.tolist(), j.tolist(), strict=True):
+            tiles.append(GridTile(grid.id, tid, name, epsg, cell_bounds(ii, jj, size)))
+    if not tiles:
+        message = f"The area of interest has no tile of grid {grid.id} ({grid.name}): {_coverage(grid)}."
+        raise BadRequest(message, [Violation(parameter, message)])
+    tiles.sort(key=lambda t: (t.epsg, t.id))
+    return tiles
+
+
+def tile_by_id(grid_id: int, tile_id: int) -> GridTile:
+    """The tile with this id; `NotFound` when the grid has no such tile."""
+    grid = get_grid(grid_id)
+    scheme = _SCHEMES[grid.id]
+    try:
+        epsg, i, j = scheme.decode_id(int(tile_id))
+    except (ValueError, TypeError):
+        raise NotFound(f"Grid {grid.id} ({grid.name}) has no tile with id {tile_id!r}.") from None
+    tile = _tile_at(grid, epsg, i, j)
+    if tile is None or tile.id != tile_id:
+        raise NotFound(f"Grid {grid.id} ({grid.name}) has no tile with id {tile_id!r}.")
+    return tile
+
+
+def tile_by_name(grid_id: int, name: str) -> GridTile:
+    """The tile with this name; `NotFound` when the grid has no such tile."""
+    grid = get_grid(grid_id)
+    scheme = _SCHEMES[grid.id]
+    try:
+        epsg, i, j = scheme.parse_name(name)
+    except (ValueError, TypeError):
+        raise NotFound(f"Grid {grid.id} ({grid.name}) has no tile named {name!r}.") from None
+    tile = _tile_at(grid, epsg, i, j)
+    if tile is None or tile.name != name:
+        raise NotFound(f"Grid {grid.id} ({grid.name}) has no tile named {name!r}.")
+    return tile
+
+
+def pixel_grid(
+    tile: GridTile, resolution: float, buffer_x: int = 0, buffer_y: int = 0, parameter: str = "tilingGrid"
+) -> PixelGrid:
+    """The output raster of `tile` at `resolution` with `buffer_x`/`buffer_y` pixels added on each side."""
+    grid = get_grid(tile.grid_id)
+    res = check_resolution(grid, resolution, f"{parameter}.resolution")
+    for key, value in (("bufferX", buffer_x), ("bufferY", buffer_y)):
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 32767:
+            message = f"{key} must be a whole number of pixels in 0..32767, got {value!r}."
+            raise BadRequest(message, [Violation(f"{parameter}.{key}", message)])
+    minx, miny, maxx, maxy = tile.bounds
+    width, height = round((maxx - minx) / res), round((maxy - miny) / res)
+    transform = affine.Affine(res, 0.0, minx - buffer_x * res, 0.0, -res, maxy + buffer_y * res)
+    return PixelGrid(tile.epsg, transform, width + 2 * buffer_x, height + 2 * buffer_y)
+
+
+def origin(tile: GridTile) -> tuple[float, float]:
+    """The tile's upper-left corner (minx, maxy) in its CRS, as sentinelhub-py's BatchSplitter reads it."""
+    return tile.bounds[0], tile.bounds[3]
+
+
+def footprint_wgs84(tile: GridTile) -> BaseGeometry:
+    """The tile (no buffer) in lon/lat: a Polygon, or a MultiPolygon cut at 180 for tiles across it."""
+    return footprints_wgs84([tile])[0]
+
+
+def footprints_wgs84(tiles: Sequence[GridTile]) -> list[BaseGeometry]:
+    """`footprint_wgs84` of many tiles, transformed in one call per CRS."""
+    result: list[BaseGeometry | None] = [None] * len(tiles)
+    by_epsg: dict[int, list[int]] = {}
+    for k, t in enumerate(tiles):
+        by_epsg.setdefault(t.epsg, []).append(k)
+    for epsg, index in by_epsg.items():
+        b = np.array([tiles[k].bounds for k in index], dtype=np.float64)
+        # counter-clockwise ring, as RFC 7946 asks: SW, SE, NE, NW
+        xs = np.column_stack([b[:, 0], b[:, 2], b[:, 2], b[:, 0], b[:, 0]])
+        ys = np.column_stack([b[:, 1], b[:, 1], b[:, 3], b[:, 3], b[:, 1]])
+        if epsg != WGS84:
+            lon, lat = transformer(epsg, WGS84).transform(xs.ravel(), ys.ravel())
+            xs, ys = np.asarray(lon).reshape(xs.shape), np.asarray(lat).reshape(ys.shape)
+        polygons = shapely.polygons(np.stack([xs, ys], axis=-1))
+        crossing = (xs.max(axis=1) - xs.min(axis=1)) > 180.0
+        for n, k in enumerate(index):
+            result[k] = split_antimeridian(polygons[n]) if crossing[n] else polygons[n]
+    return result  # type: ignore[return-value]
+
+
+def area_part_in_tile_crs(area_wgs84: BaseGeometry, tile: GridTile) -> BaseGeometry:
+    """The part of the area in the tile's CRS part of the grid (its UTM zone and hemisphere), in that CRS."""
+    scheme = _SCHEMES[tile.grid_id]
+    part = polygonal(shapely.intersection(area_wgs84, scheme.region(tile.epsg)))
+    return project_lonlat(part, tile.epsg)
+
+
+def tile_epsgs(tiles: Iterable[GridTile]) -> list[int]:
+    """The distinct CRSs of `tiles`, sorted."""
+    return sorted({t.epsg for t in tiles})
+
+
+def _tile_at(grid: TilingGrid, epsg: int, i: int, j: int) -> GridTile | None:
+    scheme = _SCHEMES[grid.id]
+    if not scheme.exists(epsg, i, j):
+        return None
+    ids, names = scheme.labels(epsg, np.array([i], dtype=np.int64), np.array([j], dtype=np.int64))
+    return GridTile(grid.id, ids[0], names[0], epsg, cell_bounds(i, j, scheme.size))
+
+
+def _too_many(grid: TilingGrid, max_tiles: int, parameter: str) -> None:
+    message = (
+        f"The area of interest needs more than {max_tiles} tiles of grid {grid.id} ({grid.name}), the "
+        "configured limit; use a smaller area or a grid with larger tiles."
+    )
+    raise BadRequest(message, [Violation(parameter, message)])
+
+
+def _coverage(grid: TilingGrid) -> str:
+    scheme = _SCHEMES[grid.id]
+    if isinstance(scheme, UtmScheme):
+        return _COVERAGE["utm"]
+    if isinstance(scheme, LaeaScheme):
+        return _COVERAGE["laea"]
+    return _COVERAGE["wgs84"]
