@@ -8,6 +8,7 @@ writes to a staging file and renames it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -155,13 +156,31 @@ class ObjectStorage:
 
 
 def _translate(exc: Exception, action: str, url: str) -> EobatchError:
-    """obstore / OS errors -> eobatch errors whose message names the URL and the backend's words."""
-    detail = " ".join(str(exc).split())[:500]
+    """obstore / OS errors -> eobatch errors whose message names the URL and the server's own words."""
+    detail = _server_words(str(exc))
     if isinstance(exc, obx.NotFoundError | FileNotFoundError):
         return NotFound(f"No object at {url}")
     if isinstance(exc, obx.PermissionDeniedError | obx.UnauthenticatedError | PermissionError) or any(
-        word in detail
-        for word in ("SignatureDoesNotMatch", "InvalidAccessKeyId", "AccessDenied", "403 Forbidden")
+        word in detail for word in ("SignatureDoesNotMatch", "InvalidAccessKeyId", "AccessDenied", "403")
     ):
-        return Forbidden(f"Storage refused to {action} {url}: the credentials may not use it ({detail})")
+        return Forbidden(
+            f"Storage refused to {action} {url}: {detail}; check the access key and secret, "
+            "and that they may use this bucket"
+        )
     return StorageError(f"Could not {action} {url}: {detail}")
+
+
+_CODE = re.compile(r"<Code>([^<]*)</Code>")
+_MESSAGE = re.compile(r"<Message>([^<]*)</Message>")
+_STATUS = re.compile(r"status code: (\d{3}[^:]*)")
+
+
+def _server_words(text: str) -> str:
+    """The S3 error code and message (or HTTP status) from an obstore error, without its debug dump."""
+    head = text.split("\n\nDebug source:", 1)[0]
+    code, message, status = _CODE.search(head), _MESSAGE.search(head), _STATUS.search(head)
+    if code:
+        return f"{code.group(1)}: {message.group(1) if message else ''}".strip(": ")
+    if status:
+        return f"HTTP {status.group(1).strip()}"
+    return " ".join(head.split())[:300]

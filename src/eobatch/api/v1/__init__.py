@@ -1,0 +1,1 @@
+"""Batch Processing API v1 (/api/v1/batch)."""

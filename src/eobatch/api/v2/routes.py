@@ -1,0 +1,114 @@
+"""/api/v2/batch routes: create, list, get, update, analyse, start, stop, and the tiling grids."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import JSONResponse
+
+from eobatch.api.auth import Principal
+from eobatch.api.body import read_create_body, read_json
+from eobatch.api.deps import principal
+from eobatch.api.pagination import PageParams, page, page_params
+from eobatch.api.v1.wire import GridPage, GridV1, render_grid
+from eobatch.api.v2.service import TaskService, TaskView
+from eobatch.api.v2.wire import CreateTaskV2, TaskPage, TaskV2, UpdateTaskV2, render_task
+from eobatch.domain.spec_v2 import FetchFeatures
+from eobatch.domain.states import UserAction
+from eobatch.errors import BadRequest, NotFound
+from eobatch.settings import Settings
+from eobatch.store.db import Database
+
+PREFIX = "/api/v2/batch"
+ACTIONS = {"analyse": UserAction.ANALYSE, "start": UserAction.START, "stop": UserAction.STOP}
+
+Caller = Annotated[Principal, Depends(principal)]
+
+
+def _render(view: TaskView) -> dict[str, Any]:
+    return render_task(view.row, view.finished_tiles)
+
+
+def _body_schema(model: type) -> dict[str, Any]:
+    schema = {"$ref": f"#/components/schemas/{model.__name__}"}
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
+def build_v2_router(
+    settings: Settings,
+    database: Database,
+    *,
+    fetch_features: FetchFeatures | None = None,
+    max_features: int | None = None,
+    restart_wait_s: float = 0.0,
+) -> APIRouter:
+    """The v2 router over the shared database; include it in the app (it carries its own prefix).
+
+    `fetch_features` overrides how GeoPackage inputs are read (default: object storage with the input's
+    credentials), `max_features` the 700 000 feature limit, `restart_wait_s` the wait after a user STOP.
+    """
+    svc = TaskService(settings, database, fetch_features=fetch_features, max_features=max_features,
+                      restart_wait_s=restart_wait_s)
+
+    def create(request: Request, caller: Caller, body: Annotated[Any, Depends(read_create_body)]) -> JSONResponse:
+        view = svc.create(caller.account_id, body)
+        return JSONResponse(_render(view), status_code=201, headers={"Location": f"{request.url}/{view.row.id}"})
+
+    def list_tasks(request: Request, caller: Caller, params: Annotated[PageParams, Depends(page_params)],
+                   search: Annotated[str | None, Query(description="words joined by | (or) and & (and)")] = None,
+                   sort: Annotated[str | None, Query(description="created, created:desc, status, status:desc")] = None,
+                   userid: Annotated[str | None, Query(description="accepted and ignored")] = None,
+                   ) -> dict[str, Any]:
+        views, has_more = svc.list(caller.account_id, params, search=search, sort=sort)
+        return page(request, params, views, has_more, _render)
+
+    def get_task(task_id: str, caller: Caller) -> dict[str, Any]:
+        return _render(svc.get(caller.account_id, task_id))
+
+    def update_task(task_id: str, caller: Caller, body: Annotated[Any, Depends(read_json)]) -> dict[str, Any]:
+        return _render(svc.update(caller.account_id, task_id, body))
+
+    def action_route(action: UserAction):
+        def act(task_id: str, caller: Caller) -> Response:
+            svc.act(caller.account_id, task_id, action)
+            return Response(status_code=204)
+
+        act.__name__ = f"v2_{action.value.lower()}"
+        act.__doc__ = f"Set userAction {action.value}; 204 with no body (an empty JSON body is accepted)."
+        return act
+
+    def list_grids(request: Request, _caller: Caller,
+                   params: Annotated[PageParams, Depends(page_params)]) -> dict[str, Any]:
+        from eobatch import grids
+
+        every = grids.list_grids()
+        chosen = every[params.offset: params.offset + params.limit]
+        return page(request, params, chosen, params.offset + len(chosen) < len(every), render_grid)
+
+    def get_grid(grid_id: str, _caller: Caller) -> dict[str, Any]:
+        from eobatch import grids
+
+        try:
+            return render_grid(grids.get_grid(int(grid_id)))
+        except (ValueError, BadRequest, NotFound) as exc:
+            raise NotFound(f"Tiling grid {grid_id} not found; see GET {PREFIX}/tilinggrids") from exc
+
+    r = APIRouter(prefix=PREFIX, tags=["v2 batch tasks"])
+    r.add_api_route("/process", create, methods=["POST"], status_code=201, operation_id="v2_create_task",
+                    summary="Create a batch v2 task", response_model=TaskV2, openapi_extra=_body_schema(CreateTaskV2))
+    r.add_api_route("/process", list_tasks, methods=["GET"], operation_id="v2_list_tasks",
+                    summary="List batch tasks (v1- and v2-created)", response_model=TaskPage)
+    r.add_api_route("/process/{task_id}", get_task, methods=["GET"], operation_id="v2_get_task",
+                    summary="Get a batch task", response_model=TaskV2)
+    r.add_api_route("/process/{task_id}", update_task, methods=["PUT"], operation_id="v2_update_task",
+                    summary="Update a task's description", response_model=TaskV2,
+                    openapi_extra=_body_schema(UpdateTaskV2))
+    for name, action in ACTIONS.items():
+        r.add_api_route(f"/process/{{task_id}}/{name}", action_route(action), methods=["POST"], status_code=204,
+                        operation_id=f"v2_{name}", summary=f"{name} a batch task")
+    r.add_api_route("/tilinggrids", list_grids, methods=["GET"], operation_id="v2_list_grids",
+                    summary="List tiling grids", responses={200: {"model": GridPage}})
+    r.add_api_route("/tilinggrids/{grid_id}", get_grid, methods=["GET"], operation_id="v2_get_grid",
+                    summary="Get a tiling grid", responses={200: {"model": GridV1}})
+    return r

@@ -1,0 +1,119 @@
+"""What the v2 routes do, each in one transaction, on the same tables and state machine as v1."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from eobatch.api.pagination import PageParams
+from eobatch.domain.spec_v2 import FetchFeatures, parse_v2
+from eobatch.domain.states import TILES_FINISHED, RequestStatus, StoppedReason, UserAction
+from eobatch.errors import BadRequest, Conflict, InsufficientUnits, Violation
+from eobatch.settings import Settings
+from eobatch.store import accounts, ledger, requests
+from eobatch.store.actions import apply_action
+from eobatch.store.db import Database
+from eobatch.store.models import BatchRequest, Tile, utcnow
+
+MIN_PU_TO_CREATE = 1000.0  # "creating a v2 task requires the account to hold at least 1000 PU"
+
+
+@dataclass(frozen=True)
+class TaskView:
+    """A stored request and how many of its tiles have finished (for completionPercentage)."""
+
+    row: BatchRequest
+    finished_tiles: int
+
+
+def finished_tile_counts(session: Session, request_ids: Sequence[str]) -> dict[str, int]:
+    """PROCESSED + FAILED tiles per request. (A query that belongs in store/requests.py; see docs/v2.md.)"""
+    if not request_ids:
+        return {}
+    rows = session.execute(
+        select(Tile.request_id, func.count())
+        .where(Tile.request_id.in_(list(request_ids)), Tile.status.in_([s.value for s in TILES_FINISHED]))
+        .group_by(Tile.request_id)
+    ).all()
+    return {r[0]: int(r[1]) for r in rows}
+
+
+@dataclass
+class TaskService:
+    settings: Settings
+    database: Database
+    fetch_features: FetchFeatures | None = None
+    max_features: int | None = None
+    restart_wait_s: float = 0.0          # Sentinel Hub refuses a restart for 30 min after a user STOP
+    min_pu_to_create: float = MIN_PU_TO_CREATE
+
+    def create(self, account_id: str, body: Any) -> TaskView:
+        with self.database.session() as session:
+            account = accounts.get_account(session, account_id)
+            available = ledger.balance(session, account_id).available
+            if available < self.min_pu_to_create:
+                raise InsufficientUnits(f"Creating a batch v2 task needs at least {self.min_pu_to_create:g} PU "
+                                        f"available; the account has {available:g}")
+            parsed = parse_v2(body, self.settings, allowed_buckets=account.allowed_buckets or (),
+                              fetch_features=self.fetch_features, max_features=self.max_features)
+            row = requests.create_request(session, account_id, parsed.spec, api_version="v2")
+            row.delivery_credentials = parsed.credentials
+            if parsed.zarr is not None:
+                row.output = {**(row.output or {}), "zarr": parsed.zarr}
+            session.flush()
+            return TaskView(row, 0)
+
+    def get(self, account_id: str, task_id: str) -> TaskView:
+        with self.database.session() as session:
+            row = requests.get_request(session, account_id, task_id)
+            return TaskView(row, finished_tile_counts(session, [row.id]).get(row.id, 0))
+
+    def list(self, account_id: str, params: PageParams, *, search: str | None, sort: str | None
+             ) -> tuple[list[TaskView], bool]:
+        with self.database.session() as session:
+            found = requests.list_requests(session, account_id, offset=params.offset, limit=params.limit,
+                                           search=search, sort=_sort(sort))
+            counts = finished_tile_counts(session, [r.id for r in found.items])
+            return [TaskView(r, counts.get(r.id, 0)) for r in found.items], found.has_more
+
+    def update(self, account_id: str, task_id: str, body: Any) -> TaskView:
+        if not isinstance(body, dict):
+            raise BadRequest("Request body must be a JSON object {\"description\": \"...\"}",
+                             [Violation("body", "must be an object")])
+        description = body.get("description")
+        if description is not None and not isinstance(description, str):
+            raise BadRequest("description must be a string", [Violation("description", "must be a string")])
+        with self.database.session() as session:
+            row = requests.get_request(session, account_id, task_id, lock=True)
+            if RequestStatus(row.status) is RequestStatus.PROCESSING:
+                raise Conflict(f"Batch task {task_id} cannot be updated while it is PROCESSING")
+            if description is not None:
+                row.description = description
+            row.last_updated = utcnow()
+            return TaskView(row, finished_tile_counts(session, [row.id]).get(row.id, 0))
+
+    def act(self, account_id: str, task_id: str, action: UserAction) -> None:
+        with self.database.session() as session:
+            row = requests.get_request(session, account_id, task_id, lock=True)
+            if action is UserAction.START:
+                self._check_restart_wait(row)
+            apply_action(session, row, action, api="v2")
+
+    def _check_restart_wait(self, row: BatchRequest) -> None:
+        if self.restart_wait_s <= 0 or RequestStatus(row.status) is not RequestStatus.STOPPED:
+            return
+        if row.stopped_reason not in (None, StoppedReason.USER_ACTION.value) or row.user_action_updated is None:
+            return
+        ready = row.user_action_updated + timedelta(seconds=self.restart_wait_s)
+        if utcnow() < ready:
+            raise BadRequest(f"Batch task {row.id} was stopped by the user; it can be started again after "
+                             f"{ready.isoformat()} ({self.restart_wait_s:g} s after the stop)")
+
+
+def _sort(sort: str | None) -> str | None:
+    return sort.strip() if sort else sort

@@ -1,0 +1,439 @@
+"""The `eobatch` command: run the service, the scheduler or the demo, manage accounts, and act as a client."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from eobatch.client import ApiError, Credentials, EobatchClient
+from eobatch.settings import Settings
+
+app = typer.Typer(help="eobatch: a self-hostable Sentinel Hub Batch Processing API.", no_args_is_help=True)
+accounts_app = typer.Typer(help="Accounts, OAuth clients and processing units.", no_args_is_help=True)
+grids_app = typer.Typer(help="Tiling grids.", invoke_without_command=True)
+app.add_typer(accounts_app, name="accounts")
+app.add_typer(grids_app, name="grids")
+console = Console(stderr=True)
+out = Console()
+
+DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Data folder (EOBATCH_DATA_DIR)")]
+JsonFlag = Annotated[bool, typer.Option("--json", help="Machine-readable output")]
+FINAL = {"DONE", "PARTIAL", "FAILED", "CANCELED", "STOPPED"}
+
+
+def load_settings(data_dir: Path | None = None, **overrides: Any) -> Settings:
+    values = {k: v for k, v in overrides.items() if v is not None}
+    if data_dir is not None:
+        values["data_dir"] = data_dir
+    return Settings(**values)
+
+
+def credentials_path(settings: Settings) -> Path:
+    return settings.data_dir / "credentials.json"
+
+
+def make_client(settings: Settings, url: str | None) -> EobatchClient:
+    base = url or os.environ.get("EOBATCH_URL", "http://127.0.0.1:8080")
+    client_id, secret = os.environ.get("EOBATCH_CLIENT_ID"), os.environ.get("EOBATCH_CLIENT_SECRET")
+    if client_id and secret:
+        creds = Credentials(client_id, secret)
+    elif credentials_path(settings).exists():
+        creds = Credentials.load(credentials_path(settings))
+    else:
+        console.print("[red]No credentials: set EOBATCH_CLIENT_ID/EOBATCH_CLIENT_SECRET or run "
+                      "`eobatch accounts create NAME`.[/red]")
+        raise typer.Exit(2)
+    return EobatchClient(base, creds)
+
+
+def emit(data: Any, as_json: bool) -> None:
+    if as_json:
+        out.print_json(json.dumps(data, default=str))
+    else:
+        out.print(data)
+
+
+def fail(error: Exception) -> None:
+    console.print(f"[red]{error}[/red]")
+    raise typer.Exit(1)
+
+
+# --- service -------------------------------------------------------------------------------------
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port")] = 8080,
+    data_dir: DataDir = None,
+    collections: Annotated[Path | None, typer.Option("--collections", help="Collections file (YAML/TOML)")] = None,
+    no_scheduler: Annotated[bool, typer.Option("--no-scheduler", help="API only")] = False,
+) -> None:
+    """Serve the API (and, by default, the scheduler) on embedded defaults."""
+    from eobatch.service import Service
+
+    settings = load_settings(data_dir, collections_file=collections)
+    service = Service(settings, host=host, port=port, run_scheduler=not no_scheduler)
+    console.print(f"eobatch serving on {service.url} (data in {settings.data_dir.resolve()})")
+    service.serve_forever()
+
+
+@app.command()
+def scheduler(data_dir: DataDir = None) -> None:
+    """Run the scheduler alone, next to one or more API servers sharing the database."""
+    from eobatch.engine import Scheduler, make_executor
+    from eobatch.store.db import Database
+
+    settings = load_settings(data_dir)
+    database = Database(settings.resolved_database_url())
+    database.migrate()
+    Scheduler(settings, database, make_executor(settings)).run_forever()
+
+
+# --- accounts ------------------------------------------------------------------------------------
+
+@accounts_app.command("create")
+def accounts_create(name: str, data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
+    """Create an account with an OAuth client; prints the client id and secret (shown once)."""
+    from eobatch.store.accounts import create_account
+    from eobatch.store.db import Database
+
+    settings = load_settings(data_dir)
+    database = Database(settings.resolved_database_url())
+    database.migrate()
+    with database.session() as session:
+        account, client_id, secret = create_account(session, name, settings)
+        account_id = account.id
+    if not credentials_path(settings).exists():
+        Credentials(client_id, secret).save(credentials_path(settings))
+    result = {"account_id": account_id, "client_id": client_id, "client_secret": secret}
+    if as_json:
+        emit({"client_id": client_id, "client_secret": secret, "account_id": account_id}, True)
+    else:
+        for key, value in result.items():
+            out.print(f"{key}: {value}")
+
+
+@accounts_app.command("topup")
+def accounts_topup(name: str, amount: float, data_dir: DataDir = None) -> None:
+    """Add processing units to an account."""
+    from sqlalchemy import select
+
+    from eobatch.store import ledger
+    from eobatch.store.db import Database
+    from eobatch.store.models import Account
+
+    settings = load_settings(data_dir)
+    database = Database(settings.resolved_database_url())
+    with database.session() as session:
+        account = session.execute(select(Account).where(Account.name == name)).scalar_one_or_none()
+        if account is None:
+            fail(ValueError(f"no account named {name!r}"))
+        ledger.grant(session, account.id, amount, kind="TOPUP")
+        balance = ledger.balance(session, account.id)
+    out.print(f"{name}: available {balance.available:.2f} PU, reserved {balance.reserved:.2f} PU")
+
+
+@accounts_app.command("list")
+def accounts_list(data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
+    """List accounts with their balances."""
+    from sqlalchemy import select
+
+    from eobatch.store import ledger
+    from eobatch.store.db import Database
+    from eobatch.store.models import Account
+
+    settings = load_settings(data_dir)
+    database = Database(settings.resolved_database_url())
+    database.migrate()
+    rows = []
+    with database.session() as session:
+        for account in session.execute(select(Account).order_by(Account.created)).scalars():
+            b = ledger.balance(session, account.id)
+            rows.append({"id": account.id, "name": account.name, "available": b.available,
+                         "reserved": b.reserved, "spent": b.spent})
+    if as_json:
+        emit(rows, True)
+        return
+    table = Table("name", "id", "available PU", "reserved PU", "spent PU")
+    for r in rows:
+        table.add_row(r["name"], r["id"], f"{r['available']:.2f}", f"{r['reserved']:.2f}", f"{r['spent']:.2f}")
+    out.print(table)
+
+
+# --- client commands -----------------------------------------------------------------------------
+
+UrlOpt = Annotated[str | None, typer.Option("--url", help="Server URL (EOBATCH_URL)")]
+
+
+@app.command()
+def submit(
+    file: Path,
+    analyse_only: Annotated[bool, typer.Option("--analyse-only", help="Analyse, do not start")] = False,
+    wait: Annotated[bool, typer.Option("--wait", help="Wait for the end, with a progress bar")] = False,
+    url: UrlOpt = None,
+    data_dir: DataDir = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Create a batch request from a JSON file, then analyse or start it."""
+    client = make_client(load_settings(data_dir), url)
+    try:
+        created = client.create(json.loads(file.read_text()))
+        request_id = created["id"]
+        client.action(request_id, "analyse" if analyse_only else "start")
+        if wait:
+            final = wait_for(client, request_id, analyse_only=analyse_only, quiet=as_json)
+        else:
+            final = client.get(request_id)
+    except ApiError as error:
+        fail(error)
+    emit(final if as_json else f"{request_id} {final['status']}", as_json)
+
+
+@app.command()
+def status(request_id: str, url: UrlOpt = None, data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
+    """Show a batch request."""
+    client = make_client(load_settings(data_dir), url)
+    try:
+        emit(client.get(request_id), as_json)
+    except ApiError as error:
+        fail(error)
+
+
+@app.command()
+def tiles(
+    request_id: str,
+    status_filter: Annotated[str | None, typer.Option("--status", help="Only tiles in this status")] = None,
+    url: UrlOpt = None,
+    data_dir: DataDir = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """List the tiles of a batch request."""
+    client = make_client(load_settings(data_dir), url)
+    try:
+        rows = list(client.tiles(request_id, status_filter))
+    except ApiError as error:
+        fail(error)
+    if as_json:
+        emit(rows, True)
+        return
+    table = Table("id", "name", "status", "cost", "error")
+    for t in rows:
+        table.add_row(str(t["id"]), t["name"], t["status"], f"{t.get('cost') or 0:.3f}", t.get("error") or "")
+    out.print(table)
+
+
+@app.command()
+def cancel(request_id: str, url: UrlOpt = None, data_dir: DataDir = None) -> None:
+    """Cancel a batch request."""
+    _act(request_id, "cancel", url, data_dir)
+
+
+@app.command()
+def restart(request_id: str, url: UrlOpt = None, data_dir: DataDir = None) -> None:
+    """Reprocess the failed tiles of a PARTIAL request."""
+    _act(request_id, "restartpartial", url, data_dir)
+
+
+def _act(request_id: str, action: str, url: str | None, data_dir: Path | None) -> None:
+    client = make_client(load_settings(data_dir), url)
+    try:
+        client.action(request_id, action)
+        out.print(f"{request_id}: {client.get(request_id)['status']}")
+    except ApiError as error:
+        fail(error)
+
+
+@grids_app.callback()
+def grids(ctx: typer.Context, as_json: JsonFlag = False) -> None:
+    """List the tiling grids."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from eobatch import grids as g
+
+    rows = [g.as_wire(grid) for grid in g.list_grids()]
+    if as_json:
+        emit(rows, True)
+        return
+    table = Table("id", "name", "tile size", "resolutions", "unit")
+    for r in rows:
+        p = r["properties"]
+        table.add_row(str(r["id"]), r["name"], f"{p['tileWidth']:g}", ", ".join(f"{x:g}" for x in p["resolutions"]),
+                      p["unit"])
+    out.print(table)
+
+
+@grids_app.command("export")
+def grids_export(
+    grid: Annotated[int, typer.Option("--grid", help="Grid id")],
+    aoi: Annotated[Path, typer.Option("--aoi", help="GeoJSON geometry, Feature(Collection) or bounds object")],
+    fmt: Annotated[str, typer.Option("--format", help="gpkg | geojson | shp")] = "gpkg",
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write")] = None,
+) -> None:
+    """Export the tiles of a grid that cover an area, as GeoPackage, GeoJSON or zipped Shapefile."""
+    from eobatch import grids as g
+    from eobatch.errors import EobatchError
+
+    try:
+        bounds = bounds_from_file(aoi)
+        tiles_ = g.tiles_for_area(grid, g.area_from_bounds(bounds))
+        data = g.export_tiles(tiles_, fmt)
+    except (EobatchError, ValueError) as error:
+        fail(error)
+    suffix = {"gpkg": ".gpkg", "geojson": ".geojson", "shp": ".zip"}[fmt]
+    target = output or Path(f"tiling-grid-{grid}{suffix}")
+    target.write_bytes(data)
+    out.print(f"{len(tiles_)} tiles written to {target}")
+
+
+def bounds_from_file(path: Path) -> dict:
+    """Read an area from a GeoJSON geometry, Feature, FeatureCollection (first feature) or bounds object."""
+    data = json.loads(path.read_text())
+    if "geometry" in data and "type" in data and data["type"] == "Feature":
+        data = data["geometry"]
+    elif data.get("type") == "FeatureCollection":
+        data = data["features"][0]["geometry"]
+    if "type" in data and "coordinates" in data:
+        return {"geometry": data, "properties": {"crs": "http://www.opengis.net/def/crs/OGC/1.3/CRS84"}}
+    return data
+
+
+# --- waiting and the demo ------------------------------------------------------------------------
+
+def tile_counts(client: EobatchClient, request_id: str) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for tile in client.tiles(request_id):
+        counts[tile["status"]] = counts.get(tile["status"], 0) + 1
+    return counts
+
+
+def wait_for(client: EobatchClient, request_id: str, *, analyse_only: bool = False, quiet: bool = False,
+             poll: float = 0.5, timeout: float = 3600.0) -> dict:
+    """Poll a request until its analysis (or its processing) ends, showing a progress bar of tiles."""
+    deadline = time.monotonic() + timeout
+    request = client.get(request_id)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("{task.fields[extra]}"), TimeElapsedColumn())
+    with Progress(*columns, console=console, disable=quiet, transient=False) as progress:
+        bar = progress.add_task("analysing", total=None, extra="")
+        while request["status"] in ("CREATED", "ANALYSING") and time.monotonic() < deadline:
+            time.sleep(poll)
+            request = client.get(request_id)
+        if analyse_only or request["status"] in FINAL or request["status"] == "ANALYSIS_DONE":
+            progress.update(bar, description=request["status"].lower(), total=request.get("tileCount") or 0,
+                            completed=0)
+            return request
+        total = int(request.get("tileCount") or 0)
+        progress.update(bar, description="processing", total=total)
+        while time.monotonic() < deadline:
+            counts = tile_counts(client, request_id)
+            done, failed = counts.get("PROCESSED", 0), counts.get("FAILED", 0)
+            running = sum(counts.get(s, 0) for s in ("SCHEDULED", "QUEUED", "PROCESSING"))
+            progress.update(bar, completed=done + failed,
+                            extra=f"processed {done}, failed {failed}, running {running}, pending "
+                                  f"{counts.get('PENDING', 0)}")
+            request = client.get(request_id)
+            if request["status"] in FINAL:
+                progress.update(bar, description=request["status"].lower())
+                return request
+            time.sleep(poll)
+    return request
+
+
+def find_example(name: str) -> Path:
+    for base in (Path.cwd() / "examples", Path(__file__).resolve().parents[2] / "examples"):
+        if (base / name).exists():
+            return base / name
+    raise FileNotFoundError(f"examples/{name} not found")
+
+
+@app.command()
+def demo(
+    data_dir: DataDir = None,
+    request_file: Annotated[Path | None, typer.Option("--request", help="Batch request JSON")] = None,
+) -> None:
+    """Run a real batch request end to end on embedded defaults, with progress, and show the outputs."""
+    from eobatch.collections import ensure_demo_archive
+    from eobatch.service import Service, free_port
+    from eobatch.store.accounts import create_account
+
+    settings = load_settings(data_dir)
+    started = time.monotonic()
+    console.rule("eobatch demo")
+    console.print(f"data folder: {settings.data_dir.resolve()}")
+    with console.status("preparing the built-in demo collection (synthetic Sentinel-2 L1C/L2A) ..."):
+        archive = ensure_demo_archive(settings)
+    console.print(f"demo collection: {archive}")
+    service = Service(settings, port=free_port()).start_in_thread()
+    console.print(f"service: {service.url} (SQLite {settings.resolved_database_url()}, "
+                  f"{settings.workers} local workers)")
+    try:
+        with service.database.session() as session:
+            account, client_id, secret = create_account(session, f"demo-{int(time.time() * 1000)}", settings)
+        console.print(f"account: {account.name} (client id {client_id})")
+        client = EobatchClient(service.url, Credentials(client_id, secret))
+        body = json.loads((request_file or find_example("demo-request.json")).read_text())
+        created = client.create(body)
+        request_id = created["id"]
+        console.print(f"created request {request_id}: status {created['status']}, "
+                      f"estimated tiles {created['tileCount']}")
+        client.action(request_id, "analyse")
+        analysed = wait_for(client, request_id, analyse_only=True)
+        if analysed["status"] != "ANALYSIS_DONE":
+            fail(RuntimeError(f"analysis ended {analysed['status']}: {analysed.get('error')}"))
+        estimate = analysed.get("costEstimate") or {}
+        console.print(f"analysed: {analysed['tileCount']} tiles of {analysed['tileWidthPx']} x "
+                      f"{analysed['tileHeightPx']} px, valueEstimate {analysed['valueEstimate']:.2f} PU "
+                      f"(expected charge {estimate.get('expected', 0):.2f} PU)")
+        client.action(request_id, "start")
+        final = wait_for(client, request_id)
+        report(client, final, settings, time.monotonic() - started)
+        if final["status"] != "DONE":
+            raise typer.Exit(1)
+    finally:
+        service.stop()
+
+
+def report(client: EobatchClient, request: dict, settings: Settings, elapsed: float) -> None:
+    tiles_ = list(client.tiles(request["id"]))
+    by_zone: dict[str, int] = {}
+    for tile in tiles_:
+        code = tile["origin"]["crs"]["properties"]["name"].rsplit(":", 1)[-1]
+        by_zone[f"EPSG:{code}"] = by_zone.get(f"EPSG:{code}", 0) + 1
+    console.rule(f"request {request['id']}: {request['status']}")
+    out.print(f"status: {request['status']}")
+    out.print(f"tiles: {len(tiles_)} ({', '.join(f'{n} in {z}' for z, n in sorted(by_zone.items()))})")
+    out.print(f"PU charged: {request.get('chargedPU', 0):.2f} (valueEstimate before the batch discount: "
+              f"{request.get('valueEstimate') or 0:.2f})")
+    paths: list[str] = []
+    for tile in tiles_:
+        paths.extend(tile.get("outputs") or [])
+    out.print(f"outputs ({len(paths)} files):")
+    for path in sorted(paths):
+        out.print(f"  {local_path(path, settings)}")
+    out.print(f"finished in {elapsed:.1f} s")
+
+
+def local_path(url: str, settings: Settings) -> str:
+    if url.startswith("s3://") and not settings.s3_endpoint:
+        return str((settings.buckets_dir / url.removeprefix("s3://")).resolve())
+    return url
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,115 @@
+"""A small HTTP client for eobatch's v1 API, used by the CLI and the demo (any Sentinel Hub client works too)."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+TOKEN_PATH = "/auth/realms/main/protocol/openid-connect/token"
+V1 = "/api/v1/batch"
+
+
+class ApiError(Exception):
+    """A 4xx/5xx answer, with the server's message."""
+
+    def __init__(self, status: int, body: Any):
+        self.status = status
+        self.body = body
+        error = body.get("error") if isinstance(body, dict) else None
+        message = error.get("message") if isinstance(error, dict) else None
+        super().__init__(f"HTTP {status}: {message or body}")
+
+
+@dataclass
+class Credentials:
+    client_id: str
+    client_secret: str
+
+    @classmethod
+    def load(cls, path: Path) -> Credentials:
+        data = json.loads(path.read_text())
+        return cls(data["client_id"], data["client_secret"])
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"client_id": self.client_id, "client_secret": self.client_secret}))
+        path.chmod(0o600)
+
+
+class EobatchClient:
+    """Fetches and renews an OAuth2 token and calls the batch API."""
+
+    def __init__(self, base_url: str, credentials: Credentials, timeout: float = 60.0):
+        self.base_url = base_url.rstrip("/")
+        self.credentials = credentials
+        self._http = httpx.Client(base_url=self.base_url, timeout=timeout)
+        self._token: str | None = None
+        self._token_expires = 0.0
+
+    def close(self) -> None:
+        self._http.close()
+
+    def _auth(self) -> dict[str, str]:
+        if self._token is None or time.time() > self._token_expires - 60:
+            response = self._http.post(TOKEN_PATH, data={
+                "grant_type": "client_credentials",
+                "client_id": self.credentials.client_id,
+                "client_secret": self.credentials.client_secret,
+            })
+            if response.status_code != 200:
+                raise ApiError(response.status_code, _json(response))
+            token = response.json()
+            self._token = token["access_token"]
+            self._token_expires = time.time() + float(token.get("expires_in", 300))
+        return {"Authorization": f"Bearer {self._token}"}
+
+    def call(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = self._http.request(method, path, headers=self._auth(), **kwargs)
+        if response.status_code >= 400:
+            raise ApiError(response.status_code, _json(response))
+        return _json(response) if response.content else None
+
+    # v1 batch API
+    def create(self, body: dict) -> dict:
+        return self.call("POST", f"{V1}/process", json=body)
+
+    def get(self, request_id: str) -> dict:
+        return self.call("GET", f"{V1}/process/{request_id}")
+
+    def action(self, request_id: str, action: str) -> None:
+        self.call("POST", f"{V1}/process/{request_id}/{action}")
+
+    def tiles(self, request_id: str, status: str | None = None) -> Iterator[dict]:
+        params: dict[str, Any] = {"count": 100}
+        if status:
+            params["status"] = status
+        yield from self._pages(f"{V1}/process/{request_id}/tiles", params)
+
+    def requests(self) -> Iterator[dict]:
+        yield from self._pages(f"{V1}/process", {"count": 100, "sort": "created:desc"})
+
+    def grids(self) -> list[dict]:
+        return list(self._pages(f"{V1}/tilinggrids", {}))
+
+    def _pages(self, path: str, params: dict[str, Any]) -> Iterator[dict]:
+        params = dict(params)
+        while True:
+            page = self.call("GET", path, params=params)
+            yield from page.get("data", [])
+            token = (page.get("links") or {}).get("nextToken")
+            if not token or not page.get("data"):
+                return
+            params["viewtoken"] = token
+
+
+def _json(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return response.text

@@ -1,0 +1,113 @@
+"""`Collection`: one data collection type (`sentinel-2-l2a`, `byoc-<id>`, ...) with its bands,
+its harmonizeValues rule and the source its scenes come from."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from shapely.geometry.base import BaseGeometry
+
+from eobatch.collections.bands import BandSpec
+from eobatch.collections.filters import parse_datetime
+from eobatch.collections.scene import Scene
+from eobatch.collections.sources import SceneSource
+from eobatch.errors import BadRequest, Violation
+
+
+def _baseline_tuple(value: str) -> tuple[int, ...] | None:
+    try:
+        return tuple(int(part) for part in value.strip().split("."))
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class HarmonizeRule:
+    """harmonizeValues: scenes whose `baseline_property` is >= `min_baseline` get `offset` added to
+    their DN (Sentinel-2 processing baseline 04.00 added +1000 to every DN). No property: no offset."""
+
+    baseline_property: str | None = None
+    min_baseline: str = "04.00"
+    offset: float = -1000.0
+
+    def offset_for(self, scene: Scene) -> float:
+        if not self.baseline_property or scene.processing_baseline is None:
+            return 0.0
+        have = _baseline_tuple(scene.processing_baseline)
+        need = _baseline_tuple(self.min_baseline)
+        return self.offset if have is not None and need is not None and have >= need else 0.0
+
+
+NO_HARMONIZE = HarmonizeRule()
+
+
+class Collection:
+    """A collection type mapped to a scene source. `bands` holds every band an evalscript may use."""
+
+    def __init__(
+        self,
+        type: str,
+        bands: dict[str, BandSpec],
+        source: SceneSource,
+        *,
+        title: str = "",
+        harmonize: HarmonizeRule = NO_HARMONIZE,
+    ):
+        self.type = type
+        self.bands = dict(bands)
+        self.source = source
+        self.title = title
+        self.harmonize = harmonize
+
+    def __repr__(self) -> str:
+        return f"Collection({self.type!r}, {len(self.bands)} bands, {self.source.describe()})"
+
+    @property
+    def asset_bands(self) -> dict[str, BandSpec]:
+        """The bands read from assets (everything except derived bands such as dataMask)."""
+        return {name: band for name, band in self.bands.items() if not band.is_derived}
+
+    def search(
+        self,
+        area_wgs84: BaseGeometry,
+        time_from: dt.datetime | str,
+        time_to: dt.datetime | str,
+        max_cloud_coverage: float = 100.0,
+    ) -> list[Scene]:
+        """Scenes intersecting the area in [time_from, time_to] (inclusive) with cloud cover <= max
+        (missing cloud cover passes), sorted by datetime descending."""
+        start = parse_datetime(time_from, "timeRange.from")
+        end = parse_datetime(time_to, "timeRange.to")
+        if start > end:
+            raise BadRequest(f"timeRange is reversed: from {start.isoformat()} is after to {end.isoformat()}")
+        if not 0 <= max_cloud_coverage <= 100:
+            raise BadRequest(f"maxCloudCoverage must be from 0 to 100, got {max_cloud_coverage}")
+        if area_wgs84.is_empty:
+            return []
+        return self.source.search(
+            self.asset_bands,
+            self.harmonize.baseline_property,
+            area_wgs84,
+            start,
+            end,
+            float(max_cloud_coverage),
+        )
+
+    def check_bands(self, bands: Iterable[str], parameter: str = "evalscript") -> None:
+        """BadRequest naming the first band this collection lacks and the bands it has."""
+        for name in bands:
+            if name in self.bands:
+                continue
+            hint = [b for b in self.bands if b.lower() == str(name).lower()]
+            did_you_mean = f" (did you mean {hint[0]}?)" if hint else ""
+            message = (
+                f"Band {name!r} is not available in collection {self.type}{did_you_mean}; "
+                f"available bands: {', '.join(self.bands)}"
+            )
+            raise BadRequest(message, [Violation(parameter, message)])
+
+    def harmonize_offset(self, scene: Scene) -> float:
+        """DN offset to add before scaling when the request has harmonizeValues=true (0 or -1000)."""
+        return self.harmonize.offset_for(scene)

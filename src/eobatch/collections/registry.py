@@ -1,0 +1,149 @@
+"""`CollectionRegistry`: request `input.data[].type` -> `Collection`, built from a collections file,
+from the built-in demo archive, or both (`from_settings`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from eobatch.collections.bands import BandSpec, cloud_mask_band, data_mask_band, preset_bands
+from eobatch.collections.collection import NO_HARMONIZE, Collection, HarmonizeRule
+from eobatch.collections.config import (
+    BandConfig,
+    CollectionConfig,
+    DemoSourceConfig,
+    StacApiSourceConfig,
+    load_collections_file,
+)
+from eobatch.collections.sources import DemoSource, SceneSource, StacApiSource, StaticCatalogSource
+from eobatch.errors import BadRequest, Violation
+from eobatch.settings import Settings
+
+# Older Sentinel Hub identifiers that clients still send.
+TYPE_ALIASES = {"S2L1C": "sentinel-2-l1c", "S2L2A": "sentinel-2-l2a"}
+SENTINEL2_HARMONIZE = HarmonizeRule(baseline_property="s2:processing_baseline")
+
+
+def _merge_band(name: str, base: BandSpec | None, cfg: BandConfig, defaults: BandConfig, type_: str) -> BandSpec:
+    def pick(field: str, fallback):
+        for source in (cfg, defaults) if base is None else (cfg,):
+            value = getattr(source, field)
+            if value is not None:
+                return value
+        return getattr(base, field) if base is not None else fallback
+
+    resolution = pick("resolution", None)
+    if resolution is None:
+        raise BadRequest(f"Collection {type_}: band {name} needs a resolution (metres), in the band or in `defaults`")
+    keys = pick("asset_keys", [name])
+    return BandSpec(
+        name=name,
+        asset_keys=tuple(keys),
+        resolution=float(resolution),
+        scale=float(pick("scale", 1.0)),
+        offset=float(pick("offset", 0.0)),
+        nodata=pick("nodata", None),
+        unit=str(pick("unit", "DN")),
+    )
+
+
+def build_bands(type_: str, entry: CollectionConfig) -> dict[str, BandSpec]:
+    """The band set of one configured collection: preset, then overrides and additions, then exclusions.
+    `dataMask` is always declared."""
+    bands = preset_bands(entry.preset) if entry.preset else {}
+    for name, cfg in entry.bands.items():
+        bands[name] = _merge_band(name, bands.get(name), cfg, entry.defaults, type_)
+    for name in entry.exclude_bands:
+        if name not in bands:
+            raise BadRequest(f"Collection {type_}: exclude_bands names {name}, which it does not have")
+        del bands[name]
+    real = [b for b in bands.values() if not b.is_derived]
+    if not real:
+        raise BadRequest(f"Collection {type_} declares no bands; give a `preset` or `bands`")
+    bands.setdefault("dataMask", data_mask_band(min(b.resolution for b in real)))
+    return bands
+
+
+def _harmonize(entry: CollectionConfig) -> HarmonizeRule:
+    if entry.harmonize == "none":
+        return NO_HARMONIZE
+    if entry.harmonize == "sentinel-2":
+        return SENTINEL2_HARMONIZE
+    return HarmonizeRule(**entry.harmonize.model_dump())
+
+
+def _source(type_: str, entry: CollectionConfig, settings: Settings | None) -> SceneSource:
+    src = entry.source
+    if isinstance(src, DemoSourceConfig):
+        level = src.level or type_
+        if level not in ("sentinel-2-l2a", "sentinel-2-l1c"):
+            raise BadRequest(f"Collection {type_}: a demo source needs `level` sentinel-2-l2a or sentinel-2-l1c")
+        return DemoSource(settings=settings or Settings(), level=level)
+    if isinstance(src, StacApiSourceConfig):
+        return StacApiSource(src.url, src.collection, dict(src.headers), src.max_items)
+    return StaticCatalogSource(src.href, src.collection, settings)
+
+
+def demo_collection(level: str, settings: Settings) -> Collection:
+    """The built-in synthetic Sentinel-2 collection (`sentinel-2-l2a` or `sentinel-2-l1c`) with CLM."""
+    bands = preset_bands(level)
+    bands["CLM"] = cloud_mask_band(20.0)
+    title = f"Synthetic demo {level} (generated, not real data)"
+    return Collection(level, bands, DemoSource(settings=settings, level=level), title=title)
+
+
+class CollectionRegistry:
+    """The collections a server knows, by type."""
+
+    def __init__(self, collections: Iterable[Collection] = ()):
+        self._collections: dict[str, Collection] = {}
+        for collection in collections:
+            self._collections[collection.type] = collection
+
+    @classmethod
+    def from_file(cls, path: str | Path, settings: Settings | None = None) -> CollectionRegistry:
+        """The collections declared in a YAML or TOML file (only those)."""
+        parsed = load_collections_file(path)
+        return cls(
+            Collection(
+                type_,
+                build_bands(type_, entry),
+                _source(type_, entry, settings),
+                title=entry.title,
+                harmonize=_harmonize(entry),
+            )
+            for type_, entry in parsed.collections.items()
+        )
+
+    @classmethod
+    def default(cls, settings: Settings) -> CollectionRegistry:
+        """The built-in demo collections; the archive is generated when first searched."""
+        return cls(demo_collection(level, settings) for level in ("sentinel-2-l2a", "sentinel-2-l1c"))
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> CollectionRegistry:
+        """The demo collections, overridden and extended by `settings.collections_file` when set."""
+        registry = cls.default(settings)
+        if settings.collections_file is not None:
+            registry = registry.merged(cls.from_file(settings.collections_file, settings))
+        return registry
+
+    def merged(self, other: CollectionRegistry) -> CollectionRegistry:
+        """A registry with this one's collections, replaced or extended by `other`'s."""
+        return CollectionRegistry([*self._collections.values(), *other._collections.values()])
+
+    def types(self) -> list[str]:
+        return sorted(self._collections)
+
+    def __contains__(self, type_: str) -> bool:
+        return TYPE_ALIASES.get(type_, type_) in self._collections
+
+    def get(self, type: str, index: int | None = None) -> Collection:
+        """The collection for a request's input.data[].type; BadRequest lists the known types."""
+        found = self._collections.get(TYPE_ALIASES.get(type, type))
+        if found is not None:
+            return found
+        where = f"[{index}]" if index is not None else "[]"
+        parameter = f"processRequest.input.data{where}.type"
+        message = f"Unknown collection type {type!r}; known types: {', '.join(self.types()) or 'none'}"
+        raise BadRequest(message, [Violation(parameter, message)])

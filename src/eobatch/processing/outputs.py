@@ -1,0 +1,175 @@
+"""Output settings of a batch request: formats, COG parameters, paths, overwrite rules, validation.
+
+`OutputSettings.parse(task.output, responses)` accepts the normalised dict the engine puts in a
+`TileTask` and also the raw v1 `output` / v2 `output` objects (see docs/outputs.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from eobatch.errors import BadRequest, Violation
+from eobatch.storage import S3Credentials
+
+TIFF, PNG, JPEG, JSON = "image/tiff", "image/png", "image/jpeg", "application/json"
+EXTENSIONS = {TIFF: "tif", PNG: "png", JPEG: "jpg", JSON: "json"}
+USERDATA = "userdata"
+
+# sample types each format can hold
+_FORMAT_SAMPLE_TYPES = {
+    TIFF: {"AUTO", "UINT8", "UINT16", "INT8", "INT16", "FLOAT32"},
+    PNG: {"AUTO", "UINT8", "UINT16"},
+    JPEG: {"AUTO", "UINT8"},
+}
+_MAX_BANDS = {PNG: 4, JPEG: 4}
+COG_RESAMPLING = ("nearest", "average", "gauss", "cubic", "cubicspline", "lanczos", "average_magphase", "mode")
+
+
+@dataclass(frozen=True)
+class CogParameters:
+    """`output.cogParameters` with the documented defaults (batch-api.md §3.4)."""
+
+    overview_levels: tuple[int, ...] | None = None
+    overview_min_size: int | None = None
+    resampling: str = "average"
+    blockxsize: int = 1024
+    blockysize: int = 1024
+    use_predictor: bool = True
+
+    @classmethod
+    def parse(cls, raw: Mapping[str, Any] | None) -> CogParameters:
+        raw = raw or {}
+        levels = raw.get("overviewLevels")
+        params = cls(
+            overview_levels=tuple(int(v) for v in levels) if levels is not None else None,
+            overview_min_size=_opt_int(raw.get("overviewMinSize")),
+            resampling=str(raw.get("resamplingAlgorithm") or "average"),
+            blockxsize=int(raw.get("blockxsize") or 1024),
+            blockysize=int(raw.get("blockysize") or 1024),
+            use_predictor=bool(raw.get("usePredictor", True)),
+        )
+        params.validate()
+        return params
+
+    def validate(self) -> None:
+        if self.resampling not in COG_RESAMPLING:
+            allowed = ", ".join(COG_RESAMPLING)
+            raise _bad("output.cogParameters.resamplingAlgorithm",
+                       f"resamplingAlgorithm {self.resampling!r} is not supported; allowed: {allowed}")
+        for name in ("blockxsize", "blockysize"):
+            value = getattr(self, name)
+            if value < 16 or value % 16:
+                raise _bad(f"output.cogParameters.{name}", f"{name} must be a positive multiple of 16, got {value}")
+        if self.overview_levels is not None and any(v < 2 for v in self.overview_levels):
+            raise _bad("output.cogParameters.overviewLevels",
+                       f"overviewLevels must be integers >= 2, got {list(self.overview_levels)}")
+        if self.overview_min_size is not None and self.overview_min_size < 1:
+            raise _bad("output.cogParameters.overviewMinSize", "overviewMinSize must be a positive integer")
+
+    @property
+    def min_size(self) -> int:
+        """Overviews smaller than this (in both dimensions) are not made; default min(blockxsize, blockysize)."""
+        return self.overview_min_size or min(self.blockxsize, self.blockysize)
+
+    def levels_for(self, width: int, height: int) -> list[int]:
+        """The overview factors to build for an image of this size."""
+        if self.overview_levels is not None:
+            candidates = sorted(set(self.overview_levels))
+        else:
+            candidates = [2**k for k in range(1, 31)]
+        return [f for f in candidates if max(-(-width // f), -(-height // f)) >= self.min_size]
+
+
+@dataclass(frozen=True)
+class OutputSettings:
+    """Everything about writing a tile's outputs, parsed from the request."""
+
+    default_tile_path: str
+    tile_paths: dict[str, str] = field(default_factory=dict)
+    overwrite: bool = False
+    skip_existing: bool = False
+    cog_output: bool = False
+    cog: CogParameters = field(default_factory=CogParameters)
+    credentials: S3Credentials | None = None
+
+    @classmethod
+    def parse(cls, output: Mapping[str, Any], responses: Sequence[Mapping[str, Any]] = ()) -> OutputSettings:
+        delivery_s3 = ((output.get("delivery") or {}).get("s3")) or {}
+        path = (
+            output.get("defaultTilePath")
+            or output.get("default_tile_path")
+            or output.get("path")
+            or delivery_s3.get("url")
+            or (f"s3://{output['bucketName']}" if output.get("bucketName") else None)
+        )
+        tile_paths = dict(output.get("tilePaths") or {})
+        for response in responses:
+            if response.get("tilePath"):
+                tile_paths[str(response.get("identifier", "default"))] = str(response["tilePath"])
+        if not path and not tile_paths:
+            raise _bad("output", "No output location: give output.defaultTilePath, bucketName or delivery.s3.url")
+        return cls(
+            default_tile_path=str(path or ""),
+            tile_paths=tile_paths,
+            overwrite=bool(output.get("overwrite", False)),
+            skip_existing=bool(output.get("skipExisting", output.get("skip_existing", False))),
+            cog_output=bool(output.get("cogOutput", output.get("cog_output", False))),
+            cog=CogParameters.parse(output.get("cogParameters") or output.get("cog_parameters")),
+            credentials=S3Credentials.from_delivery(delivery_s3),
+        )
+
+    def template_for(self, output_id: str) -> str:
+        return self.tile_paths.get(output_id) or self.default_tile_path
+
+
+def response_format(response: Mapping[str, Any]) -> str:
+    """The MIME type of one `output.responses[]` entry (default image/tiff)."""
+    fmt = response.get("format") or {}
+    return str(fmt.get("type") or TIFF) if isinstance(fmt, Mapping) else str(fmt)
+
+
+def validate_output_formats(
+    responses: Sequence[Mapping[str, Any]], setup_outputs: Sequence[Any], *, cog_output: bool = False
+) -> None:
+    """BadRequest when a response cannot be written: unknown id or format, or a sampleType the format can't hold."""
+    outputs = {o.id: o for o in setup_outputs}
+    for i, response in enumerate(responses):
+        where = f"processRequest.output.responses[{i}]"
+        output_id = str(response.get("identifier", "default"))
+        fmt = response_format(response)
+        if fmt not in EXTENSIONS:
+            allowed = ", ".join(EXTENSIONS)
+            raise _bad(f"{where}.format.type", f"Output format {fmt!r} is not supported; allowed: {allowed}")
+        if output_id == USERDATA:
+            if fmt != JSON:
+                raise _bad(f"{where}.format.type", f"The 'userdata' output must be {JSON}, got {fmt!r}")
+            continue
+        if fmt == JSON:
+            raise _bad(f"{where}.format.type", f"{JSON} is only for the 'userdata' output, not {output_id!r}")
+        spec = outputs.get(output_id)
+        if spec is None:
+            raise _bad(f"{where}.identifier",
+                       f"Response {output_id!r} is not an evalscript output; outputs: {', '.join(outputs) or 'none'}")
+        sample_type = str(spec.sample_type).upper()
+        if sample_type not in _FORMAT_SAMPLE_TYPES[fmt]:
+            allowed = ", ".join(sorted(_FORMAT_SAMPLE_TYPES[fmt]))
+            raise _bad(f"{where}.format.type",
+                       f"Output {output_id!r} has sampleType {sample_type}, which {fmt} cannot hold; "
+                       f"allowed: {allowed}")
+        if fmt in _MAX_BANDS and spec.bands > _MAX_BANDS[fmt]:
+            raise _bad(f"{where}.format.type",
+                       f"Output {output_id!r} has {spec.bands} bands; {fmt} holds at most {_MAX_BANDS[fmt]}")
+        if cog_output and fmt != TIFF:
+            raise _bad(f"{where}.format.type", f"cogOutput requires every output to be {TIFF}; {output_id!r} is {fmt}")
+        if cog_output and sample_type == "INT8":
+            raise _bad(f"{where}.format.type", f"cogOutput does not allow sampleType INT8 (output {output_id!r})")
+
+
+def _opt_int(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def _bad(parameter: str, message: str) -> BadRequest:
+    return BadRequest(message, [Violation(parameter, message)])

@@ -1,0 +1,311 @@
+"""`process_tile`: search, read + warp, mosaic, evaluate, encode and write one tile.
+
+Every stage is timed into `TileResult.timings`. Foreign errors are turned into `TileFailure`s here:
+bad input (`BadRequest`, `EvalscriptError`) is not retryable, storage hiccups are.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+
+import numpy as np
+import shapely
+
+from eobatch.errors import BadRequest, EobatchError, Forbidden, TileFailure
+from eobatch.processing import mosaic
+from eobatch.processing.aoi import aoi_mask, area_in_tile_crs, search_area
+from eobatch.processing.cost import tile_cost
+from eobatch.processing.encode import encode_json, encode_raster
+from eobatch.processing.grid import TargetGrid
+from eobatch.processing.outputs import EXTENSIONS, JSON, USERDATA, OutputSettings, response_format
+from eobatch.processing.runtime import runtime_for
+from eobatch.processing.scene_reader import DEFAULT_BAND_WORKERS, SceneReader, band_plans
+from eobatch.processing.task import TIMING_KEYS, TileResult, TileTask
+from eobatch.storage import ObjectStorage, render_tile_path
+
+FAR_PAST, FAR_FUTURE = "1970-01-01T00:00:00Z", "2100-01-01T00:00:00Z"
+ENCODE_WORKERS = 2  # outputs are compressed concurrently (GDAL releases the GIL)
+
+
+@dataclass
+class _Input:
+    """One evalscript input bound to its request `input.data[]` entry and collection."""
+
+    spec: object  # evalscript.InputSpec
+    data: dict
+    collection: object
+    scenes: list  # collections.Scene, in mosaicking order, after the script's filter
+
+
+@dataclass
+class _Target:
+    output_id: str
+    fmt: str
+    url: str
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.timings = dict.fromkeys(TIMING_KEYS, 0.0)
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[name] += time.perf_counter() - started
+
+
+def process_tile(task: TileTask) -> TileResult:
+    """Process one tile with this process's cached evalscript engine and collection registry."""
+    runtime = runtime_for(task.settings)
+    return run_tile(task, engine=runtime.engine, registry=runtime.registry)
+
+
+def run_tile(
+    task: TileTask, *, engine, registry, storage: ObjectStorage | None = None, band_workers: int = DEFAULT_BAND_WORKERS
+) -> TileResult:
+    """`process_tile` with its collaborators passed in."""
+    try:
+        return _run(task, engine, registry, storage, band_workers)
+    except TileFailure:
+        raise
+    except Forbidden as exc:
+        raise TileFailure(exc.message, retryable=False) from exc
+    except BadRequest as exc:  # includes EvalscriptError
+        line = getattr(exc, "line", None)
+        where = f" (line {line})" if line else ""
+        raise TileFailure(f"{exc.message}{where}", retryable=False) from exc
+    except EobatchError as exc:
+        raise TileFailure(exc.message, retryable=True) from exc
+
+
+def _run(task: TileTask, engine, registry, storage: ObjectStorage | None, band_workers: int) -> TileResult:
+    clock = _Clock()
+    grid = TargetGrid.of(task.pixel_grid)
+    request = task.process_request
+    responses = list((request.get("output") or {}).get("responses") or [{"identifier": "default"}])
+    settings_out = OutputSettings.parse(task.output, responses)
+    storage = storage or ObjectStorage(task.settings, settings_out.credentials)
+
+    with engine.load(request["evalscript"]) as script:
+        return _process(task, script, registry, storage, settings_out, responses, grid, clock, band_workers)
+
+
+def _process(task, script, registry, storage, settings_out, responses, grid, clock, band_workers) -> TileResult:
+    request = task.process_request
+    targets = _targets(task, responses, settings_out)
+    skipped = _check_existing(storage, targets, settings_out)
+    if skipped:
+        return TileResult(0, [t.url for t in targets], 0, False, 0.0, clock.timings, skipped=True)
+
+    with clock.stage("search"):
+        area = shapely.from_wkb(task.area_wgs84_wkb)
+        area_tile = area_in_tile_crs(area, task.tile)
+        aoi = aoi_mask(area_tile, grid)
+        inputs = _find_scenes(script, request, registry, area, grid)
+    outputs = script.update_output({i.spec.datasource: _sample_count(i) for i in inputs})
+
+    samples, scene_infos, read_s, mosaic_s = _read_and_mosaic(inputs, aoi, grid, task, band_workers)
+    clock.timings["read"] += read_s
+    clock.timings["mosaic"] += mosaic_s
+
+    no_data = not any(float(s[mosaic.DATA_MASK].max(initial=0)) > 0 for ss in samples.values() for s in ss)
+    sample_counts = [len(ss) for ss in samples.values()]
+    specs = {o.id: o for o in outputs}
+    with clock.stage("evaluate"):
+        values = script.evaluate(samples, scene_infos, grid.shape)
+        del samples  # the inputs are no longer needed: free them before encoding
+        userdata = script.output_metadata() if any(t.output_id == USERDATA for t in targets) else None
+        typed = {}
+        for target in targets:
+            if target.fmt == JSON or target.output_id in typed:
+                continue
+            if target.output_id not in values:
+                raise TileFailure(f"The evalscript returned no values for output {target.output_id!r}", False)
+            typed[target.output_id] = typed_output(values.pop(target.output_id), specs[target.output_id].sample_type)
+        del values
+
+    with clock.stage("encode"):
+        cog = settings_out.cog if settings_out.cog_output else None
+
+        def encode(target: _Target) -> tuple[str, bytes]:
+            if target.fmt == JSON:
+                return target.url, encode_json(userdata)
+            spec = specs[target.output_id]
+            return target.url, encode_raster(typed[target.output_id], target.fmt, grid, nodata=spec.nodata_value,
+                                             cog=cog)
+
+        if len(targets) > 1 and ENCODE_WORKERS > 1:
+            with ThreadPoolExecutor(max_workers=min(ENCODE_WORKERS, len(targets))) as pool:
+                files = list(pool.map(encode, targets))
+        else:
+            files = [encode(t) for t in targets]
+        typed.clear()
+
+    with clock.stage("write"):
+        written = _write_all(storage, files)
+
+    float32 = any(specs[t.output_id].sample_type.upper() == "FLOAT32" for t in targets if t.fmt != JSON)
+    cost = tile_cost(grid.width, grid.height, [i.spec for i in inputs], sample_counts, float32)
+    scene_count = sum(len(i.scenes) for i in inputs)
+    return TileResult(written, [t.url for t in targets], scene_count, no_data, cost, clock.timings)
+
+
+def typed_output(values: np.ndarray, sample_type: str, rows: int = 256) -> np.ndarray:
+    """`to_sample_type` applied in blocks of rows, so its float64 temporaries stay small."""
+    from eobatch.evalscript import to_sample_type
+
+    values = np.asarray(values)
+    first = to_sample_type(values[:, :rows], sample_type)
+    out = np.empty(values.shape, dtype=first.dtype)
+    out[:, :rows] = first
+    for r0 in range(rows, values.shape[1], rows):
+        out[:, r0 : r0 + rows] = to_sample_type(values[:, r0 : r0 + rows], sample_type)
+    return out
+
+
+def _sample_count(item: _Input) -> int:
+    """How many samples an input will have: one per UTC day for ORBIT, else one per scene."""
+    from eobatch.collections.scene import group_by_day
+
+    if item.spec.mosaicking == "ORBIT":
+        return len(group_by_day(item.scenes))
+    return len(item.scenes)
+
+
+def _targets(task: TileTask, responses: list[dict], out: OutputSettings) -> list[_Target]:
+    targets = []
+    for response in responses:
+        output_id = str(response.get("identifier", "default"))
+        fmt = response_format(response)
+        if fmt not in EXTENSIONS:
+            raise BadRequest(f"Output format {fmt!r} is not supported; allowed: {', '.join(EXTENSIONS)}")
+        url = render_tile_path(
+            out.template_for(output_id),
+            request_id=task.request_id,
+            tile_name=str(task.tile.name),
+            tile_id=task.tile.id,
+            output_id=output_id,
+            fmt=EXTENSIONS[fmt],
+        )
+        targets.append(_Target(output_id, fmt, url))
+    return targets
+
+
+def _check_existing(storage: ObjectStorage, targets: list[_Target], out: OutputSettings) -> bool:
+    """True when the tile is to be skipped; TileFailure when existing files may not be overwritten."""
+    if out.overwrite and not out.skip_existing:
+        return False
+    existing = [t.url for t in targets if storage.exists(t.url)]
+    if out.skip_existing and existing and len(existing) == len(targets):
+        return True
+    if existing and not out.overwrite:
+        raise TileFailure(
+            f"Output file(s) already exist: {', '.join(existing)}; set output.overwrite to replace them"
+            + (" (skipExisting skips a tile only when all of its outputs exist)" if out.skip_existing else ""),
+            retryable=False,
+        )
+    return False
+
+
+def _find_scenes(script, request: dict, registry, area, grid: TargetGrid) -> list[_Input]:
+    from eobatch.collections.filters import parse_datetime
+    from eobatch.collections.scene import order_scenes
+    from eobatch.evalscript import SceneInfo
+
+    data_entries = list((request.get("input") or {}).get("data") or [])
+    if not data_entries:
+        raise BadRequest("processRequest.input.data is empty; give at least one collection")
+    where = search_area(area, grid)
+    bound: list[_Input] = []
+    for spec in script.setup.inputs:
+        data = _data_for(spec.datasource, data_entries)
+        collection = registry.get(data["type"])
+        collection.check_bands([b for b in spec.bands if b != mosaic.DATA_MASK])
+        dfilter = data.get("dataFilter") or {}
+        time_range = dfilter.get("timeRange") or {}
+        start = parse_datetime(time_range.get("from") or FAR_PAST, "timeRange.from")
+        end = parse_datetime(time_range.get("to") or FAR_FUTURE, "timeRange.to")
+        found = [] if where.is_empty else collection.search(where, start, end, dfilter.get("maxCloudCoverage", 100.0))
+        ordered = order_scenes(found, dfilter.get("mosaickingOrder") or "mostRecent")
+        infos = [_scene_info(s, SceneInfo) for s in ordered]
+        kept_ids = [i.id for i in script.filter_scenes(spec.datasource, infos, start, end)]
+        by_id = {s.id: s for s in ordered}
+        kept = [by_id[i] for i in kept_ids if i in by_id]
+        bound.append(_Input(spec, data, collection, kept))
+    return bound
+
+
+def _data_for(datasource: str | None, entries: list[dict]) -> dict:
+    if datasource is None or (len(entries) == 1 and not entries[0].get("id")):
+        return entries[0]
+    for n, entry in enumerate(entries):
+        if entry.get("id") == datasource or (entry.get("id") is None and str(n) == datasource):
+            return entry
+    ids = [e.get("id") for e in entries]
+    raise BadRequest(
+        f"The evalscript input datasource {datasource!r} matches no processRequest.input.data[].id; ids: {ids}"
+    )
+
+
+def _scene_info(scene, scene_info_cls):
+    paths = list(scene.assets.values())
+    data_path = paths[0].rsplit("/", 1)[0] if paths else ""
+    return scene_info_cls(scene.id, scene.datetime, scene.cloud_cover, data_path, scene.id)
+
+
+def _read_and_mosaic(inputs: list[_Input], aoi: np.ndarray, grid: TargetGrid, task: TileTask, band_workers: int):
+    from eobatch.collections.scene import group_by_day
+
+    samples: dict[str | None, list[dict[str, np.ndarray]]] = {}
+    infos: dict[str | None, list] = {}
+    read_s = total_s = 0.0
+    for item in inputs:
+        started = time.perf_counter()
+        spec = item.spec
+        processing = item.data.get("processing") or {}
+        harmonize = bool(processing.get("harmonizeValues", True))
+        reader = SceneReader(
+            item.collection, band_plans(item.collection, spec.bands, spec.units, harmonize), grid,
+            task.settings, processing, harmonize, band_workers,
+        )
+        names = [b for b in spec.bands if b != mosaic.DATA_MASK]
+        if spec.mosaicking == "SIMPLE":
+            samples[spec.datasource] = [mosaic.first_valid(item.scenes, reader, aoi, names)]
+        elif spec.mosaicking == "ORBIT":
+            days = [day for _, day in group_by_day(item.scenes)]
+            samples[spec.datasource] = mosaic.per_day(days, reader, aoi, names)
+        else:
+            samples[spec.datasource] = mosaic.per_scene(item.scenes, reader, aoi, names)
+        infos[spec.datasource] = [_scene_info(s, _scene_info_cls()) for s in item.scenes]
+        read_s += reader.read_seconds
+        total_s += time.perf_counter() - started
+    return samples, infos, read_s, total_s - read_s
+
+
+def _scene_info_cls():
+    from eobatch.evalscript import SceneInfo
+
+    return SceneInfo
+
+
+def _write_all(storage: ObjectStorage, files: list[tuple[str, bytes]]) -> int:
+    """Put every file; if one fails, remove the ones already written so the tile is all or nothing."""
+    done: list[str] = []
+    total = 0
+    try:
+        for url, data in files:
+            total += storage.put(url, data)
+            done.append(url)
+    except EobatchError:
+        for url in done:
+            with suppress(EobatchError):
+                storage.delete(url)
+        raise
+    return total

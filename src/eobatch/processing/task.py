@@ -1,0 +1,37 @@
+"""`TileTask` (everything a worker needs, picklable) and `TileResult` (what it reports back)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from eobatch.settings import Settings
+
+TIMING_KEYS = ("search", "read", "mosaic", "evaluate", "encode", "write")
+
+
+@dataclass
+class TileTask:
+    """One tile of one batch request; nothing from the database, nothing unpicklable."""
+
+    request_id: str
+    account_id: str
+    tile: Any  # grids.GridTile
+    pixel_grid: Any  # grids.PixelGrid
+    area_wgs84_wkb: bytes  # the request's area; the worker takes the tile zone's part
+    process_request: dict  # the wire processRequest (input.data, output.responses, evalscript)
+    output: dict  # normalised output settings (see docs/outputs.md)
+    settings: Settings
+
+
+@dataclass
+class TileResult:
+    """What processing one tile produced. `cost_pu` is before the batch 1/3 discount."""
+
+    bytes_written: int
+    outputs: list[str]
+    scene_count: int
+    no_data: bool
+    cost_pu: float
+    timings: dict[str, float] = field(default_factory=dict)
+    skipped: bool = False

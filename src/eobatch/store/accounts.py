@@ -1,0 +1,77 @@
+"""Accounts and their OAuth2 clients. Client secrets are stored only as argon2 hashes."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from eobatch.errors import BadRequest, NotFound, Unauthorized
+from eobatch.settings import Settings
+from eobatch.store import ledger
+from eobatch.store.models import Account, Client
+
+_HASHER = PasswordHasher()
+
+
+def create_account(
+    session: Session, name: str, settings: Settings, *, allowed_buckets: list[str] | None = None
+) -> tuple[Account, str, str]:
+    """A new account granted `settings.initial_pu_grant` PU (a GRANT ledger entry), with one OAuth client.
+
+    Returns (account, client_id, client_secret); the secret is shown only here.
+    """
+    initial_pu = settings.initial_pu_grant
+    name = (name or "").strip()
+    if not name:
+        raise BadRequest("An account needs a non-empty name")
+    if session.execute(select(Account.id).where(Account.name == name)).first() is not None:
+        raise BadRequest(f"An account named {name!r} already exists; choose another name")
+    account = Account(id=str(uuid.uuid4()), name=name, allowed_buckets=allowed_buckets)
+    session.add(account)
+    session.flush()
+    if initial_pu > 0:
+        ledger.grant(session, account.id, initial_pu, note="initial grant")
+    client_id, secret = add_client(session, account.id)
+    return account, client_id, secret
+
+
+def add_client(session: Session, account_id: str) -> tuple[str, str]:
+    """Another client-credentials pair for an existing account; returns (client_id, client_secret)."""
+    if session.get(Account, account_id) is None:
+        raise NotFound(f"Account {account_id} not found")
+    client_id = str(uuid.uuid4())
+    secret = secrets.token_urlsafe(32)
+    session.add(Client(client_id=client_id, account_id=account_id, secret_hash=_HASHER.hash(secret)))
+    session.flush()
+    return client_id, secret
+
+
+def verify_client(session: Session, client_id: str, client_secret: str) -> Account:
+    """The account owning these client credentials; Unauthorized when either is wrong."""
+    client = session.get(Client, client_id) if client_id else None
+    if client is None or not client_secret:
+        raise Unauthorized("Invalid client credentials")
+    try:
+        _HASHER.verify(client.secret_hash, client_secret)
+    except (VerificationError, InvalidHashError) as exc:
+        raise Unauthorized("Invalid client credentials") from exc
+    account = session.get(Account, client.account_id)
+    if account is None:
+        raise Unauthorized("Invalid client credentials")
+    return account
+
+
+def get_account(session: Session, account_id: str) -> Account:
+    account = session.get(Account, account_id)
+    if account is None:
+        raise NotFound(f"Account {account_id} not found")
+    return account
+
+
+def find_account(session: Session, name: str) -> Account | None:
+    return session.execute(select(Account).where(Account.name == name)).scalar_one_or_none()

@@ -1,0 +1,199 @@
+"""Repository of batch requests and their tiles: create, get (per account), list with paging/search/sort,
+update, delete, and tile listings. Callers pass an open session; nothing here commits."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from eobatch.domain.spec import BatchSpec
+from eobatch.domain.states import RequestStatus, TileStatus
+from eobatch.errors import BadRequest, Conflict, NotFound, Violation
+from eobatch.store.models import BatchRequest, LedgerEntry, Tile, TileEvent, utcnow
+
+SORTS = {
+    "created": (BatchRequest.created.asc(), BatchRequest.id.asc()),
+    "created:asc": (BatchRequest.created.asc(), BatchRequest.id.asc()),
+    "created:desc": (BatchRequest.created.desc(), BatchRequest.id.desc()),
+    "status": (BatchRequest.status.asc(), BatchRequest.created.asc(), BatchRequest.id.asc()),
+    "status:asc": (BatchRequest.status.asc(), BatchRequest.created.asc(), BatchRequest.id.asc()),
+    "status:desc": (BatchRequest.status.desc(), BatchRequest.created.desc(), BatchRequest.id.desc()),
+}
+DEFAULT_SORT = "created:desc"
+NOT_EDITABLE = frozenset({RequestStatus.ANALYSING, RequestStatus.PROCESSING})
+NOT_DELETABLE = frozenset({RequestStatus.ANALYSING, RequestStatus.PROCESSING})
+
+
+@dataclass(frozen=True)
+class Slice:
+    """One page of rows and whether more follow."""
+
+    items: Sequence[Any]
+    has_more: bool
+
+
+def create_request(session: Session, account_id: str, spec: BatchSpec, *, api_version: str = "v1") -> BatchRequest:
+    """Insert a CREATED request from a parsed spec and return it (flushed, so it has its id)."""
+    now = utcnow()
+    request = BatchRequest(
+        id=str(uuid.uuid4()), account_id=account_id, api_version=api_version, created=now, last_updated=now,
+        status=RequestStatus.CREATED.value, user_action="NONE", user_action_updated=None,
+        description=spec.description, body=spec.body, process_request=spec.process_request,
+        tiling_grid=spec.tiling_grid, output=spec.output, bucket_name=spec.bucket_name,
+        grid_id=spec.grid_id, resolution=spec.resolution, buffer_x=spec.buffer_x, buffer_y=spec.buffer_y,
+        tile_count=spec.tile_count, tile_width_px=spec.tile_width_px, tile_height_px=spec.tile_height_px,
+        charged_pu=0.0, reserved_pu=0.0,
+    )
+    session.add(request)
+    session.flush()
+    return request
+
+
+def get_request(session: Session, account_id: str, request_id: str, *, lock: bool = False,
+                api_version: str | None = None) -> BatchRequest:
+    """The account's request; NotFound also for another account's id. `lock`: SELECT ... FOR UPDATE."""
+    query = select(BatchRequest).where(BatchRequest.id == request_id, BatchRequest.account_id == account_id)
+    if api_version:
+        query = query.where(BatchRequest.api_version == api_version)
+    if lock:
+        query = query.with_for_update()
+        if session.get_bind().dialect.name == "sqlite":
+            _take_sqlite_write_lock(session, request_id)
+    request = session.execute(query).scalar_one_or_none()
+    if request is None:
+        raise NotFound(f"Batch request {request_id} not found")
+    return request
+
+
+def _take_sqlite_write_lock(session: Session, request_id: str) -> None:
+    """SQLite ignores FOR UPDATE: a no-op write takes the database write lock before the row is read,
+    so concurrent actions on one request run one after the other and each sees the other's result."""
+    session.execute(update(BatchRequest).where(BatchRequest.id == request_id)
+                    .values(last_updated=BatchRequest.last_updated))
+
+
+def search_clause(search: str) -> Any:
+    """`a|b` matches either word, `a&b` both; each word is a case-insensitive substring of id or description."""
+    groups = []
+    for group in search.split("|"):
+        words = [w.strip() for w in group.split("&") if w.strip()]
+        if words:
+            groups.append(and_(*(_word(w) for w in words)))
+    if not groups:
+        return None
+    return or_(*groups)
+
+
+def _word(word: str) -> Any:
+    pattern = "%" + word.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return or_(func.lower(BatchRequest.id).like(pattern, escape="\\"),
+               func.lower(func.coalesce(BatchRequest.description, "")).like(pattern, escape="\\"))
+
+
+def list_requests(session: Session, account_id: str, *, offset: int, limit: int, search: str | None = None,
+                  sort: str | None = None, api_version: str | None = None) -> Slice:
+    """A page of the account's requests, matching `search`, ordered by `sort`."""
+    key = (sort or DEFAULT_SORT).strip()
+    if key not in SORTS:
+        message = f"sort {sort!r} is not supported; allowed: created, created:desc, status, status:desc"
+        raise BadRequest(message, [Violation("sort", message)])
+    query = select(BatchRequest).where(BatchRequest.account_id == account_id)
+    if api_version:
+        query = query.where(BatchRequest.api_version == api_version)
+    if search and search.strip():
+        clause = search_clause(search)
+        if clause is not None:
+            query = query.where(clause)
+    rows = session.execute(query.order_by(*SORTS[key]).offset(offset).limit(limit + 1)).scalars().all()
+    return Slice(rows[:limit], len(rows) > limit)
+
+
+def update_request(session: Session, request: BatchRequest, *, output: dict[str, Any] | None = None,
+                   description: str | None = None) -> BatchRequest:
+    """Change `output` (merged) and/or `description`; Conflict while analysing or processing."""
+    check_editable(request)
+    if output is not None:
+        request.output = {**(request.output or {}), **output}
+    if description is not None:
+        request.description = description
+    request.last_updated = utcnow()
+    return request
+
+
+def check_editable(request: BatchRequest) -> None:
+    """Conflict while the request is analysing or processing."""
+    status = RequestStatus(request.status)
+    if status in NOT_EDITABLE:
+        raise Conflict(f"Batch request {request.id} cannot be updated while its status is {status.value}; "
+                       "wait until it is finished or cancel it")
+
+
+def delete_request(session: Session, request: BatchRequest) -> None:
+    """Delete a request and its tiles; Conflict while analysing/processing or once tiles were processed."""
+    status = RequestStatus(request.status)
+    if status in NOT_DELETABLE:
+        raise Conflict(f"Batch request {request.id} is {status.value}; it must be canceled before deletion")
+    processed = session.execute(
+        select(func.count()).select_from(Tile)
+        .where(Tile.request_id == request.id, Tile.status == TileStatus.PROCESSED.value)
+    ).scalar_one()
+    if processed:
+        raise Conflict(f"Batch request {request.id} has {processed} processed tile(s) and cannot be deleted")
+    if request.reserved_pu > 0:
+        from eobatch.store import ledger
+
+        ledger.release(session, request)
+    tile_pks = select(Tile.pk).where(Tile.request_id == request.id)
+    session.execute(delete(TileEvent).where(TileEvent.tile_pk.in_(tile_pks)))
+    session.execute(delete(Tile).where(Tile.request_id == request.id))
+    session.delete(request)
+    session.flush()
+
+
+def list_tiles(session: Session, request_id: str, *, offset: int, limit: int,
+               status: str | None = None) -> Slice:
+    """A page of a request's tiles in grid-id order, optionally of one status."""
+    query = select(Tile).where(Tile.request_id == request_id)
+    if status:
+        query = query.where(Tile.status == check_tile_status(status))
+    rows = session.execute(query.order_by(Tile.tile_id).offset(offset).limit(limit + 1)).scalars().all()
+    return Slice(rows[:limit], len(rows) > limit)
+
+
+def get_tile(session: Session, request_id: str, tile_id: int) -> Tile:
+    tile = session.execute(
+        select(Tile).where(Tile.request_id == request_id, Tile.tile_id == tile_id)
+    ).scalar_one_or_none()
+    if tile is None:
+        raise NotFound(f"Tile {tile_id} of batch request {request_id} not found")
+    return tile
+
+
+def check_tile_status(status: str) -> str:
+    try:
+        return TileStatus(status.upper()).value
+    except ValueError:
+        allowed = ", ".join(s.value for s in TileStatus)
+        message = f"tile status {status!r} is unknown; allowed: {allowed}"
+        raise BadRequest(message, [Violation("status", message)]) from None
+
+
+def reservations(session: Session, account_id: str) -> list[tuple[str, float]]:
+    """(request id, PU held) for each of the account's requests holding a reservation."""
+    rows = session.execute(
+        select(BatchRequest.id, BatchRequest.reserved_pu)
+        .where(BatchRequest.account_id == account_id, BatchRequest.reserved_pu > 1e-9)
+        .order_by(BatchRequest.created)
+    ).all()
+    return [(r[0], float(r[1])) for r in rows]
+
+
+def count_rows(session: Session) -> dict[str, int]:
+    """Row counts of the request-related tables (used by tests to prove nothing was written)."""
+    return {model.__tablename__: session.execute(select(func.count()).select_from(model)).scalar_one()
+            for model in (BatchRequest, Tile, LedgerEntry)}

@@ -1,0 +1,558 @@
+"""The engine's repository: every query the scheduler runs, each named for what it does.
+
+Leases: a scheduler that works on a row writes its id to `lease_owner` and a deadline to
+`lease_expires`, and renews the deadline while it works. A row whose deadline has passed belongs to
+nobody and may be recovered by any scheduler. On PostgreSQL rows are claimed with
+`SELECT ... FOR UPDATE SKIP LOCKED`, so several schedulers share the work; on SQLite the
+`scheduler_leases` singleton row guarantees that only one scheduler runs, and `unit()` opens every
+transaction with `BEGIN IMMEDIATE` so threads of that scheduler (and the API) serialise their writes.
+
+A PENDING tile's `lease_expires` doubles as "not before": a tile waiting for a retry backoff keeps
+its deadline there and is not dispatched until it has passed.
+
+Lock order, everywhere: request row, then tile rows, then the account row (taken by `ledger`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, exists, func, insert, or_, select, text, update
+from sqlalchemy.orm import Session
+
+from eobatch.domain import cost
+from eobatch.domain.states import (
+    TILES_IN_FLIGHT,
+    RequestStatus,
+    TileStatus,
+    UserAction,
+    after_analysis,
+    after_tile_failure,
+    check_tile_transition,
+    when_tiles_settle,
+)
+from eobatch.errors import Conflict, InsufficientUnits
+from eobatch.store import ledger
+from eobatch.store.actions import reservation_for
+from eobatch.store.db import Database
+from eobatch.store.models import BatchRequest, SchedulerLease, Tile, TileEvent
+
+SQLITE_LEASE = "singleton"
+IN_FLIGHT = tuple(s.value for s in TILES_IN_FLIGHT)
+HALTING_ACTIONS = (UserAction.CANCEL.value, UserAction.STOP.value)
+
+
+@contextmanager
+def unit(database: Database) -> Iterator[Session]:
+    """One transaction; on SQLite it takes the write lock at once (no lock upgrade, no BUSY_SNAPSHOT)."""
+    with database.session() as session:
+        if database.is_sqlite:
+            session.execute(text("BEGIN IMMEDIATE"))
+        yield session
+
+
+def _event(session: Session, tile_pk: int, status: TileStatus, at: datetime, note: str | None) -> None:
+    session.add(TileEvent(tile_pk=tile_pk, status=status.value, at=at, note=note))
+
+
+def _move(session: Session, tile: Tile, new: TileStatus, now: datetime, note: str | None = None) -> None:
+    """Apply one checked transition to a loaded tile and record it."""
+    check_tile_transition(TileStatus(tile.status), new)
+    tile.status = new.value
+    tile.updated = now
+    _event(session, tile.pk, new, now, note)
+
+
+# --------------------------------------------------------------------------- scheduler leases
+
+
+def acquire_scheduler_lease(session: Session, owner: str, now: datetime, ttl_s: float, *,
+                            singleton: bool) -> None:
+    """Register a live scheduler. With `singleton` (SQLite) a live lease of another owner is a Conflict."""
+    name = SQLITE_LEASE if singleton else owner
+    row = session.get(SchedulerLease, name, with_for_update=True)
+    expires = now + timedelta(seconds=ttl_s)
+    if row is None:
+        session.add(SchedulerLease(name=name, owner=owner, expires=expires, started=now))
+        return
+    if singleton and row.owner != owner and row.expires > now:
+        raise Conflict(
+            f"Another scheduler ({row.owner}) is running against this SQLite database (its lease runs "
+            f"until {row.expires.isoformat()}); with SQLite only one scheduler may run. Stop the other "
+            "one, wait for its lease to expire, or use PostgreSQL (EOBATCH_DATABASE_URL) to run several."
+        )
+    row.owner, row.expires, row.started = owner, expires, now
+
+
+def renew_scheduler_lease(session: Session, owner: str, now: datetime, ttl_s: float, *,
+                          singleton: bool) -> bool:
+    """Push the lease deadline; False when the lease was lost to another scheduler."""
+    name = SQLITE_LEASE if singleton else owner
+    result = session.execute(
+        update(SchedulerLease).where(SchedulerLease.name == name, SchedulerLease.owner == owner)
+        .values(expires=now + timedelta(seconds=ttl_s))
+    )
+    return result.rowcount == 1
+
+
+def drop_scheduler_lease(session: Session, owner: str) -> None:
+    session.execute(delete(SchedulerLease).where(SchedulerLease.owner == owner))
+
+
+# --------------------------------------------------------------------------- analysis
+
+
+@dataclass(frozen=True)
+class RequestSnapshot:
+    """What an analysis or a tile task needs from a request row, detached from the database."""
+
+    id: str
+    account_id: str
+    process_request: dict[str, Any]
+    output: dict[str, Any] | None
+    grid_id: int | None
+    resolution: float | None
+    buffer_x: int
+    buffer_y: int
+    user_action: str
+
+
+def _snapshot(r: BatchRequest) -> RequestSnapshot:
+    return RequestSnapshot(r.id, r.account_id, r.process_request, r.output, r.grid_id, r.resolution,
+                           r.buffer_x or 0, r.buffer_y or 0, r.user_action)
+
+
+def load_request(session: Session, request_id: str) -> RequestSnapshot | None:
+    row = session.get(BatchRequest, request_id)
+    return None if row is None else _snapshot(row)
+
+
+def analyses_running(session: Session, now: datetime) -> int:
+    """Analyses held by a live lease, across all schedulers."""
+    return session.execute(
+        select(func.count()).select_from(BatchRequest).where(
+            BatchRequest.status == RequestStatus.ANALYSING.value, BatchRequest.lease_expires > now)
+    ).scalar_one()
+
+
+def claim_analyses(session: Session, owner: str, limit: int, now: datetime, ttl_s: float) -> list[RequestSnapshot]:
+    """Take up to `limit` ANALYSING requests nobody holds; tiles left by a dead analysis are deleted."""
+    if limit <= 0:
+        return []
+    rows = session.execute(
+        select(BatchRequest)
+        .where(BatchRequest.status == RequestStatus.ANALYSING.value,
+               or_(BatchRequest.lease_expires.is_(None), BatchRequest.lease_expires <= now))
+        .order_by(BatchRequest.created).limit(limit).with_for_update(skip_locked=True)
+    ).scalars().all()
+    for row in rows:
+        row.lease_owner, row.lease_expires = owner, now + timedelta(seconds=ttl_s)
+        _delete_tiles(session, [row.id])
+    return [_snapshot(r) for r in rows]
+
+
+@dataclass(frozen=True)
+class PlannedTile:
+    """One tile found by an analysis, ready to insert."""
+
+    tile_id: int
+    name: str
+    epsg: int
+    bounds: tuple[float, float, float, float]
+    width_px: int       # output raster, buffer included
+    height_px: int
+    geometry: dict[str, Any]
+    estimated_pu: float  # before the batch discount
+
+
+@dataclass(frozen=True)
+class AnalysisResult:
+    tiles: list[PlannedTile]
+    tile_width_px: int   # without buffer
+    tile_height_px: int
+    value_estimate: float
+    cost_estimate: dict[str, Any]
+
+
+def finish_analysis(session: Session, owner: str, request_id: str, now: datetime,
+                    result: AnalysisResult | None, error: str | None) -> RequestStatus | None:
+    """Store an analysis outcome and move the request on; None when the lease was lost meanwhile.
+
+    With START remembered, PU are reserved; when the account cannot cover them the request stays
+    ANALYSIS_DONE with `error` saying so, and the user may top up and START again.
+    """
+    row = session.get(BatchRequest, request_id, with_for_update=True, populate_existing=True)
+    if row is None or row.lease_owner != owner or row.status != RequestStatus.ANALYSING.value:
+        return None
+    row.lease_owner = row.lease_expires = None
+    row.last_updated = now
+    action = UserAction(row.user_action)
+    status = after_analysis(action, ok=result is not None)
+    if result is None:
+        row.error = error
+        row.finished_at = now
+        row.status = status.value
+        return status
+    _insert_tiles(session, row, result.tiles, now)
+    row.tile_count = len(result.tiles)
+    row.tile_width_px, row.tile_height_px = result.tile_width_px, result.tile_height_px
+    row.value_estimate, row.cost_estimate = result.value_estimate, result.cost_estimate
+    row.error = None
+    if status is RequestStatus.PROCESSING:
+        try:
+            ledger.reserve(session, row, reservation_for(row))  # checks before it changes anything
+        except InsufficientUnits as exc:
+            status = RequestStatus.ANALYSIS_DONE
+            row.user_action = UserAction.NONE.value
+            row.error = f"Analysis done, but processing could not start: {exc.message}"
+    elif status is RequestStatus.CANCELED:
+        row.finished_at = now
+    elif status is RequestStatus.STOPPED:
+        row.stopped_reason = "USER_ACTION"
+    row.status = status.value
+    return status
+
+
+def _insert_tiles(session: Session, row: BatchRequest, tiles: Sequence[PlannedTile], now: datetime) -> None:
+    if not tiles:
+        return
+    session.execute(insert(Tile), [
+        dict(request_id=row.id, account_id=row.account_id, tile_id=t.tile_id, name=t.name, epsg=t.epsg,
+             minx=t.bounds[0], miny=t.bounds[1], maxx=t.bounds[2], maxy=t.bounds[3],
+             width_px=t.width_px, height_px=t.height_px, geometry=t.geometry, estimated_pu=t.estimated_pu,
+             status=TileStatus.PENDING.value, attempts=0, charged_pu=0.0, no_data=False,
+             created=now, updated=now)
+        for t in tiles
+    ])
+
+
+def _delete_tiles(session: Session, request_ids: Sequence[str]) -> None:
+    pks = select(Tile.pk).where(Tile.request_id.in_(request_ids))
+    session.execute(delete(TileEvent).where(TileEvent.tile_pk.in_(pks)))
+    session.execute(delete(Tile).where(Tile.request_id.in_(request_ids)))
+
+
+# --------------------------------------------------------------------------- dispatch
+
+
+def _dispatchable(now: datetime):
+    """Conditions of a PENDING tile that may be dispatched now."""
+    live = (select(BatchRequest.id).where(BatchRequest.status == RequestStatus.PROCESSING.value,
+                                          BatchRequest.user_action.not_in(HALTING_ACTIONS)))
+    return (Tile.status == TileStatus.PENDING.value, Tile.request_id.in_(live),
+            or_(Tile.lease_expires.is_(None), Tile.lease_expires <= now))
+
+
+def accounts_with_pending_tiles(session: Session, now: datetime) -> list[str]:
+    return list(session.execute(
+        select(Tile.account_id).where(*_dispatchable(now)).distinct().order_by(Tile.account_id)
+    ).scalars())
+
+
+def tiles_in_flight_by_account(session: Session) -> dict[str, int]:
+    return dict(session.execute(
+        select(Tile.account_id, func.count()).where(Tile.status.in_(IN_FLIGHT)).group_by(Tile.account_id)
+    ).all())
+
+
+@dataclass(frozen=True)
+class ClaimedTile:
+    pk: int
+    request_id: str
+    account_id: str
+    tile_id: int
+    name: str
+    epsg: int
+    bounds: tuple[float, float, float, float]
+    width_px: int
+    height_px: int
+    attempt: int
+
+
+def claim_pending_tiles(session: Session, owner: str, account_id: str, limit: int, now: datetime,
+                        ttl_s: float) -> list[ClaimedTile]:
+    """Move up to `limit` dispatchable tiles of one account to SCHEDULED under our lease (oldest first)."""
+    if limit <= 0:
+        return []
+    rows = session.execute(
+        select(Tile).where(Tile.account_id == account_id, *_dispatchable(now))
+        .order_by(Tile.pk).limit(limit).with_for_update(skip_locked=True)
+    ).scalars().all()
+    claimed = []
+    for t in rows:
+        _move(session, t, TileStatus.SCHEDULED, now, f"by {owner}")
+        t.attempts += 1
+        t.lease_owner, t.lease_expires, t.heartbeat_at = owner, now + timedelta(seconds=ttl_s), now
+        claimed.append(ClaimedTile(t.pk, t.request_id, t.account_id, t.tile_id, t.name, t.epsg,
+                                   (t.minx, t.miny, t.maxx, t.maxy), t.width_px, t.height_px, t.attempts))
+    return claimed
+
+
+_FORWARD = (TileStatus.SCHEDULED, TileStatus.QUEUED, TileStatus.PROCESSING)
+
+
+def mark_tiles(session: Session, owner: str, pks: Sequence[int], new: TileStatus, now: datetime,
+               note: str | None = None) -> int:
+    """Move our in-flight tiles forward (SCHEDULED -> QUEUED -> PROCESSING); others are left alone."""
+    if not pks:
+        return 0
+    rows = session.execute(
+        select(Tile).where(Tile.pk.in_(pks), Tile.lease_owner == owner, Tile.status.in_(IN_FLIGHT))
+        .with_for_update()
+    ).scalars().all()
+    moved = 0
+    for t in rows:
+        if _FORWARD.index(new) <= _FORWARD.index(TileStatus(t.status)):
+            continue
+        _move(session, t, new, now, note)
+        moved += 1
+    return moved
+
+
+def heartbeat_tiles(session: Session, owner: str, now: datetime, ttl_s: float) -> int:
+    """Renew the lease of every tile we have in flight; returns how many."""
+    return session.execute(
+        update(Tile).where(Tile.lease_owner == owner, Tile.status.in_(IN_FLIGHT))
+        .values(lease_expires=now + timedelta(seconds=ttl_s), heartbeat_at=now)
+    ).rowcount
+
+
+def heartbeat_analyses(session: Session, owner: str, now: datetime, ttl_s: float) -> int:
+    return session.execute(
+        update(BatchRequest).where(BatchRequest.lease_owner == owner,
+                                   BatchRequest.status == RequestStatus.ANALYSING.value)
+        .values(lease_expires=now + timedelta(seconds=ttl_s))
+    ).rowcount
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True)
+class TileOutcome:
+    """What happened to one attempt, as the scheduler saw it."""
+
+    ok: bool
+    duration_s: float
+    bytes_written: int = 0
+    outputs: tuple[str, ...] = ()
+    scene_count: int | None = None
+    no_data: bool = False
+    cost_pu: float = 0.0
+    error: str | None = None
+    retryable: bool = True
+    backoff_s: float = 0.0
+
+
+def _owned_tile(session: Session, owner: str, tile_pk: int) -> tuple[BatchRequest, Tile] | None:
+    request_id = session.execute(select(Tile.request_id).where(Tile.pk == tile_pk)).scalar_one_or_none()
+    if request_id is None:
+        return None
+    request = session.get(BatchRequest, request_id, with_for_update=True, populate_existing=True)
+    tile = session.execute(select(Tile).where(Tile.pk == tile_pk).with_for_update()
+                           .execution_options(populate_existing=True)).scalar_one_or_none()
+    if request is None or tile is None or tile.lease_owner != owner or tile.status not in IN_FLIGHT:
+        return None
+    return request, tile
+
+
+def record_outcome(session: Session, owner: str, tile_pk: int, outcome: TileOutcome, now: datetime,
+                   max_attempts: int) -> TileStatus | None:
+    """Store an attempt's outcome; None when the tile is no longer ours (it was recovered meanwhile).
+
+    A success is charged here, in the same transaction as the PROCESSED transition and only from an
+    in-flight status, so a tile is never charged twice.
+    """
+    owned = _owned_tile(session, owner, tile_pk)
+    if owned is None:
+        return None
+    request, tile = owned
+    tile.lease_owner, tile.duration_s = None, outcome.duration_s
+    if outcome.ok:
+        tile.cost = outcome.cost_pu
+        tile.charged_pu = cost.charged_pu(tile.width_px, tile.height_px, outcome.cost_pu)
+        tile.bytes_written, tile.outputs = outcome.bytes_written, list(outcome.outputs)
+        tile.scene_count, tile.no_data, tile.error = outcome.scene_count, outcome.no_data, None
+        tile.lease_expires = None
+        _move(session, tile, TileStatus.PROCESSED, now)
+        ledger.charge(session, request, tile.charged_pu, tile_pk=tile.pk)
+        request.last_updated = now
+        return TileStatus.PROCESSED
+    new = after_tile_failure(tile.attempts, max_attempts) if outcome.retryable else TileStatus.FAILED
+    if new is TileStatus.FAILED:
+        tile.error = _failure_message(tile, outcome, max_attempts)
+        tile.lease_expires = None
+    else:
+        tile.error = outcome.error
+        tile.lease_expires = now + timedelta(seconds=outcome.backoff_s) if outcome.backoff_s > 0 else None
+    _move(session, tile, new, now, outcome.error)
+    return new
+
+
+def _failure_message(tile: Tile, outcome: TileOutcome, max_attempts: int) -> str:
+    tries = f"after {tile.attempts} of {max_attempts} attempts" if outcome.retryable else "(not retryable)"
+    return (f"Tile {tile.name} failed {tries}: {outcome.error}. "
+            "Fix the cause, then call restartpartial to process the failed tiles again.")
+
+
+def release_tiles(session: Session, owner: str, now: datetime, pks: Sequence[int] | None = None,
+                  note: str = "scheduler-stop") -> int:
+    """Give back our in-flight tiles (all, or `pks`) that never ran; the attempt is not counted."""
+    query = select(Tile).where(Tile.lease_owner == owner, Tile.status.in_(IN_FLIGHT))
+    if pks is not None:
+        if not pks:
+            return 0
+        query = query.where(Tile.pk.in_(pks))
+    rows = session.execute(query.with_for_update()).scalars().all()
+    for t in rows:
+        t.attempts = max(t.attempts - 1, 0)
+        t.lease_owner = t.lease_expires = None
+        _move(session, t, TileStatus.PENDING, now, note)
+    return len(rows)
+
+
+def halted_requests(session: Session, request_ids: Sequence[str]) -> list[str]:
+    """Those of `request_ids` on which a CANCEL or STOP is in force."""
+    if not request_ids:
+        return []
+    return list(session.execute(
+        select(BatchRequest.id).where(BatchRequest.id.in_(request_ids),
+                                      BatchRequest.user_action.in_(HALTING_ACTIONS))
+    ).scalars())
+
+
+# --------------------------------------------------------------------------- recovery
+
+
+def recover_tiles(session: Session, owner: str, now: datetime, max_attempts: int, *,
+                  every_foreign: bool = False) -> int:
+    """Put tiles left in flight by a dead scheduler back to PENDING (the lost attempt counts).
+
+    Normally only tiles whose lease expired are taken; `every_foreign` (the SQLite singleton just
+    acquired) takes every in-flight tile not held by `owner`, since no other scheduler can be alive.
+    """
+    stale = or_(Tile.lease_expires.is_(None), Tile.lease_expires <= now)
+    if every_foreign:
+        stale = or_(stale, Tile.lease_owner.is_(None), Tile.lease_owner != owner)
+    rows = session.execute(
+        select(Tile).where(Tile.status.in_(IN_FLIGHT), stale).with_for_update(skip_locked=True)
+    ).scalars().all()
+    for t in rows:
+        new = after_tile_failure(t.attempts, max_attempts)
+        note = "lease-expired: the scheduler or worker holding the tile stopped answering"
+        if new is TileStatus.FAILED:
+            t.error = (f"Tile {t.name} failed after {t.attempts} of {max_attempts} attempts: its scheduler "
+                       "or worker stopped answering each time. Call restartpartial to try again.")
+        t.lease_owner = t.lease_expires = None
+        _move(session, t, new, now, note)
+    return len(rows)
+
+
+def recover_analyses(session: Session, owner: str, now: datetime, *, every_foreign: bool = False) -> int:
+    """Free ANALYSING requests held by a dead scheduler so that `claim_analyses` takes them again."""
+    stale = BatchRequest.lease_expires <= now
+    if every_foreign:
+        stale = or_(stale, BatchRequest.lease_owner != owner)
+    return session.execute(
+        update(BatchRequest).where(BatchRequest.status == RequestStatus.ANALYSING.value,
+                                   BatchRequest.lease_owner.is_not(None), stale)
+        .values(lease_owner=None, lease_expires=None)
+    ).rowcount
+
+
+# --------------------------------------------------------------------------- finalising
+
+
+def requests_to_settle(session: Session) -> list[str]:
+    """PROCESSING requests with nothing in flight and nothing more to dispatch (or a CANCEL/STOP)."""
+    in_flight = exists().where(Tile.request_id == BatchRequest.id, Tile.status.in_(IN_FLIGHT))
+    pending = exists().where(Tile.request_id == BatchRequest.id, Tile.status == TileStatus.PENDING.value)
+    return list(session.execute(
+        select(BatchRequest.id).where(
+            BatchRequest.status == RequestStatus.PROCESSING.value, ~in_flight,
+            or_(BatchRequest.user_action.in_(HALTING_ACTIONS), ~pending))
+    ).scalars())
+
+
+def settle_request(session: Session, request_id: str, now: datetime) -> RequestStatus | None:
+    """Give a settled request its final status, charge up to the 100 PU minimum, release the rest."""
+    row = session.get(BatchRequest, request_id, with_for_update=True, populate_existing=True)
+    if row is None or row.status != RequestStatus.PROCESSING.value:
+        return None
+    counts = dict(session.execute(
+        select(Tile.status, func.count()).where(Tile.request_id == request_id).group_by(Tile.status)
+    ).all())
+    action = UserAction(row.user_action)
+    if any(counts.get(s, 0) for s in IN_FLIGHT) or (
+            action.value not in HALTING_ACTIONS and counts.get(TileStatus.PENDING.value, 0)):
+        return None
+    processed, failed = counts.get(TileStatus.PROCESSED.value, 0), counts.get(TileStatus.FAILED.value, 0)
+    status = when_tiles_settle(action, processed, failed)
+    if status in (RequestStatus.DONE, RequestStatus.PARTIAL) and processed and row.charged_pu > 0:
+        ledger.charge(session, row, cost.request_minimum(row.charged_pu) - row.charged_pu)
+    ledger.release(session, row)
+    if status is RequestStatus.STOPPED:
+        row.stopped_reason = "USER_ACTION"
+    else:
+        row.finished_at = now
+    if status is RequestStatus.FAILED:
+        row.error = _request_failure(session, request_id, failed)
+    row.status = status.value
+    row.last_updated = now
+    return status
+
+
+def _request_failure(session: Session, request_id: str, failed: int) -> str:
+    first = session.execute(
+        select(Tile.error).where(Tile.request_id == request_id, Tile.status == TileStatus.FAILED.value)
+        .order_by(Tile.pk).limit(1)
+    ).scalar_one_or_none()
+    return f"All {failed} tiles failed. First error: {first}"
+
+
+# --------------------------------------------------------------------------- idleness and cleanup
+
+
+def active_requests(session: Session) -> int:
+    """Requests the engine still has to work on (ANALYSING or PROCESSING)."""
+    return session.execute(
+        select(func.count()).select_from(BatchRequest)
+        .where(BatchRequest.status.in_((RequestStatus.ANALYSING.value, RequestStatus.PROCESSING.value)))
+    ).scalar_one()
+
+
+@dataclass(frozen=True)
+class CleanupAges:
+    """Seconds after which stale requests are deleted; 0 disables that kind."""
+
+    failed_s: float
+    unstarted_s: float
+    finished_s: float
+
+
+def delete_stale_requests(session: Session, now: datetime, ages: CleanupAges) -> int:
+    """Delete FAILED, never-started and finished requests older than their age, with their tiles.
+
+    Ledger entries are kept; outputs in object storage are not touched.
+    """
+    S = RequestStatus
+    kinds = [((S.FAILED,), ages.failed_s), ((S.CREATED, S.ANALYSIS_DONE), ages.unstarted_s),
+             ((S.DONE, S.PARTIAL, S.CANCELED), ages.finished_s)]
+    ids: list[str] = []
+    for statuses, age in kinds:
+        if age <= 0:
+            continue
+        cutoff = now - timedelta(seconds=age)
+        ids += session.execute(
+            select(BatchRequest.id).where(BatchRequest.status.in_([s.value for s in statuses]),
+                                          BatchRequest.last_updated <= cutoff)
+            .with_for_update(skip_locked=True)
+        ).scalars().all()
+    if ids:
+        _delete_tiles(session, ids)
+        session.execute(delete(BatchRequest).where(BatchRequest.id.in_(ids)))
+    return len(ids)

@@ -1,0 +1,138 @@
+"""Failures, retries with backoff, PARTIAL then restartpartial, cancel and stop mid-run."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from eobatch.domain.states import UserAction
+from eobatch.store import ledger
+from eobatch.store.actions import apply_action
+from eobatch.store.models import BatchRequest, LedgerEntry, Tile, TileEvent
+from tests.engine.factory import make_account, make_request
+from tests.engine.helpers import (
+    check_invariants,
+    local_scheduler,
+    processed_events,
+    request_row,
+    tile_statuses,
+    wait_for,
+)
+
+
+def _apply(database, request_id: str, action: UserAction) -> None:
+    with database.session() as s:
+        request = s.get(BatchRequest, request_id, with_for_update=True)
+        apply_action(s, request, action)
+
+
+def test_failing_tiles_end_partial_then_restartpartial_ends_done(database, engine_settings, out_dir):
+    marker = out_dir / "store-down"
+    marker.touch()
+    account = make_account(database)
+    request_id = make_request(database, account, 8, output={
+        "dir": str(out_dir), "fail": ["T0002", "T0005"], "fail_marker": str(marker), "fatal": []})
+    scheduler = local_scheduler(engine_settings, database, backoff_s=0.05)
+    try:
+        assert scheduler.run_until_idle(60)
+        request = request_row(database, request_id)
+        assert request.status == "PARTIAL"
+        with database.session() as s:
+            failed = s.execute(select(Tile).where(Tile.request_id == request_id, Tile.status == "FAILED")
+                               .order_by(Tile.name)).scalars().all()
+        assert [t.name for t in failed] == ["T0002", "T0005"]
+        assert all(t.attempts == 3 for t in failed)
+        assert failed[0].error.startswith("Tile T0002 failed after 3 of 3 attempts: object store unavailable")
+        assert "restartpartial" in failed[0].error
+        check_invariants(database)
+
+        marker.unlink()  # the object store is back
+        _apply(database, request_id, UserAction.RESTART)
+        assert request_row(database, request_id).status == "PROCESSING"
+        assert scheduler.run_until_idle(60)
+    finally:
+        scheduler.stop()
+    request = request_row(database, request_id)
+    assert request.status == "DONE" and request.error is None
+    assert processed_events(database, request_id) == {f"T{i:04d}": 1 for i in range(8)}
+    check_invariants(database)
+
+
+def test_retryable_failure_waits_for_its_backoff(database, engine_settings, out_dir):
+    marker = out_dir / "store-down"
+    marker.touch()
+    account = make_account(database)
+    request_id = make_request(database, account, 1, output={"dir": str(out_dir), "fail": ["T0000"],
+                                                             "fail_marker": str(marker)})
+    scheduler = local_scheduler(engine_settings, database, backoff_s=0.2)
+    try:
+        assert scheduler.run_until_idle(60)
+    finally:
+        scheduler.stop()
+    with database.session() as s:
+        events = s.execute(select(TileEvent.status, TileEvent.at).join(Tile, Tile.pk == TileEvent.tile_pk)
+                           .where(Tile.request_id == request_id).order_by(TileEvent.id)).all()
+    backoffs = [timedelta(seconds=0.2), timedelta(seconds=0.4)]  # 0.2 * 2**(attempt-1)
+    returns = [at for status, at in events if status == "PENDING"]
+    schedules = [at for status, at in events if status == "SCHEDULED"]
+    assert len(schedules) == 3 and len(returns) == 2
+    for back, again, wait in zip(returns, schedules[1:], backoffs, strict=True):
+        assert again - back >= wait
+    assert request_row(database, request_id).status == "FAILED"
+    assert "All 1 tiles failed" in request_row(database, request_id).error
+    check_invariants(database)
+
+
+def test_non_retryable_failure_fails_the_tile_at_once(database, engine_settings, out_dir):
+    account = make_account(database)
+    request_id = make_request(database, account, 3, output={"dir": str(out_dir), "fatal": ["T0001"]})
+    scheduler = local_scheduler(engine_settings, database)
+    try:
+        assert scheduler.run_until_idle(60)
+    finally:
+        scheduler.stop()
+    with database.session() as s:
+        tile = s.execute(select(Tile).where(Tile.request_id == request_id, Tile.name == "T0001")).scalar_one()
+    assert (tile.status, tile.attempts) == ("FAILED", 1)
+    assert "(not retryable): tile T0001: the evalscript returned no value" in tile.error
+    assert request_row(database, request_id).status == "PARTIAL"
+    check_invariants(database)
+
+
+@pytest.mark.parametrize("action,final", [(UserAction.CANCEL, "CANCELED"), (UserAction.STOP, "STOPPED")])
+def test_cancel_or_stop_mid_run_charges_only_processed_tiles(database, engine_settings, out_dir, action, final):
+    account = make_account(database)
+    request_id = make_request(database, account, 24, output={"dir": str(out_dir), "sleep_s": 0.04},
+                              reserve=500.0)
+    scheduler = local_scheduler(engine_settings, database)
+    scheduler.start()
+    try:
+        wait_for(lambda: tile_statuses(database, request_id)["PROCESSED"] >= 4, what="some processed tiles")
+        _apply(database, request_id, action)
+        wait_for(lambda: request_row(database, request_id).status == final, what=final)
+    finally:
+        scheduler.stop()
+    statuses = tile_statuses(database, request_id)
+    assert statuses["PENDING"] > 0 and set(statuses) == {"PROCESSED", "PENDING"}
+    with database.session() as s:
+        request = s.get(BatchRequest, request_id)
+        tiles_charged = sum(s.execute(select(Tile.charged_pu).where(Tile.request_id == request_id)).scalars())
+        charges = sum(-(e.available_delta + e.reserved_delta) for e in s.execute(
+            select(LedgerEntry).where(LedgerEntry.request_id == request_id, LedgerEntry.kind == "CHARGE")).scalars())
+        assert request.charged_pu == pytest.approx(tiles_charged) == pytest.approx(charges)
+        assert request.reserved_pu == pytest.approx(0.0)
+        assert ledger.balance(s, account).available == pytest.approx(10_000.0 - charges)
+    check_invariants(database)
+    if action is UserAction.STOP:  # a stopped request can be started again and finishes
+        _apply(database, request_id, UserAction.START)
+        again = local_scheduler(engine_settings, database)
+        try:
+            assert again.run_until_idle(60)
+        finally:
+            again.stop()
+        assert request_row(database, request_id).status == "DONE"
+        assert processed_events(database, request_id) == {f"T{i:04d}": 1 for i in range(24)}
+        check_invariants(database)
+
