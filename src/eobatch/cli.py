@@ -22,8 +22,8 @@ accounts_app = typer.Typer(help="Accounts, OAuth clients and processing units.",
 grids_app = typer.Typer(help="Tiling grids.", invoke_without_command=True)
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(grids_app, name="grids")
-console = Console(stderr=True)
-out = Console()
+console = Console(stderr=True, soft_wrap=True)
+out = Console(soft_wrap=True)
 
 DataDir = Annotated[Path | None, typer.Option("--data-dir", help="Data folder (EOBATCH_DATA_DIR)")]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Machine-readable output")]
@@ -295,15 +295,10 @@ def grids_export(
 
 
 def bounds_from_file(path: Path) -> dict:
-    """Read an area from a GeoJSON geometry, Feature, FeatureCollection (first feature) or bounds object."""
-    data = json.loads(path.read_text())
-    if "geometry" in data and "type" in data and data["type"] == "Feature":
-        data = data["geometry"]
-    elif data.get("type") == "FeatureCollection":
-        data = data["features"][0]["geometry"]
-    if "type" in data and "coordinates" in data:
-        return {"geometry": data, "properties": {"crs": "http://www.opengis.net/def/crs/OGC/1.3/CRS84"}}
-    return data
+    """Read an area from a GeoJSON geometry, Feature, FeatureCollection or request bounds object."""
+    from eobatch.grids.export import bounds_from_geojson
+
+    return bounds_from_geojson(json.loads(path.read_text()))
 
 
 # --- waiting and the demo ------------------------------------------------------------------------

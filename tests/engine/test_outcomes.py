@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from eobatch.domain.states import UserAction
 from eobatch.store import ledger
@@ -136,3 +136,44 @@ def test_cancel_or_stop_mid_run_charges_only_processed_tiles(database, engine_se
         assert processed_events(database, request_id) == {f"T{i:04d}": 1 for i in range(24)}
         check_invariants(database)
 
+
+
+def test_object_store_back_during_the_run_completes_without_restart(database, engine_settings, out_dir):
+    marker = out_dir / "store-down"
+    marker.touch()
+    account = make_account(database)
+    request_id = make_request(database, account, 6, output={"dir": str(out_dir), "fail": ["T0001", "T0004"],
+                                                             "fail_marker": str(marker)})
+    scheduler = local_scheduler(engine_settings, database, backoff_s=0.3)
+    scheduler.start()
+    try:
+        def a_failure_was_recorded() -> bool:
+            with database.session() as s:
+                return s.execute(select(TileEvent).where(TileEvent.status == "PENDING")).first() is not None
+        wait_for(a_failure_was_recorded, what="a first retryable failure")
+        marker.unlink()  # the store is back before the tiles run out of attempts
+        wait_for(lambda: request_row(database, request_id).status == "DONE", what="DONE")
+    finally:
+        scheduler.stop()
+    assert processed_events(database, request_id) == {f"T{i:04d}": 1 for i in range(6)}
+    check_invariants(database)
+
+
+def test_a_request_deleted_mid_run_does_not_disturb_the_scheduler(database, engine_settings, out_dir):
+    account = make_account(database)
+    doomed = make_request(database, account, 20, output={"dir": str(out_dir), "sleep_s": 0.03}, reserve=None)
+    other = make_request(database, account, 6, output={"dir": str(out_dir)})
+    scheduler = local_scheduler(engine_settings, database)
+    scheduler.start()
+    try:
+        wait_for(lambda: tile_statuses(database, doomed)["PROCESSED"] >= 2, what="some processed tiles")
+        with database.session() as s:
+            s.execute(delete(TileEvent).where(TileEvent.tile_pk.in_(select(Tile.pk).where(Tile.request_id == doomed))))
+            s.execute(delete(Tile).where(Tile.request_id == doomed))
+            s.execute(delete(BatchRequest).where(BatchRequest.id == doomed))
+        wait_for(lambda: request_row(database, other).status == "DONE", what="the other request to finish")
+    finally:
+        scheduler.stop()
+    assert tile_statuses(database, doomed) == {}
+    with database.session() as s:
+        assert ledger.discrepancies(s) == []

@@ -86,6 +86,8 @@ def test_second_scheduler_on_sqlite_says_so_and_does_not_start(tmp_path, engine_
         first.stop()
     second.start()  # the lease was released on a clean stop
     second.stop()
+    first.start()  # and a stopped scheduler can start again
+    first.stop()
     database.dispose()
 
 
@@ -114,7 +116,7 @@ def test_two_schedulers_share_a_request_on_postgresql(postgres_server, engine_se
     finally:
         for s in schedulers:
             s.stop()
-    assert errors == []
+    assert errors == [], "".join(__import__("traceback").format_exception(errors[0]))
     assert request_row(database, request_id).status == "DONE"
     assert processed_events(database, request_id) == {f"T{i:04d}": 1 for i in range(200)}
     assert set(tile_charges(database, request_id).values()) == {1}

@@ -35,12 +35,17 @@ def _time_range(source: dict[str, Any]) -> tuple[datetime, datetime]:
         raise BadRequest(f"input.data[].dataFilter.timeRange needs ISO 'from' and 'to', got {rng!r}") from exc
 
 
+_REGISTRIES: dict[tuple, Any] = {}
+
+
 def _registry(settings: Settings) -> Any:
+    """The collection registry of these settings, built once per process (scene indexes are cached in it)."""
     from eobatch.collections import CollectionRegistry
 
-    if settings.collections_file:
-        return CollectionRegistry.from_file(settings.collections_file)
-    return CollectionRegistry.default(settings)
+    key = (str(settings.data_dir.resolve()), str(settings.collections_file))
+    if key not in _REGISTRIES:
+        _REGISTRIES[key] = CollectionRegistry.from_settings(settings)
+    return _REGISTRIES[key]
 
 
 def analyse_request(request: RequestSnapshot, settings: Settings) -> AnalysisResult:
@@ -55,10 +60,10 @@ def analyse_request(request: RequestSnapshot, settings: Settings) -> AnalysisRes
     grid_tiles = grids.tiles_for_area(request.grid_id, area, max_tiles=settings.max_tiles_per_request)
     registry = _registry(settings)
     sources = _inputs(pr)
-    collections = {s.get("id"): registry.get(s["type"]) for s in sources}
-    band_lookup = {key: c.bands for key, c in collections.items()}
+    collections = {s.get("id"): registry.get(s.get("type", ""), i) for i, s in enumerate(sources)}
+    band_lookup: dict[str | None, set[str]] = {key: set(c.bands) for key, c in collections.items()}
     if len(sources) == 1:
-        band_lookup[None] = next(iter(collections.values())).bands
+        band_lookup[None] = set(next(iter(collections.values())).bands)
     responses = [r.get("identifier", "default") for r in (pr.get("output") or {}).get("responses") or []]
     setup = validate_evalscript(pr.get("evalscript") or "", responses or ["default"], band_lookup)
 

@@ -36,11 +36,14 @@ class LocalExecutor:
 
     def start(self) -> None:
         """Spawn the workers now (and import the task there), so the first tiles do not wait for it."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
         self._pool = ProcessPoolExecutor(self.workers, mp_context=self._context)
         try:
             for f in [self._pool.submit(noop, None) for _ in range(self.workers)]:
                 f.result(timeout=120)
         except Exception as exc:
+            self.shutdown()
             raise ExecutorUnavailable(f"The local process pool of {self.workers} workers did not start: {exc}") \
                 from exc
 
@@ -81,6 +84,7 @@ class LocalExecutor:
             del self._futures[key]
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
 
 
 def _attempt_of(future: Future) -> Attempt:

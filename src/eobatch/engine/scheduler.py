@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.exc import DBAPIError
+
 from eobatch.domain.states import TileStatus
 from eobatch.engine import fairness
 from eobatch.engine.analysis import analyse_request
@@ -58,6 +60,14 @@ def _outcome(attempt: Attempt, backoff_s: float) -> work.TileOutcome:
         no_data=bool(getattr(r, "no_data", False)), cost_pu=float(getattr(r, "cost_pu", 0.0) or 0.0))
 
 
+TRANSIENT_SQLSTATES = frozenset({"40001", "40P01"})  # serialization failure, deadlock detected
+
+
+def _transient(exc: DBAPIError) -> bool:
+    """A database error that the same work, tried again, will not hit (the loop then simply goes on)."""
+    return exc.connection_invalidated or getattr(exc.orig, "sqlstate", None) in TRANSIENT_SQLSTATES
+
+
 class Scheduler:
     """`Scheduler(settings, database, executor)`; timings default from `settings` and may be overridden.
 
@@ -88,8 +98,7 @@ class Scheduler:
         self._inflight: dict[int, _InFlight] = {}
         self._requests: dict[str, work.RequestSnapshot] = {}
         self._analyses: dict[str, Future] = {}
-        self._analysis_pool = ThreadPoolExecutor(max(settings.max_concurrent_analyses, 1),
-                                                 thread_name_prefix="eobatch-analysis")
+        self._analysis_pool: ThreadPoolExecutor | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._started = False
@@ -106,17 +115,24 @@ class Scheduler:
         now = utcnow()
         with work.unit(self.database) as s:
             work.acquire_scheduler_lease(s, self.id, now, self.lease_s, singleton=self._singleton)
+        executor_started = False
         try:
             self.executor.start()
+            executor_started = True
+            with work.unit(self.database) as s:
+                tiles = work.recover_tiles(s, self.id, now, self.retry.max_attempts,
+                                           every_foreign=self._singleton)
+                analyses = work.recover_analyses(s, self.id, now, every_foreign=self._singleton)
         except BaseException:
+            if executor_started:
+                self.executor.shutdown()
             with work.unit(self.database) as s:
                 work.drop_scheduler_lease(s, self.id)
             raise
-        with work.unit(self.database) as s:
-            tiles = work.recover_tiles(s, self.id, now, self.retry.max_attempts, every_foreign=self._singleton)
-            analyses = work.recover_analyses(s, self.id, now, every_foreign=self._singleton)
         if tiles or analyses:
             log.info("scheduler %s recovered %d tiles and %d analyses", self.id, tiles, analyses)
+        self._analysis_pool = ThreadPoolExecutor(max(self.settings.max_concurrent_analyses, 1),
+                                                 thread_name_prefix="eobatch-analysis")
         self._started = True
         self._next_heartbeat = time.monotonic() + self.lease_s / 3
 
@@ -151,7 +167,13 @@ class Scheduler:
         self.prepare()
         deadline = time.monotonic() + timeout
         while True:
-            busy = self.tick()
+            try:
+                busy = self.tick()
+            except DBAPIError as exc:
+                if not _transient(exc):
+                    raise
+                log.warning("scheduler %s: transient database error, trying again: %s", self.id, exc.orig)
+                busy = False
             if not busy and self._idle():
                 return True
             if time.monotonic() > deadline:
@@ -186,7 +208,8 @@ class Scheduler:
             work.release_tiles(s, self.id, now)  # anything still ours
             work.drop_scheduler_lease(s, self.id)
         self._inflight.clear()
-        self._analysis_pool.shutdown(wait=True, cancel_futures=True)
+        if self._analysis_pool is not None:
+            self._analysis_pool.shutdown(wait=True, cancel_futures=True)
         self._finish_analyses(utcnow())
         self._started = False
 
@@ -228,7 +251,7 @@ class Scheduler:
         with work.unit(self.database) as s:
             if not work.renew_scheduler_lease(s, self.id, now, self.lease_s, singleton=self._singleton):
                 work.acquire_scheduler_lease(s, self.id, now, self.lease_s, singleton=self._singleton)
-            work.heartbeat_tiles(s, self.id, now, self.lease_s)
+            work.heartbeat_tiles(s, self.id, list(self._inflight), now, self.lease_s)
             work.heartbeat_analyses(s, self.id, now, self.lease_s)
 
     def _recover(self, now: datetime) -> bool:
@@ -248,18 +271,19 @@ class Scheduler:
         order = sorted(finished, key=lambda kv: (self._inflight[kv[0]].request_id if kv[0] in self._inflight
                                                  else "", kv[0]))
         cancelled = [pk for pk, a in order if a.cancelled]
+        infos = {pk: self._inflight.pop(pk, None) for pk, _ in finished}
+        # if this transaction fails, the tiles are no longer heartbeated: their leases expire and
+        # recovery puts them back to PENDING
         with work.unit(self.database) as s:
             work.release_tiles(s, self.id, now, cancelled, note="withdrawn before it ran")
             for pk, attempt in order:
-                info = self._inflight.get(pk)
+                info = infos[pk]
                 if attempt.cancelled or info is None:
                     continue
                 outcome = _outcome(attempt, self.retry.backoff(info.attempt))
                 status = work.record_outcome(s, self.id, pk, outcome, now, self.retry.max_attempts)
                 if status is not None and not attempt.ok:
                     log.info("tile %d attempt %d failed (%s): %s", pk, info.attempt, status.value, attempt.error)
-        for pk, _ in finished:
-            self._inflight.pop(pk, None)
         return True
 
     def _mark_running(self, now: datetime) -> None:
@@ -295,44 +319,49 @@ class Scheduler:
         return self.executor.capacity + extra
 
     def _dispatch(self, now: datetime) -> bool:
+        """Claim, submit and mark QUEUED in one transaction (rolled back, tiles stay PENDING, if it fails).
+
+        Slots are filled in batches (half the queue at a time) to spare transactions, unless idle.
+        """
         free = self._capacity() - len(self._inflight)
-        if free <= 0:
+        if free <= 0 or (self._inflight and free < max(1, self.executor.queue_depth // 2)):
             return False
-        with work.unit(self.database) as s:
-            accounts = work.accounts_with_pending_tiles(s, now)
-            if not accounts:
-                return False
-            shares = fairness.share_slots(accounts, work.tiles_in_flight_by_account(s),
-                                          self.settings.max_tiles_in_flight_per_account, free, self._round_robin)
-            self._round_robin += 1
-            claimed = [t for a, n in shares.items() for t in work.claim_pending_tiles(s, self.id, a, n, now,
-                                                                                      self.lease_s)]
-            for request_id in {t.request_id for t in claimed} - set(self._requests):
-                self._requests[request_id] = work.load_request(s, request_id)
-        if not claimed:
-            return False
-        submitted, broken = [], []
-        for tile in claimed:
-            self._inflight[tile.pk] = _InFlight(tile.request_id, tile.account_id, tile.attempt,
-                                                TileStatus.SCHEDULED)
-            try:
-                payload = self.task_builder(TileSpec(self._requests[tile.request_id], tile), self.settings)
-            except Exception as exc:
-                message = exc.message if isinstance(exc, EobatchError) else f"{type(exc).__name__}: {exc}"
-                broken.append((tile.pk, f"could not prepare the tile task: {message}"))
-                continue
-            self.executor.submit(tile.pk, payload)
-            submitted.append(tile.pk)
-        with work.unit(self.database) as s:
-            work.mark_tiles(s, self.id, submitted, TileStatus.QUEUED, now)
-            for pk, message in broken:
-                work.record_outcome(s, self.id, pk, work.TileOutcome(ok=False, duration_s=0.0, error=message,
-                                                                     retryable=False), now, self.retry.max_attempts)
-        for pk in submitted:
-            self._inflight[pk].status = TileStatus.QUEUED
-        for pk, _ in broken:
-            self._inflight.pop(pk, None)
-        return True
+        submitted: list[int] = []
+        try:
+            with work.unit(self.database) as s:
+                accounts = work.accounts_with_pending_tiles(s, now)
+                if not accounts:
+                    return False
+                shares = fairness.share_slots(accounts, work.tiles_in_flight_by_account(s),
+                                              self.settings.max_tiles_in_flight_per_account, free,
+                                              self._round_robin)
+                self._round_robin += 1
+                claimed = [t for a, n in shares.items()
+                           for t in work.claim_pending_tiles(s, self.id, a, n, now, self.lease_s)]
+                for request_id in {t.request_id for t in claimed} - set(self._requests):
+                    self._requests[request_id] = work.load_request(s, request_id)
+                broken = []
+                for tile in claimed:
+                    try:
+                        payload = self.task_builder(TileSpec(self._requests[tile.request_id], tile), self.settings)
+                    except Exception as exc:
+                        message = exc.message if isinstance(exc, EobatchError) else f"{type(exc).__name__}: {exc}"
+                        broken.append((tile, f"could not prepare the tile task: {message}"))
+                        continue
+                    self._inflight[tile.pk] = _InFlight(tile.request_id, tile.account_id, tile.attempt,
+                                                        TileStatus.QUEUED)
+                    self.executor.submit(tile.pk, payload)
+                    submitted.append(tile.pk)
+                work.mark_tiles(s, self.id, submitted, TileStatus.QUEUED, now)
+                for tile, message in broken:
+                    work.record_outcome(s, self.id, tile.pk, work.TileOutcome(
+                        ok=False, duration_s=0.0, error=message, retryable=False), now, self.retry.max_attempts)
+        except BaseException:
+            for pk in submitted:  # the claim was rolled back: these tiles are PENDING again
+                self.executor.cancel(pk)
+                self._inflight.pop(pk, None)
+            raise
+        return bool(claimed)
 
     def _settle(self, now: datetime) -> bool:
         with self.database.session() as s:
@@ -356,8 +385,11 @@ class Scheduler:
         with work.unit(self.database) as s:
             room = min(room, self.settings.max_concurrent_analyses - work.analyses_running(s, now))
             claimed = work.claim_analyses(s, self.id, room, now, self.lease_s)
+        pool = self._analysis_pool
         for request in claimed:
-            self._analyses[request.id] = self._analysis_pool.submit(self.analyse, request, self.settings)
+            if pool is None:  # stopping: the leases expire and the analyses are claimed again
+                break
+            self._analyses[request.id] = pool.submit(self.analyse, request, self.settings)
         return bool(claimed)
 
     def _finish_analyses(self, now: datetime) -> bool:

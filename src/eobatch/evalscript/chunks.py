@@ -89,7 +89,7 @@ class ChunkRunner:
         layout = (size, tuple(counts), tuple(bands))
         if layout == self._layout:
             return
-        self._inputs, self._outputs, self._layout = [], [], None
+        self.release()
         ids = [o.id for o in self.script.outputs]
         run = self.script._run
         run(f"__eobatch.driver.alloc({size}, {json.dumps(counts)}, {json.dumps(bands)}, {json.dumps(ids)}, "
@@ -105,6 +105,10 @@ class ChunkRunner:
                                  dtype=np.float64)
             self._outputs.append(view[: b * size].reshape(b, size))
         self._layout = layout
+
+    def release(self) -> None:
+        """Drop every numpy view over V8 memory (before the context is closed)."""
+        self._inputs, self._outputs, self._layout = [], [], None
 
     # -- evaluation -------------------------------------------------------------------------------
 

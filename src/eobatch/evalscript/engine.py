@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import contextlib
 import json
 import time
 import weakref
@@ -140,12 +141,15 @@ class Evalscript:
             return self._ctx.eval(code, timeout_sec=remaining)
         except MiniRacerBaseException as exc:
             if isinstance(exc, JSTimeoutException | JSOOMException | JSTerminatedException):
+                self._settle()
                 self.close()  # the isolate may be unusable; this tile is lost, the worker is not
             raise translate(exc, phase, self.source, self.limits, user_code) from None
 
-    def _json(self, code: str, phase: str) -> Any:
-        text = self._run(code, phase)
-        return json.loads(text) if isinstance(text, str) else None
+    def _settle(self) -> None:
+        """Let V8 finish a terminated execution so no late callback outlives the context."""
+        with contextlib.suppress(Exception):
+            if self._ctx is not None:
+                self._ctx.eval("0", timeout_sec=2)
 
     def _script_error(self, described: dict[str, Any], phase: str) -> EvalscriptError:
         """An EvalscriptError from the runtime's description of a thrown value."""
@@ -167,6 +171,9 @@ class Evalscript:
     def close(self) -> None:
         """Release the V8 context (also done on any limit failure)."""
         ctx, self._ctx = self._ctx, None
+        chunks = getattr(self, "_chunks", None)
+        if chunks is not None:
+            chunks.release()  # views over V8 buffers must go before their context does
         if ctx is not None:
             ctx.close()
 

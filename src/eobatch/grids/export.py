@@ -55,3 +55,28 @@ def export_tiles(tiles: Sequence[GridTile], fmt: str, layer: str = "tiles") -> b
             for member in sorted(Path(tmp).iterdir()):
                 archive.write(member, arcname=f"{layer}{member.suffix}")
         return buffer.getvalue()
+
+
+CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+
+
+def bounds_from_geojson(data: dict) -> dict:
+    """A request `bounds` object from a bounds object, a GeoJSON geometry, a Feature or a FeatureCollection.
+
+    Plain GeoJSON is in CRS84 (lon/lat); a FeatureCollection contributes the union of its features.
+    """
+    if not isinstance(data, dict):
+        raise BadRequest("The area must be a JSON object", [Violation("body", "not a JSON object")])
+    kind = data.get("type")
+    if kind == "Feature":
+        data = data.get("geometry") or {}
+        kind = data.get("type")
+    elif kind == "FeatureCollection":
+        geometries = [shapely.geometry.shape(f["geometry"]) for f in data.get("features", []) if f.get("geometry")]
+        if not geometries:
+            raise BadRequest("The FeatureCollection has no geometry", [Violation("features", "empty")])
+        data = shapely.geometry.mapping(shapely.union_all(geometries))
+        kind = data.get("type")
+    if kind and "coordinates" in data:
+        return {"geometry": data, "properties": {"crs": CRS84}}
+    return data

@@ -313,10 +313,15 @@ def mark_tiles(session: Session, owner: str, pks: Sequence[int], new: TileStatus
     return moved
 
 
-def heartbeat_tiles(session: Session, owner: str, now: datetime, ttl_s: float) -> int:
-    """Renew the lease of every tile we have in flight; returns how many."""
+def heartbeat_tiles(session: Session, owner: str, pks: Sequence[int], now: datetime, ttl_s: float) -> int:
+    """Renew the leases of the tiles whose tasks are alive; returns how many.
+
+    Only `pks` (what the executor still holds): a tile we lost track of lets its lease run out.
+    """
+    if not pks:
+        return 0
     return session.execute(
-        update(Tile).where(Tile.lease_owner == owner, Tile.status.in_(IN_FLIGHT))
+        update(Tile).where(Tile.pk.in_(pks), Tile.lease_owner == owner, Tile.status.in_(IN_FLIGHT))
         .values(lease_expires=now + timedelta(seconds=ttl_s), heartbeat_at=now)
     ).rowcount
 

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from eobatch.api.auth import Principal
+from eobatch.api.body import read_json
 from eobatch.api.deps import principal, service
 from eobatch.api.pagination import PageParams, page, page_params
 from eobatch.api.service import BatchService
 from eobatch.api.v1.wire import GridPage, GridV1, TilePage, TileV1, render_grid, render_tile
-from eobatch.errors import BadRequest, NotFound
+from eobatch.errors import BadRequest, NotFound, Violation
 
 Caller = Annotated[Principal, Depends(principal)]
 Service = Annotated[BatchService, Depends(service)]
@@ -47,6 +48,29 @@ def get_grid(grid_id: int, _caller: Caller) -> dict[str, Any]:
         raise NotFound(f"Tiling grid {grid_id} not found") from exc
 
 
+async def export_grid(request: Request, grid_id: int, _caller: Caller,
+                      format: Annotated[str, Query(description="gpkg, geojson or shp (zipped)")] = "gpkg",
+                      ) -> Response:
+    """The tiles of a grid that cover the posted area (bounds object or GeoJSON), as a file."""
+    from eobatch import grids
+    from eobatch.grids.export import FORMATS, bounds_from_geojson
+
+    if format not in FORMATS:
+        message = f"Unknown export format {format!r}; allowed: {', '.join(FORMATS)}."
+        raise BadRequest(message, [Violation("format", message)])
+    grids.get_grid(grid_id)
+    bounds = bounds_from_geojson(await read_json(request))
+    tiles = grids.tiles_for_area(grid_id, grids.area_from_bounds(bounds, parameter="bounds"),
+                                 max_tiles=request.app.state.settings.max_tiles_per_request)
+    media, suffix = EXPORT_MEDIA[format]
+    return Response(grids.export_tiles(tiles, format), media_type=media, headers={
+        "Content-Disposition": f'attachment; filename="tiling-grid-{grid_id}{suffix}"'})
+
+
+EXPORT_MEDIA = {"gpkg": ("application/geopackage+sqlite3", ".gpkg"), "geojson": ("application/geo+json", ".geojson"),
+                "shp": ("application/zip", ".zip")}
+
+
 def router() -> APIRouter:
     r = APIRouter(prefix="/api/v1/batch", tags=["v1 tiles and grids"])
     r.add_api_route("/process/{request_id}/tiles", list_tiles, methods=["GET"], operation_id="v1_list_tiles",
@@ -57,4 +81,6 @@ def router() -> APIRouter:
                     summary="List tiling grids", responses={200: {"model": GridPage}})
     r.add_api_route("/tilinggrids/{grid_id}", get_grid, methods=["GET"], operation_id="v1_get_grid",
                     summary="Get a tiling grid", responses={200: {"model": GridV1}})
+    r.add_api_route("/tilinggrids/{grid_id}/export", export_grid, methods=["POST"], operation_id="v1_export_grid",
+                    summary="Export the tiles of a grid covering an area (GeoPackage, GeoJSON, zipped Shapefile)")
     return r
