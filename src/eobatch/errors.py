@@ -6,7 +6,7 @@ so the layers above never catch a library's exception type.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass
@@ -81,13 +81,17 @@ class EvalscriptError(BadRequest):
         self.line = line
 
 
-@dataclass
 class TileFailure(Exception):
-    """A tile could not be processed. `retryable` says whether another attempt may succeed."""
+    """A tile could not be processed. `retryable` says whether another attempt may succeed.
 
-    reason: str
-    retryable: bool = True
-    details: dict = field(default_factory=dict)
+    A plain exception whose args are its fields, so it pickles across worker processes.
+    """
+
+    def __init__(self, reason: str, retryable: bool = True, details: dict | None = None):
+        super().__init__(reason, retryable, details)
+        self.reason = reason
+        self.retryable = retryable
+        self.details: dict = dict(details or {})
 
     def __str__(self) -> str:
         return self.reason

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,22 +15,15 @@ from eobatch.settings import Settings
 from eobatch.store.accounts import create_account
 from eobatch.store.db import Database
 from tests.api.helpers import live_server
+from tests.support.venvs import venv_python
 
-REPO = Path(__file__).resolve().parents[2]
-VENV = REPO / ".eobatch" / "test-venvs" / "sh3111"   # .eobatch/ is gitignored
 CLIENT_SCRIPT = Path(__file__).with_name("sh_v1_client.py")
 SENTINELHUB = "sentinelhub==3.11.1"
 
 
 def sentinelhub_python() -> Path:
-    """The virtualenv's interpreter, creating the virtualenv with sentinelhub 3.11.1 when missing."""
-    python = VENV / "bin" / "python"
-    marker = VENV / ".installed"
-    if not marker.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "-q", SENTINELHUB], check=True)
-        marker.write_text(SENTINELHUB)
-    return python
+    """The interpreter of a virtualenv with sentinelhub 3.11.1 (.eobatch/ is gitignored), built when missing."""
+    return venv_python("sh3111", SENTINELHUB)
 
 
 @pytest.mark.slow

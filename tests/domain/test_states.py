@@ -61,6 +61,8 @@ def test_decide(status, current, action, expected):
                  id="analyse-processing"),
     pytest.param(S.CREATED, A.NONE, A.STOP, "v2",
                  "Illegal to change userAction from NONE to STOP with task status CREATED", id="v2-stop-created"),
+    pytest.param(S.CREATED, A.NONE, A.STOP, "v1",
+                 "Illegal to change userAction from NONE to STOP with request status CREATED", id="v1-stop-created"),
     pytest.param(S.PROCESSING, A.START, A.CANCEL, "v2",
                  "Illegal to change userAction from START to CANCEL with task status PROCESSING", id="v2-no-cancel"),
 ])

@@ -12,6 +12,7 @@ Request statuses (v1 names; v2 is a view of the same model, see `v2_status`):
     CREATED | ANALYSIS_DONE --CANCEL--> CANCELED                          (at once)
     ANALYSING | PROCESSING --CANCEL--> same status, userAction CANCEL     (engine finishes it: CANCELED)
     ANALYSIS_DONE --STOP--> STOPPED; ANALYSING | PROCESSING --STOP--> userAction STOP (engine: STOPPED)
+    CREATED --STOP--> illegal (nothing to stop: a request is stopped after analysis, never before)
 
 Repeating the action already in force is accepted and changes nothing (clients retry).
 """
@@ -129,9 +130,7 @@ def decide(
         if status is S.CANCELED:
             return same
     elif action is A.STOP:
-        if status in (S.CREATED, S.ANALYSIS_DONE):
-            if status is S.CREATED and api == "v2":
-                raise _illegal(action, current_action, status, noun)
+        if status is S.ANALYSIS_DONE:
             return Decision(S.STOPPED, A.STOP)
         if status in (S.ANALYSING, S.PROCESSING):
             return Decision(status, A.STOP, changed=current_action is not A.STOP)

@@ -65,9 +65,10 @@ def analyse_request(request: RequestSnapshot, settings: Settings) -> AnalysisRes
     if len(sources) == 1:
         band_lookup[None] = set(next(iter(collections.values())).bands)
     responses = [r.get("identifier", "default") for r in (pr.get("output") or {}).get("responses") or []]
-    setup = validate_evalscript(pr.get("evalscript") or "", responses or ["default"], band_lookup)
-
     t_from, t_to = _time_range(sources[0])
+    setup = validate_evalscript(pr.get("evalscript") or "", responses or ["default"], band_lookup,
+                                time_range=(t_from, t_to))
+
     bands = tuple(sorted({b for i in setup.inputs for b in i.bands}))
     inputs = CostInputs(bands=bands, float32=any(o.sample_type.upper() == "FLOAT32" for o in setup.outputs),
                         fusion=cost.fusion_factor(len(sources)), mosaicking=setup.mosaicking,

@@ -281,7 +281,8 @@ class Scheduler:
                 if attempt.cancelled or info is None:
                     continue
                 outcome = _outcome(attempt, self.retry.backoff(info.attempt))
-                status = work.record_outcome(s, self.id, pk, outcome, now, self.retry.max_attempts)
+                status = work.record_outcome(s, self.id, pk, outcome, now, self.retry.max_attempts,
+                                             request_id=info.request_id)
                 if status is not None and not attempt.ok:
                     log.info("tile %d attempt %d failed (%s): %s", pk, info.attempt, status.value, attempt.error)
         return True

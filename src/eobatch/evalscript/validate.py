@@ -51,10 +51,17 @@ def check_bands(setup: SetupInfo, band_lookup: BandLookup) -> None:
                                   f"{extra}; available: {', '.join(sorted(available))}.")
 
 
-def _try_sample(script: Evalscript) -> None:
-    """Run the hooks and evaluatePixel on a small synthetic tile so runtime errors surface now."""
-    now = datetime(2024, 6, 30, tzinfo=UTC)
-    time_from = now - timedelta(days=400)
+def _try_sample(script: Evalscript, time_range: tuple[datetime, datetime] | None = None) -> None:
+    """Run the hooks and evaluatePixel on a small synthetic tile so runtime errors surface now.
+
+    Synthetic scenes are spread over the request's time range when given (scripts that pick scenes by
+    date then see dates they expect), else over the 400 days before 2024-06-30.
+    """
+    if time_range is not None:
+        time_from, now = time_range
+    else:
+        now = datetime(2024, 6, 30, tzinfo=UTC)
+        time_from = now - timedelta(days=400)
     counts: dict[str | None, int] = {}
     scenes = {}
     for spec in script.setup.inputs:
@@ -70,7 +77,8 @@ def _try_sample(script: Evalscript) -> None:
 
 
 def validate_evalscript(source: str, response_ids: Iterable[str], band_lookup: BandLookup,
-                        engine: EvalscriptEngine | None = None) -> SetupInfo:
+                        engine: EvalscriptEngine | None = None,
+                        time_range: tuple[datetime, datetime] | None = None) -> SetupInfo:
     """Compile, run setup(), check outputs and bands, evaluate a synthetic sample; EvalscriptError on failure.
 
     `band_lookup` maps a datasource id (None: the single, unnamed input) to the band names its
@@ -80,5 +88,5 @@ def validate_evalscript(source: str, response_ids: Iterable[str], band_lookup: B
     with engine.load(source) as script:
         check_responses(script.setup, response_ids)
         check_bands(script.setup, band_lookup)
-        _try_sample(script)
+        _try_sample(script, time_range)
         return script.setup

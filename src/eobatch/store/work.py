@@ -353,12 +353,22 @@ class TileOutcome:
     backoff_s: float = 0.0
 
 
-def _owned_tile(session: Session, owner: str, tile_pk: int) -> tuple[BatchRequest, Tile] | None:
-    request_id = session.execute(select(Tile.request_id).where(Tile.pk == tile_pk)).scalar_one_or_none()
+def _locked_request(session: Session, request_id: str) -> BatchRequest | None:
+    """The request row, locked once per transaction (outcomes of one batch share the lock)."""
+    locked: dict[str, BatchRequest | None] = session.info.setdefault("eobatch.locked_requests", {})
+    if request_id not in locked:
+        locked[request_id] = session.get(BatchRequest, request_id, with_for_update=True, populate_existing=True)
+    return locked[request_id]
+
+
+def _owned_tile(session: Session, owner: str, tile_pk: int,
+                request_id: str | None) -> tuple[BatchRequest, Tile] | None:
+    if request_id is None:
+        request_id = session.execute(select(Tile.request_id).where(Tile.pk == tile_pk)).scalar_one_or_none()
     if request_id is None:
         return None
-    request = session.get(BatchRequest, request_id, with_for_update=True, populate_existing=True)
-    tile = session.execute(select(Tile).where(Tile.pk == tile_pk).with_for_update()
+    request = _locked_request(session, request_id)
+    tile = session.execute(select(Tile).where(Tile.pk == tile_pk, Tile.request_id == request_id).with_for_update()
                            .execution_options(populate_existing=True)).scalar_one_or_none()
     if request is None or tile is None or tile.lease_owner != owner or tile.status not in IN_FLIGHT:
         return None
@@ -366,13 +376,14 @@ def _owned_tile(session: Session, owner: str, tile_pk: int) -> tuple[BatchReques
 
 
 def record_outcome(session: Session, owner: str, tile_pk: int, outcome: TileOutcome, now: datetime,
-                   max_attempts: int) -> TileStatus | None:
+                   max_attempts: int, *, request_id: str | None = None) -> TileStatus | None:
     """Store an attempt's outcome; None when the tile is no longer ours (it was recovered meanwhile).
 
     A success is charged here, in the same transaction as the PROCESSED transition and only from an
-    in-flight status, so a tile is never charged twice.
+    in-flight status, so a tile is never charged twice. `request_id`, when the caller knows it,
+    spares a query; a wrong one finds no tile.
     """
-    owned = _owned_tile(session, owner, tile_pk)
+    owned = _owned_tile(session, owner, tile_pk, request_id)
     if owned is None:
         return None
     request, tile = owned
