@@ -32,7 +32,9 @@ from eobatch.artifacts.zarr_output import (
     ZarrArraySpec,
     ZarrGeometry,
     ZarrOutput,
+    array_specs,
     geometry_for_tiles,
+    zarr_group_url,
     zarr_store,
 )
 
@@ -47,6 +49,7 @@ __all__ = [
     "ZarrArraySpec",
     "ZarrGeometry",
     "ZarrOutput",
+    "array_specs",
     "execution_db_bytes",
     "execution_db_url",
     "feature_manifest_bytes",
@@ -62,5 +65,6 @@ __all__ = [
     "upload_feature_manifest",
     "write_execution_db",
     "write_feature_manifest",
+    "zarr_group_url",
     "zarr_store",
 ]

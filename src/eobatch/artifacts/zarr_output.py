@@ -201,6 +201,29 @@ def _geometry_attrs(geometry: ZarrGeometry) -> dict[str, Any]:
     }
 
 
+def zarr_group_url(url: str, request_id: str) -> str:
+    """Where a request's Zarr group lives: the delivery URL with `<requestId>` (or `<taskId>`) filled in."""
+    return url.replace("<requestId>", request_id).replace("<taskId>", request_id).rstrip("/")
+
+
+def array_specs(zarr_settings: Mapping[str, Any], response_ids: Sequence[str]) -> list[ZarrArraySpec]:
+    """The data arrays of a request from its stored `zarr` settings ({group, arrayParameters,
+    arrayOverrides}): one per response, the overrides on top of the shared parameters."""
+    base = dict(zarr_settings.get("arrayParameters") or {})
+    overrides = zarr_settings.get("arrayOverrides") or {}
+    specs = []
+    for name in response_ids:
+        params = {**base, **(overrides.get(name) or {})}
+        fill = params.get("fill_value", 0)
+        if isinstance(fill, str) and fill.lower() == "nan":
+            fill = float("nan")
+        chunks = params.get("chunks")
+        specs.append(ZarrArraySpec(name=name, dtype=str(params["dtype"]), fill_value=fill,
+                                   chunks=(int(chunks[1]), int(chunks[2])) if chunks else None,
+                                   compressor=params.get("compressor")))
+    return specs
+
+
 def zarr_store(url: str, settings: Any, credentials: Any = None) -> Any:
     """A zarr store at `url` (s3://bucket/prefix): obstore S3 on `settings.s3_endpoint` with the
     request's `credentials` (storage.S3Credentials) or the settings' keys, else the local bucket folder."""

@@ -49,15 +49,20 @@ def _registry(settings: Settings) -> Any:
 
 
 def analyse_request(request: RequestSnapshot, settings: Settings) -> AnalysisResult:
-    """Enumerate tiles, validate the evalscript against the collections' bands, estimate the cost."""
-    from eobatch import grids
+    """Enumerate tiles, validate the evalscript against the collections' bands, estimate the cost.
+
+    v2 requests: a GeoPackage input gives one tile per feature instead of grid tiles; at the end the
+    feature manifest is uploaded with the delivery credentials (the check that they may write there)
+    and, for Zarr output, the Zarr group is created (see docs/v2.md, "Engine hooks").
+    """
     from eobatch.evalscript import validate_evalscript
 
     pr = request.process_request
-    if request.grid_id is None or request.resolution is None:
-        raise BadRequest("tilingGrid needs an id and a resolution")
-    area = grids.area_from_bounds((pr.get("input") or {}).get("bounds") or {})
-    grid_tiles = grids.tiles_for_area(request.grid_id, area, max_tiles=settings.max_tiles_per_request)
+    if request.v2_input.get("type") == "geopackage":
+        grid_tiles, pixel_grids, footprints, geometries = _feature_tiles(request, settings)
+    else:
+        grid_tiles, pixel_grids, footprints = _grid_tiles(request, settings)
+        geometries = None
     registry = _registry(settings)
     sources = _inputs(pr)
     collections = {s.get("id"): registry.get(s.get("type", ""), i) for i, s in enumerate(sources)}
@@ -73,9 +78,6 @@ def analyse_request(request: RequestSnapshot, settings: Settings) -> AnalysisRes
     inputs = CostInputs(bands=bands, float32=any(o.sample_type.upper() == "FLOAT32" for o in setup.outputs),
                         fusion=cost.fusion_factor(len(sources)), mosaicking=setup.mosaicking,
                         estimated_samples=cost.estimated_samples(setup.mosaicking, t_from, t_to))
-    pixel_grids = [grids.pixel_grid(t, request.resolution, request.buffer_x, request.buffer_y)
-                   for t in grid_tiles]
-    footprints = [grids.footprint_wgs84(t) for t in grid_tiles]
     scenes = [_scene_count(collections, sources, fp) for fp in footprints]
     figures = estimate([(p.width, p.height) for p in pixel_grids], inputs, scenes)
     planned = [
@@ -83,11 +85,66 @@ def analyse_request(request: RequestSnapshot, settings: Settings) -> AnalysisRes
                     height_px=p.height, geometry=_geojson(fp), estimated_pu=pu)
         for t, p, fp, pu in zip(grid_tiles, pixel_grids, footprints, figures.tile_pu, strict=True)
     ]
-    first = pixel_grids[0] if pixel_grids else None
-    width = first.width - 2 * request.buffer_x if first else 0
-    height = first.height - 2 * request.buffer_y if first else 0
+    width = height = None
+    if geometries is None:
+        first = pixel_grids[0] if pixel_grids else None
+        width = first.width - 2 * request.buffer_x if first else 0
+        height = first.height - 2 * request.buffer_y if first else 0
+    if request.is_v2:
+        from eobatch.engine.v2_outputs import prepare_v2_outputs
+
+        prepare_v2_outputs(request, settings, list(zip(grid_tiles, pixel_grids, strict=True)), geometries)
     return AnalysisResult(tiles=planned, tile_width_px=width, tile_height_px=height,
                           value_estimate=figures.value_estimate, cost_estimate=figures.cost_estimate)
+
+
+def _grid_tiles(request: RequestSnapshot, settings: Settings) -> tuple[list, list, list]:
+    """The grid's tiles over the request's bounds, their pixel grids and WGS84 footprints."""
+    from eobatch import grids
+
+    if request.grid_id is None or request.resolution is None:
+        raise BadRequest("tilingGrid needs an id and a resolution")
+    area = grids.area_from_bounds((request.process_request.get("input") or {}).get("bounds") or {})
+    grid_tiles = grids.tiles_for_area(request.grid_id, area, max_tiles=settings.max_tiles_per_request)
+    pixel_grids = [grids.pixel_grid(t, request.resolution, request.buffer_x, request.buffer_y)
+                   for t in grid_tiles]
+    return grid_tiles, pixel_grids, [grids.footprint_wgs84(t) for t in grid_tiles]
+
+
+def _feature_tiles(request: RequestSnapshot, settings: Settings) -> tuple[list, list, list, dict]:
+    """One tile per GeoPackage feature (read again from the bucket with the input's credentials) that
+    intersects the request's bounds, or every feature without bounds: tiles, pixel grids, WGS84
+    footprints and the features' own polygons by tile id (for the manifest)."""
+    from eobatch import grids
+    from eobatch.artifacts import feature_tiles, read_feature_geopackage
+    from eobatch.artifacts.features import feature_footprint_wgs84
+    from eobatch.errors import EobatchError, NotFound
+    from eobatch.storage import ObjectStorage
+
+    source = request.v2_input
+    url = (((source.get("features") or {}).get("s3")) or {}).get("url")
+    if not url:
+        raise BadRequest("input.features.s3.url is missing; a geopackage input needs the GeoPackage's URL")
+    credentials = (request.delivery_credentials or {}).get("features")
+    try:
+        data = ObjectStorage(settings, credentials).get(url)
+    except NotFound as exc:
+        raise BadRequest(f"input.features: no GeoPackage at {url}: {exc.message}") from exc
+    except EobatchError as exc:
+        raise BadRequest(f"input.features: cannot read {url} with the given credentials: {exc.message}") from exc
+    features = read_feature_geopackage(data, defaults=source.get("defaults"),
+                                       max_features=min(settings.max_tiles_per_request, 700_000))
+    footprints = [feature_footprint_wgs84(f) for f in features]
+    bounds = (request.process_request.get("input") or {}).get("bounds")
+    if bounds:
+        area = grids.area_from_bounds(bounds)
+        kept = [i for i, fp in enumerate(footprints) if fp.intersects(area)]
+        if not kept:
+            raise BadRequest("no GeoPackage feature intersects processRequest.input.bounds")
+        features, footprints = [features[i] for i in kept], [footprints[i] for i in kept]
+    pairs = feature_tiles(features)
+    return ([t for t, _ in pairs], [p for _, p in pairs], footprints,
+            {f.id: f.geometry for f in features})
 
 
 def _scene_count(collections: dict, sources: list[dict], footprint: Any) -> int:

@@ -103,6 +103,9 @@ class Scheduler:
         self._thread: threading.Thread | None = None
         self._started = False
         self._round_robin = 0
+        from eobatch.artifacts.execution import ExecutionDbUploads
+
+        self._execution_uploads = ExecutionDbUploads(settings.execution_db_interval_s)
         self._next_heartbeat = self._next_recovery = self._next_cleanup = self._next_survey = 0.0
 
     # ------------------------------------------------------------------ life cycle
@@ -285,6 +288,8 @@ class Scheduler:
                                              request_id=info.request_id)
                 if status is not None and not attempt.ok:
                     log.info("tile %d attempt %d failed (%s): %s", pk, info.attempt, status.value, attempt.error)
+        for request_id in sorted({i.request_id for i in infos.values() if i is not None}):
+            self._upload_execution_db(request_id, final=False)
         return True
 
     def _mark_running(self, now: datetime) -> None:
@@ -373,9 +378,29 @@ class Scheduler:
                 status = work.settle_request(s, request_id, now)
             if status is not None:
                 settled = True
+                self._upload_execution_db(request_id, final=True)
                 self._requests.pop(request_id, None)
                 log.info("request %s finished: %s", request_id, status.value)
         return settled
+
+    def _upload_execution_db(self, request_id: str, *, final: bool) -> None:
+        """v2 requests: upload execution-<id>.sqlite when due (at most once per
+        `settings.execution_db_interval_s` while processing, always when `final`). A failed upload is
+        logged and tried again at the next chance; it never stops the loop."""
+        request = self._requests.get(request_id)
+        if request is None:
+            with self.database.session() as s:
+                request = work.load_request(s, request_id)
+        if request is None or not request.is_v2 or not self._execution_uploads.due(request_id, final=final):
+            return
+        from eobatch.engine.v2_outputs import upload_execution_db
+
+        try:
+            with self.database.session() as s:
+                rows = work.execution_rows(s, request_id)
+            upload_execution_db(self._execution_uploads, request, self.settings, lambda: rows, final=final)
+        except Exception as exc:
+            log.warning("request %s: could not upload its execution database: %s", request_id, exc)
 
     # ------------------------------------------------------------------ analyses
 

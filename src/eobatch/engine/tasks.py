@@ -30,15 +30,51 @@ def spec_task(spec: TileSpec, settings: Settings) -> TileSpec:
 
 
 def build_tile_task(spec: TileSpec, settings: Settings) -> Any:
-    """The `processing.TileTask` for a tile (grids and processing imported when first needed)."""
+    """The `processing.TileTask` for a tile (grids and processing imported when first needed).
+
+    v2 requests write with their own delivery credentials (`spec_v2.engine_output`). A GeoPackage
+    feature tile (no grid) gets the pixel grid stored on its row (bounds split into width x height) and
+    the feature's footprint, clipped to the request's bounds when it has some, as its area.
+    """
     from eobatch import grids
     from eobatch.processing import TileTask
 
     request, tile = spec.request, spec.tile
-    grid_tile = grids.GridTile(grid_id=request.grid_id, id=tile.tile_id, name=tile.name, epsg=tile.epsg,
-                               bounds=tile.bounds)
-    pixel_grid = grids.pixel_grid(grid_tile, request.resolution, request.buffer_x, request.buffer_y)
-    area = grids.area_from_bounds(request.process_request["input"]["bounds"])
+    bounds = (request.process_request.get("input") or {}).get("bounds")
+    if request.grid_id is None:
+        grid_tile, pixel_grid, area = _feature_tile(spec, bounds)
+    else:
+        grid_tile = grids.GridTile(grid_id=request.grid_id, id=tile.tile_id, name=tile.name, epsg=tile.epsg,
+                                   bounds=tile.bounds)
+        pixel_grid = grids.pixel_grid(grid_tile, request.resolution, request.buffer_x, request.buffer_y)
+        area = grids.area_from_bounds(bounds)
+    output = request.output or {}
+    if request.is_v2:
+        from eobatch.domain.spec_v2 import engine_output
+
+        output = engine_output(request.output, request.delivery_credentials)
     return TileTask(request_id=request.id, account_id=request.account_id, tile=grid_tile,
                     pixel_grid=pixel_grid, area_wgs84_wkb=area.wkb, process_request=request.process_request,
-                    output=request.output or {}, settings=settings)
+                    output=output, settings=settings)
+
+
+def _feature_tile(spec: TileSpec, bounds: Any) -> tuple[Any, Any, Any]:
+    import affine
+    from shapely.geometry import shape
+
+    from eobatch import grids
+    from eobatch.artifacts import GEOPACKAGE_GRID_ID
+    from eobatch.errors import BadRequest
+
+    tile = spec.tile
+    if not tile.geometry:
+        raise BadRequest(f"tile {tile.name} has no footprint; analyse the request again")
+    minx, miny, maxx, maxy = tile.bounds
+    grid_tile = grids.GridTile(grid_id=GEOPACKAGE_GRID_ID, id=tile.tile_id, name=tile.name, epsg=tile.epsg,
+                               bounds=tile.bounds)
+    transform = affine.Affine((maxx - minx) / tile.width_px, 0.0, minx, 0.0, -(maxy - miny) / tile.height_px, maxy)
+    pixel_grid = grids.PixelGrid(tile.epsg, transform, tile.width_px, tile.height_px)
+    area = shape(tile.geometry)
+    if bounds:
+        area = area.intersection(grids.area_from_bounds(bounds))
+    return grid_tile, pixel_grid, area

@@ -99,8 +99,9 @@ def _run(task: TileTask, engine, registry, storage: ObjectStorage | None, band_w
 
 def _process(task, script, registry, storage, settings_out, responses, grid, clock, band_workers) -> TileResult:
     request = task.process_request
-    targets = _targets(task, responses, settings_out)
-    skipped = _check_existing(storage, targets, settings_out)
+    zarr = is_zarr_output(task.output)
+    targets = _zarr_targets(task, responses, settings_out) if zarr else _targets(task, responses, settings_out)
+    skipped = False if zarr else _check_existing(storage, targets, settings_out)
     if skipped:
         return TileResult(0, [t.url for t in targets], 0, False, 0.0, clock.timings, skipped=True)
 
@@ -130,6 +131,15 @@ def _process(task, script, registry, storage, settings_out, responses, grid, clo
                 raise TileFailure(f"The evalscript returned no values for output {target.output_id!r}", False)
             typed[target.output_id] = typed_output(values.pop(target.output_id), specs[target.output_id].sample_type)
         del values
+
+    if zarr:
+        with clock.stage("write"):
+            written = _write_zarr(task, settings_out, typed)
+        typed.clear()
+        float32 = any(specs[t.output_id].sample_type.upper() == "FLOAT32" for t in targets)
+        cost = tile_cost(grid.width, grid.height, [i.spec for i in inputs], sample_counts, float32)
+        return TileResult(written, [t.url for t in targets], sum(len(i.scenes) for i in inputs), no_data, cost,
+                          clock.timings)
 
     with clock.stage("encode"):
         cog = settings_out.cog if settings_out.cog_output else None
@@ -196,6 +206,42 @@ def _targets(task: TileTask, responses: list[dict], out: OutputSettings) -> list
         )
         targets.append(_Target(output_id, fmt, url))
     return targets
+
+
+def is_zarr_output(output: dict) -> bool:
+    """True for a v2 Zarr request (its stored output carries the `zarr` settings)."""
+    return output.get("type") == "zarr" or "zarr" in output
+
+
+def _zarr_targets(task: TileTask, responses: list[dict], out: OutputSettings) -> list[_Target]:
+    """One target per response: the array `<group>/<identifier>` of the request's Zarr group."""
+    from eobatch.artifacts.zarr_output import zarr_group_url
+
+    group = zarr_group_url(out.default_tile_path, task.request_id)
+    return [_Target(str(r.get("identifier", "default")), "zarr/array", f"{group}/{r.get('identifier', 'default')}")
+            for r in responses]
+
+
+def _write_zarr(task: TileTask, out: OutputSettings, typed: dict[str, np.ndarray]) -> int:
+    """Write each single-band output into its array's block (the group was created at analysis); returns
+    the bytes of the blocks before compression. Tiles never share a chunk, so no locking is needed."""
+    from eobatch.artifacts.zarr_output import ZarrOutput, zarr_group_url, zarr_store
+
+    url = zarr_group_url(out.default_tile_path, task.request_id)
+    try:
+        group = ZarrOutput.open(zarr_store(url, task.settings, out.credentials))
+    except Exception as exc:
+        raise TileFailure(f"Cannot open the Zarr group at {url} (created at analysis): {type(exc).__name__}: "
+                          f"{exc}", retryable=True) from exc
+    written = 0
+    for name, values in typed.items():
+        if values.shape[0] != 1:
+            raise TileFailure(f"Zarr output {name!r} must have exactly one band, the evalscript gives "
+                              f"{values.shape[0]}", retryable=False)
+        block = values[0].astype(group.group[name].dtype, copy=False)
+        group.write_tile(name, tuple(task.tile.bounds), block)
+        written += block.nbytes
+    return written
 
 
 def _check_existing(storage: ObjectStorage, targets: list[_Target], out: OutputSettings) -> bool:

@@ -74,6 +74,17 @@ def charge(session: Session, request: BatchRequest, amount: float, *, tile_pk: i
     request.charged_pu += amount
 
 
+def can_cover(session: Session, request: BatchRequest, amount: float) -> bool:
+    """Whether `amount` fits in what is left of the request's reservation plus the account's available PU.
+
+    The engine's out-of-PU rule: a processed tile whose charge does not fit is still charged in full
+    (the work is delivered), and the request is stopped with OUT_OF_PU. Other requests' reservations
+    are theirs and never count here.
+    """
+    account = _account(session, request.account_id)
+    return amount <= max(request.reserved_pu, 0.0) + account.available_pu + EPSILON
+
+
 def release(session: Session, request: BatchRequest) -> float:
     """Return what is left of a request's reservation to the account; returns the amount."""
     rest = request.reserved_pu

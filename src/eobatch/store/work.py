@@ -28,6 +28,7 @@ from eobatch.domain import cost
 from eobatch.domain.states import (
     TILES_IN_FLIGHT,
     RequestStatus,
+    StoppedReason,
     TileStatus,
     UserAction,
     after_analysis,
@@ -44,6 +45,13 @@ from eobatch.store.models import BatchRequest, SchedulerLease, Tile, TileEvent
 SQLITE_LEASE = "singleton"
 IN_FLIGHT = tuple(s.value for s in TILES_IN_FLIGHT)
 HALTING_ACTIONS = (UserAction.CANCEL.value, UserAction.STOP.value)
+OUT_OF_PU = StoppedReason.OUT_OF_PU.value
+
+
+def _halting():
+    """A request on which a CANCEL or STOP is in force, or that ran out of PU while processing."""
+    return or_(BatchRequest.user_action.in_(HALTING_ACTIONS),
+               func.coalesce(BatchRequest.stopped_reason, "") == OUT_OF_PU)  # NULL-safe under NOT
 
 
 @contextmanager
@@ -119,11 +127,24 @@ class RequestSnapshot:
     buffer_x: int
     buffer_y: int
     user_action: str
+    api_version: str = "v1"
+    body: dict[str, Any] | None = None                  # the create body (secrets masked)
+    delivery_credentials: dict[str, Any] | None = None  # v2: delivery keys, GeoPackage keys under "features"
+
+    @property
+    def is_v2(self) -> bool:
+        return self.api_version == "v2"
+
+    @property
+    def v2_input(self) -> dict[str, Any]:
+        """The v2 `input` object of the create body ({} for a v1 request)."""
+        return ((self.body or {}).get("input") or {}) if self.is_v2 else {}
 
 
 def _snapshot(r: BatchRequest) -> RequestSnapshot:
     return RequestSnapshot(r.id, r.account_id, r.process_request, r.output, r.grid_id, r.resolution,
-                           r.buffer_x or 0, r.buffer_y or 0, r.user_action)
+                           r.buffer_x or 0, r.buffer_y or 0, r.user_action, r.api_version or "v1", r.body,
+                           r.delivery_credentials)
 
 
 def load_request(session: Session, request_id: str) -> RequestSnapshot | None:
@@ -172,8 +193,8 @@ class PlannedTile:
 @dataclass(frozen=True)
 class AnalysisResult:
     tiles: list[PlannedTile]
-    tile_width_px: int   # without buffer
-    tile_height_px: int
+    tile_width_px: int | None   # without buffer; None for GeoPackage features (each has its own size)
+    tile_height_px: int | None
     value_estimate: float
     cost_estimate: dict[str, Any]
 
@@ -241,8 +262,7 @@ def _delete_tiles(session: Session, request_ids: Sequence[str]) -> None:
 
 def _dispatchable(now: datetime):
     """Conditions of a PENDING tile that may be dispatched now."""
-    live = (select(BatchRequest.id).where(BatchRequest.status == RequestStatus.PROCESSING.value,
-                                          BatchRequest.user_action.not_in(HALTING_ACTIONS)))
+    live = (select(BatchRequest.id).where(BatchRequest.status == RequestStatus.PROCESSING.value, ~_halting()))
     return (Tile.status == TileStatus.PENDING.value, Tile.request_id.in_(live),
             or_(Tile.lease_expires.is_(None), Tile.lease_expires <= now))
 
@@ -271,6 +291,7 @@ class ClaimedTile:
     width_px: int
     height_px: int
     attempt: int
+    geometry: dict[str, Any] | None = None  # footprint in WGS84 (GeoJSON)
 
 
 def claim_pending_tiles(session: Session, owner: str, account_id: str, limit: int, now: datetime,
@@ -288,7 +309,8 @@ def claim_pending_tiles(session: Session, owner: str, account_id: str, limit: in
         t.attempts += 1
         t.lease_owner, t.lease_expires, t.heartbeat_at = owner, now + timedelta(seconds=ttl_s), now
         claimed.append(ClaimedTile(t.pk, t.request_id, t.account_id, t.tile_id, t.name, t.epsg,
-                                   (t.minx, t.miny, t.maxx, t.maxy), t.width_px, t.height_px, t.attempts))
+                                   (t.minx, t.miny, t.maxx, t.maxy), t.width_px, t.height_px, t.attempts,
+                                   t.geometry))
     return claimed
 
 
@@ -395,7 +417,10 @@ def record_outcome(session: Session, owner: str, tile_pk: int, outcome: TileOutc
         tile.scene_count, tile.no_data, tile.error = outcome.scene_count, outcome.no_data, None
         tile.lease_expires = None
         _move(session, tile, TileStatus.PROCESSED, now)
+        covered = ledger.can_cover(session, request, tile.charged_pu)
         ledger.charge(session, request, tile.charged_pu, tile_pk=tile.pk)
+        if not covered and request.status == RequestStatus.PROCESSING.value:
+            request.stopped_reason = OUT_OF_PU  # no more dispatch; settles as STOPPED (OUT_OF_PU)
         request.last_updated = now
         return TileStatus.PROCESSED
     new = after_tile_failure(tile.attempts, max_attempts) if outcome.retryable else TileStatus.FAILED
@@ -432,12 +457,11 @@ def release_tiles(session: Session, owner: str, now: datetime, pks: Sequence[int
 
 
 def halted_requests(session: Session, request_ids: Sequence[str]) -> list[str]:
-    """Those of `request_ids` on which a CANCEL or STOP is in force."""
+    """Those of `request_ids` on which a CANCEL or STOP is in force, or that ran out of PU."""
     if not request_ids:
         return []
     return list(session.execute(
-        select(BatchRequest.id).where(BatchRequest.id.in_(request_ids),
-                                      BatchRequest.user_action.in_(HALTING_ACTIONS))
+        select(BatchRequest.id).where(BatchRequest.id.in_(request_ids), _halting())
     ).scalars())
 
 
@@ -484,13 +508,12 @@ def recover_analyses(session: Session, owner: str, now: datetime, *, every_forei
 
 
 def requests_to_settle(session: Session) -> list[str]:
-    """PROCESSING requests with nothing in flight and nothing more to dispatch (or a CANCEL/STOP)."""
+    """PROCESSING requests with nothing in flight and nothing more to dispatch (or a CANCEL/STOP, or out of PU)."""
     in_flight = exists().where(Tile.request_id == BatchRequest.id, Tile.status.in_(IN_FLIGHT))
     pending = exists().where(Tile.request_id == BatchRequest.id, Tile.status == TileStatus.PENDING.value)
     return list(session.execute(
         select(BatchRequest.id).where(
-            BatchRequest.status == RequestStatus.PROCESSING.value, ~in_flight,
-            or_(BatchRequest.user_action.in_(HALTING_ACTIONS), ~pending))
+            BatchRequest.status == RequestStatus.PROCESSING.value, ~in_flight, or_(_halting(), ~pending))
     ).scalars())
 
 
@@ -503,23 +526,37 @@ def settle_request(session: Session, request_id: str, now: datetime) -> RequestS
         select(Tile.status, func.count()).where(Tile.request_id == request_id).group_by(Tile.status)
     ).all())
     action = UserAction(row.user_action)
-    if any(counts.get(s, 0) for s in IN_FLIGHT) or (
-            action.value not in HALTING_ACTIONS and counts.get(TileStatus.PENDING.value, 0)):
+    out_of_pu = row.stopped_reason == OUT_OF_PU
+    pending = counts.get(TileStatus.PENDING.value, 0)
+    if any(counts.get(s, 0) for s in IN_FLIGHT) or (action.value not in HALTING_ACTIONS and pending
+                                                    and not out_of_pu):
         return None
     processed, failed = counts.get(TileStatus.PROCESSED.value, 0), counts.get(TileStatus.FAILED.value, 0)
-    status = when_tiles_settle(action, processed, failed)
+    if out_of_pu and pending and action.value not in HALTING_ACTIONS:
+        status = RequestStatus.STOPPED  # tiles are left: START again once the account has PU
+    else:
+        status = when_tiles_settle(action, processed, failed)
     if status in (RequestStatus.DONE, RequestStatus.PARTIAL) and processed and row.charged_pu > 0:
         ledger.charge(session, row, cost.request_minimum(row.charged_pu) - row.charged_pu)
     ledger.release(session, row)
     if status is RequestStatus.STOPPED:
-        row.stopped_reason = "USER_ACTION"
+        row.stopped_reason = OUT_OF_PU if out_of_pu and action is not UserAction.STOP else "USER_ACTION"
     else:
+        row.stopped_reason = None  # every tile finished: ran out of PU only on the last ones
         row.finished_at = now
     if status is RequestStatus.FAILED:
         row.error = _request_failure(session, request_id, failed)
     row.status = status.value
     row.last_updated = now
     return status
+
+
+def execution_rows(session: Session, request_id: str) -> list[Any]:
+    """The tile facts of the v2 execution database (tile_id, name, status, error, no_data), by tile id."""
+    return list(session.execute(
+        select(Tile.tile_id, Tile.name, Tile.status, Tile.error, Tile.no_data)
+        .where(Tile.request_id == request_id).order_by(Tile.tile_id)
+    ).all())
 
 
 def _request_failure(session: Session, request_id: str, failed: int) -> str:
