@@ -11,12 +11,12 @@ from eobatch.api.auth import Principal
 from eobatch.api.body import read_create_body, read_json
 from eobatch.api.deps import principal
 from eobatch.api.pagination import PageParams, page, page_params
-from eobatch.api.v1.wire import GridPage, GridV1, render_grid
+from eobatch.api.v1.tiles import get_grid, list_grids
+from eobatch.api.v1.wire import GridPage, GridV1
 from eobatch.api.v2.service import TaskService, TaskView
 from eobatch.api.v2.wire import CreateTaskV2, TaskPage, TaskV2, UpdateTaskV2, render_task
 from eobatch.domain.spec_v2 import FetchFeatures
 from eobatch.domain.states import UserAction
-from eobatch.errors import BadRequest, NotFound
 from eobatch.settings import Settings
 from eobatch.store.db import Database
 
@@ -78,21 +78,6 @@ def build_v2_router(
         act.__doc__ = f"Set userAction {action.value}; 204 with no body (an empty JSON body is accepted)."
         return act
 
-    def list_grids(request: Request, _caller: Caller,
-                   params: Annotated[PageParams, Depends(page_params)]) -> dict[str, Any]:
-        from eobatch import grids
-
-        every = grids.list_grids()
-        chosen = every[params.offset: params.offset + params.limit]
-        return page(request, params, chosen, params.offset + len(chosen) < len(every), render_grid)
-
-    def get_grid(grid_id: str, _caller: Caller) -> dict[str, Any]:
-        from eobatch import grids
-
-        try:
-            return render_grid(grids.get_grid(int(grid_id)))
-        except (ValueError, BadRequest, NotFound) as exc:
-            raise NotFound(f"Tiling grid {grid_id} not found; see GET {PREFIX}/tilinggrids") from exc
 
     r = APIRouter(prefix=PREFIX, tags=["v2 batch tasks"])
     r.add_api_route("/process", create, methods=["POST"], status_code=201, operation_id="v2_create_task",
