@@ -43,6 +43,7 @@ S, A = RequestStatus, UserAction
     pytest.param(S.CANCELED, A.CANCEL, A.CANCEL, Decision(S.CANCELED, A.CANCEL, changed=False),
                  id="cancel-repeated"),
     pytest.param(S.ANALYSIS_DONE, A.ANALYSE, A.STOP, Decision(S.STOPPED, A.STOP), id="stop-at-once"),
+    pytest.param(S.STOPPED, A.STOP, A.CANCEL, Decision(S.CANCELED, A.CANCEL), id="v1-cancel-stopped"),
     pytest.param(S.PROCESSING, A.START, A.STOP, Decision(S.PROCESSING, A.STOP), id="stop-by-engine"),
     pytest.param(S.PARTIAL, A.START, A.RESTART,
                  Decision(S.PROCESSING, A.START, reserve=True, restart_failed_tiles=True), id="restartpartial"),

@@ -97,7 +97,10 @@ def test_cancel_during_analysis_lets_it_finish_then_cancels(database, engine_set
 def test_cleanup_deletes_stale_requests_with_their_tiles_and_keeps_the_ledger(database, engine_settings, out_dir):
     account = make_account(database)
     ids = {status: make_request(database, account, 2, status=status, reserve=None)
-           for status in ("FAILED", "CREATED", "ANALYSIS_DONE", "DONE", "PARTIAL", "CANCELED", "STOPPED")}
+           for status in ("FAILED", "CREATED", "ANALYSIS_DONE", "DONE", "PARTIAL", "CANCELED")}
+    ids["STOPPED"] = make_request(database, account, 2, status="STOPPED", reserve=None)
+    with database.session() as s:  # a stopped request that still holds PU
+        ledger.reserve(s, s.get(BatchRequest, ids["STOPPED"]), 50.0)
     fresh = make_request(database, account, 2, status="DONE", reserve=None)
     live = make_request(database, account, 2, output={"dir": str(out_dir)})
     old = utcnow() - timedelta(days=100)
@@ -108,13 +111,15 @@ def test_cleanup_deletes_stale_requests_with_their_tiles_and_keeps_the_ledger(da
                                                   "cleanup_unstarted_after_s": 86400.0,
                                                   "cleanup_finished_after_s": 86400.0})
     scheduler = local_scheduler(settings, database)
-    assert scheduler.cleanup() == 6
+    assert scheduler.cleanup() == 7
     with database.session() as s:
         remaining = set(s.execute(select(BatchRequest.id)).scalars())
-        assert remaining == {ids["STOPPED"], fresh, live}
+        assert remaining == {fresh, live}
         assert s.execute(select(func.count()).select_from(Tile)
                          .where(Tile.request_id.not_in(remaining))).scalar_one() == 0
-        assert s.execute(select(func.count()).select_from(LedgerEntry)).scalar_one() == entries
+        # every entry is kept, plus the RELEASE of what the stopped request still held
+        assert s.execute(select(func.count()).select_from(LedgerEntry)).scalar_one() == entries + 1
+        assert s.execute(select(LedgerEntry.kind).order_by(LedgerEntry.id.desc()).limit(1)).scalar_one() == "RELEASE"
         assert ledger.discrepancies(s) == []
 
 

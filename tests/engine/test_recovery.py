@@ -180,3 +180,31 @@ def test_analysis_stuck_with_an_expired_lease_is_redone(database, engine_setting
     assert (request.status, request.tile_count, request.value_estimate) == ("DONE", 5, 15.0)
     assert sorted(processed_events(database, request_id)) == [f"A{i}" for i in range(5)]
     check_invariants(database)
+
+
+def test_analysis_whose_result_cannot_be_stored_is_analysed_again(database, engine_settings, out_dir):
+    """Storing the first result fails (two tiles with one id break the unique constraint): the lease is given
+    up, not renewed forever, and the second analysis completes the request."""
+    account = make_account(database)
+    request_id = make_request(database, account, 0, status="ANALYSING", user_action="START", reserve=None,
+                              output={"dir": str(out_dir)})
+    good = _small_analysis(4)
+    calls: list[int] = []
+
+    def analyse(request, settings):
+        calls.append(1)
+        result = good(request, settings)
+        if len(calls) == 1:
+            return AnalysisResult([*result.tiles, result.tiles[0]], 128, 128, result.value_estimate,
+                                  result.cost_estimate)
+        return result
+
+    scheduler = local_scheduler(engine_settings, database, analyse=analyse, lease_s=1.0)
+    try:
+        assert scheduler.run_until_idle(60)
+    finally:
+        scheduler.stop()
+    assert len(calls) == 2
+    request = request_row(database, request_id)
+    assert (request.status, request.tile_count, request.lease_owner) == ("DONE", 4, None)
+    check_invariants(database)

@@ -9,7 +9,7 @@ Request statuses (v1 names; v2 is a view of the same model, see `v2_status`):
     ANALYSIS_DONE | STOPPED --START--> PROCESSING                        (PU reserved)
     PROCESSING --(last tile finished)--> DONE | PARTIAL | FAILED
     PARTIAL --RESTART--> PROCESSING                                      (FAILED tiles -> PENDING)
-    CREATED | ANALYSIS_DONE --CANCEL--> CANCELED                          (at once)
+    CREATED | ANALYSIS_DONE | STOPPED --CANCEL--> CANCELED                (at once; v1)
     ANALYSING | PROCESSING --CANCEL--> same status, userAction CANCEL     (engine finishes it: CANCELED)
     ANALYSIS_DONE --STOP--> STOPPED; ANALYSING | PROCESSING --STOP--> userAction STOP (engine: STOPPED)
     CREATED --STOP--> illegal (nothing to stop: a request is stopped after analysis, never before)
@@ -123,7 +123,7 @@ def decide(
         if status is S.PROCESSING and current_action is A.START:
             return same
     elif action is A.CANCEL and api == "v1":
-        if status in (S.CREATED, S.ANALYSIS_DONE):
+        if status in (S.CREATED, S.ANALYSIS_DONE, S.STOPPED):
             return Decision(S.CANCELED, A.CANCEL)
         if status in (S.ANALYSING, S.PROCESSING):
             return Decision(status, A.CANCEL, changed=current_action is not A.CANCEL)

@@ -255,7 +255,7 @@ class Scheduler:
             if not work.renew_scheduler_lease(s, self.id, now, self.lease_s, singleton=self._singleton):
                 work.acquire_scheduler_lease(s, self.id, now, self.lease_s, singleton=self._singleton)
             work.heartbeat_tiles(s, self.id, list(self._inflight), now, self.lease_s)
-            work.heartbeat_analyses(s, self.id, now, self.lease_s)
+            work.heartbeat_analyses(s, self.id, list(self._analyses), now, self.lease_s)
 
     def _recover(self, now: datetime) -> bool:
         with work.unit(self.database) as s:
@@ -433,10 +433,23 @@ class Scheduler:
             else:
                 log.error("analysis of %s crashed", request_id, exc_info=exc)
                 error = f"The analysis failed unexpectedly: {type(exc).__name__}: {exc}"
-            with work.unit(self.database) as s:
-                status = work.finish_analysis(s, self.id, request_id, now, result, error)
+            try:
+                with work.unit(self.database) as s:
+                    status = work.finish_analysis(s, self.id, request_id, now, result, error)
+            except Exception:
+                log.exception("storing the analysis of %s failed; it will be analysed again", request_id)
+                self._release_analysis(request_id)
+                continue
             log.info("analysis of %s done: %s", request_id, status.value if status else "lease lost")
         return bool(done)
+
+    def _release_analysis(self, request_id: str) -> None:
+        """Best effort: drop the lease now; if even that fails, it expires (it is no longer renewed)."""
+        try:
+            with work.unit(self.database) as s:
+                work.release_analysis(s, self.id, request_id)
+        except Exception:
+            log.exception("could not release the analysis lease of %s; it will expire", request_id)
 
     # ------------------------------------------------------------------ cleanup
 

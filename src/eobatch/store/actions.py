@@ -13,7 +13,8 @@ from eobatch.store.models import BatchRequest, Tile, utcnow
 
 
 def reservation_for(request: BatchRequest, *, failed_tiles_only: bool = False, failed_pu: float = 0.0) -> float:
-    """PU to hold when processing starts: the analysis' upper estimate (discounted), at least 100 PU.
+    """PU to hold when processing starts: the analysis' upper estimate (discounted), at least 100 PU,
+    less what the request has already been charged (a resume after STOP).
 
     A restart of failed tiles holds only what those tiles are expected to cost.
     """
@@ -22,7 +23,8 @@ def reservation_for(request: BatchRequest, *, failed_tiles_only: bool = False, f
     estimate = (request.cost_estimate or {}).get("high")
     if estimate is None:
         estimate = (request.value_estimate or 0.0) * cost.BATCH_DISCOUNT
-    return cost.request_minimum(float(estimate))
+    # a request resumed after a stop has already paid for part of the work
+    return max(cost.request_minimum(float(estimate)) - (request.charged_pu or 0.0), 0.0)
 
 
 def apply_action(session: Session, request: BatchRequest, action: UserAction, *, api: str = "v1") -> Decision:

@@ -348,12 +348,25 @@ def heartbeat_tiles(session: Session, owner: str, pks: Sequence[int], now: datet
     ).rowcount
 
 
-def heartbeat_analyses(session: Session, owner: str, now: datetime, ttl_s: float) -> int:
+def heartbeat_analyses(session: Session, owner: str, request_ids: list[str], now: datetime, ttl_s: float) -> int:
+    """Renew the leases of the analyses this scheduler is still running (and only those: a lease whose
+    analysis the scheduler lost track of must expire so that the request is analysed again)."""
+    if not request_ids:
+        return 0
     return session.execute(
-        update(BatchRequest).where(BatchRequest.lease_owner == owner,
+        update(BatchRequest).where(BatchRequest.lease_owner == owner, BatchRequest.id.in_(request_ids),
                                    BatchRequest.status == RequestStatus.ANALYSING.value)
         .values(lease_expires=now + timedelta(seconds=ttl_s))
     ).rowcount
+
+
+def release_analysis(session: Session, owner: str, request_id: str) -> None:
+    """Give up an analysis lease at once, so that the request is claimed and analysed again."""
+    session.execute(
+        update(BatchRequest).where(BatchRequest.id == request_id, BatchRequest.lease_owner == owner,
+                                   BatchRequest.status == RequestStatus.ANALYSING.value)
+        .values(lease_owner=None, lease_expires=None)
+    )
 
 
 # --------------------------------------------------------------------------- results
@@ -588,13 +601,13 @@ class CleanupAges:
 
 
 def delete_stale_requests(session: Session, now: datetime, ages: CleanupAges) -> int:
-    """Delete FAILED, never-started and finished requests older than their age, with their tiles.
+    """Delete FAILED, never-started and finished (or stopped) requests older than their age, with their tiles.
 
     Ledger entries are kept; outputs in object storage are not touched.
     """
     S = RequestStatus
     kinds = [((S.FAILED,), ages.failed_s), ((S.CREATED, S.ANALYSIS_DONE), ages.unstarted_s),
-             ((S.DONE, S.PARTIAL, S.CANCELED), ages.finished_s)]
+             ((S.DONE, S.PARTIAL, S.CANCELED, S.STOPPED), ages.finished_s)]
     ids: list[str] = []
     for statuses, age in kinds:
         if age <= 0:
@@ -606,6 +619,9 @@ def delete_stale_requests(session: Session, now: datetime, ages: CleanupAges) ->
             .with_for_update(skip_locked=True)
         ).scalars().all()
     if ids:
+        held = session.execute(select(BatchRequest).where(BatchRequest.id.in_(ids), BatchRequest.reserved_pu > 0))
+        for request in held.scalars():
+            ledger.release(session, request)  # a stopped request may still hold PU: give them back first
         _delete_tiles(session, ids)
         session.execute(delete(BatchRequest).where(BatchRequest.id.in_(ids)))
     return len(ids)
