@@ -31,7 +31,11 @@ def demo_dir(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("demo")
 
 
-def _create(database, account: str, evalscript: str) -> str:
+TEMPLATE_OUTPUT = {"defaultTilePath": "s3://out/<requestId>/<tileName>/<outputId>.<format>"}
+
+
+def _create(database, account: str, evalscript: str, output: dict | None = TEMPLATE_OUTPUT,
+            bucket_name: str | None = None) -> str:
     request_id = str(uuid.uuid4())
     process_request = {
         "input": {"bounds": {"bbox": list(DEMO_BBOX),
@@ -44,7 +48,7 @@ def _create(database, account: str, evalscript: str) -> str:
     with database.session() as s:
         request = BatchRequest(id=request_id, account_id=account, status="CREATED", body={},
                                process_request=process_request, grid_id=0, resolution=60.0,
-                               output={"defaultTilePath": "s3://out/<requestId>/<tileName>/<outputId>.<format>"})
+                               output=output, bucket_name=bucket_name)
         s.add(request)
         s.flush()
         apply_action(s, request, UserAction.START)
@@ -57,6 +61,7 @@ def test_a_real_request_is_analysed_processed_and_charged(database, demo_dir):
     account = make_account(database)
     request_id = _create(database, account, NDVI)
     broken_id = _create(database, account, NDVI.replace("B08", "B99"))
+    legacy_id = _create(database, account, NDVI, output=None, bucket_name="legacy")  # v1 `bucketName` only
     scheduler = Scheduler(settings, database, LocalExecutor(2), lease_s=60.0)
     try:
         assert scheduler.run_until_idle(120)
@@ -81,4 +86,10 @@ def test_a_real_request_is_analysed_processed_and_charged(database, demo_dir):
             assert (src.width, src.height, src.crs.to_epsg()) == (334, 334, tile.epsg)
     broken = request_row(database, broken_id)
     assert broken.status == "FAILED" and "B99" in broken.error
+    assert request_row(database, legacy_id).status == "DONE"
+    with database.session() as s:
+        legacy = s.execute(select(Tile).where(Tile.request_id == legacy_id)).scalars().all()
+    for tile in legacy:  # bucketName "legacy" means s3://legacy/<requestId>/<tileName>/<outputId>.<format>
+        assert tile.outputs == [f"s3://legacy/{legacy_id}/{tile.name}/default.tif"]
+        assert (settings.buckets_dir / "legacy" / legacy_id / tile.name / "default.tif").is_file()
     check_invariants(database)

@@ -85,3 +85,26 @@ def test_bad_cog_parameters(params, words):
 def test_missing_location():
     with pytest.raises(BadRequest, match="No output location"):
         OutputSettings.parse({"overwrite": True})
+
+
+def test_the_worker_reads_only_locations_checked_at_create():
+    """`output.responses[].tilePath` (the spec form, checked at create) is honoured; undocumented aliases
+    that create never checks (`path`, `default_tile_path`) are not read."""
+    out = OutputSettings.parse({"defaultTilePath": "s3://b/<tileName>/<outputId>.<format>",
+                                "responses": [{"identifier": "index", "tilePath": "s3://b/idx/<tileName>.<format>"}]})
+    assert out.template_for("index") == "s3://b/idx/<tileName>.<format>"
+    for alias in ("path", "default_tile_path"):
+        with pytest.raises(BadRequest, match="No output location"):
+            OutputSettings.parse({alias: "s3://elsewhere/<tileName>"})
+
+
+@pytest.mark.parametrize(("params", "field"), [
+    ({"blockxsize": "512"}, "blockxsize"), ({"blockysize": 256.5}, "blockysize"), ({"blockxsize": True}, "blockxsize"),
+    ({"overviewLevels": 4}, "overviewLevels"), ({"overviewLevels": ["x"]}, "overviewLevels"),
+    ({"overviewMinSize": "1"}, "overviewMinSize"), ({"usePredictor": "no"}, "usePredictor"),
+    ({"resamplingAlgorithm": 3}, "resamplingAlgorithm"),
+])
+def test_cog_parameters_of_the_wrong_type_name_the_field(params, field):
+    with pytest.raises(BadRequest) as err:
+        CogParameters.parse(params)
+    assert err.value.errors[0].parameter == f"output.cogParameters.{field}" and field in err.value.message

@@ -16,11 +16,21 @@ def _bad(message: str, parameter: str = "body") -> BadRequest:
     return BadRequest(message, [Violation(parameter, message)])
 
 
+class _NonStandardNumber(ValueError):
+    pass
+
+
+def _reject_constant(name: str) -> Any:
+    raise _NonStandardNumber(name)
+
+
 def parse_json(raw: bytes) -> Any:
     if not raw.strip():
         raise BadRequest(EMPTY_BODY)
     try:
-        return json.loads(raw)
+        return json.loads(raw, parse_constant=_reject_constant)
+    except _NonStandardNumber as exc:
+        raise _bad("Request body is not valid JSON: NaN and Infinity are not allowed") from exc
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise _bad(f"Request body is not valid JSON: {exc}") from exc
 

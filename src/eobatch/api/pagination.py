@@ -16,6 +16,7 @@ from eobatch.errors import BadRequest, Violation
 
 DEFAULT_COUNT = 100
 MAX_COUNT = 1000
+MAX_INT64 = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -27,10 +28,11 @@ class PageParams:
 def _positive(value: str | None, name: str, default: int) -> int:
     if value is None or value == "":
         return default
-    if not value.strip().isdigit():
-        message = f"{name} must be a non-negative integer, got {value!r}"
+    text = value.strip()
+    if not (text.isascii() and text.isdigit()) or int(text) > MAX_INT64:
+        message = f"{name} must be a non-negative integer (at most {MAX_INT64}), got {value!r}"
         raise BadRequest(message, [Violation(name, message)])
-    return int(value)
+    return int(text)
 
 
 def page_params(

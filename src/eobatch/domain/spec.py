@@ -82,6 +82,7 @@ def parse_v1(body: Any, settings: Settings, *, allowed_buckets: Iterable[str] = 
     evalscript = parse_evalscript(process_request)
     response_ids, formats = parse_responses(process_request)
     output, bucket_name, template = parse_output(body, response_ids, formats, settings, allowed_buckets)
+    check_response_paths(process_request, account_buckets(settings, allowed_buckets))
     tile_count = estimate_tile_count(grid_id, area, settings.max_tiles_per_request)
     description = body.get("description")
     if description is not None and not isinstance(description, str):
@@ -229,7 +230,12 @@ def parse_responses(process_request: dict[str, Any]) -> tuple[tuple[str, ...], t
         if not isinstance(response, dict):
             raise fail(parameter, "must be an object {identifier, format: {type}}")
         identifier = response.get("identifier", "default")
-        kind = (response.get("format") or {}).get("type", "image/tiff")
+        if not isinstance(identifier, str) or not identifier:
+            raise fail(f"{parameter}.identifier", f"must be a non-empty string, got {identifier!r}")
+        fmt = response.get("format")
+        if fmt is not None and not isinstance(fmt, dict):
+            raise fail(f"{parameter}.format", f"must be an object such as {{\"type\": \"image/tiff\"}}, got {fmt!r}")
+        kind = (fmt or {}).get("type", "image/tiff")
         if kind not in BATCH_FORMATS:
             raise fail(f"{parameter}.format.type",
                        f"format {kind!r} is not supported by batch processing; allowed: {', '.join(BATCH_FORMATS)}")
@@ -246,9 +252,10 @@ def parse_output(
     body: dict[str, Any], response_ids: tuple[str, ...], formats: tuple[str, ...], settings: Settings,
     allowed_buckets: Iterable[str],
 ) -> tuple[dict[str, Any] | None, str | None, str]:
-    """Check `output` / `bucketName`: a valid path template in a bucket the account may write to."""
-    from eobatch.storage import check_destination, expand_default_layout, validate_path_template
+    """Check `output` / `bucketName`: a valid path template in a bucket the account may write to.
 
+    Every location a worker may write to is checked (see `check_output_paths`), not only the default one.
+    """
     if body.get("zarrOutput") is not None:
         raise fail("zarrOutput", "Zarr output is not supported; use output.defaultTilePath or bucketName")
     output = body.get("output")
@@ -257,24 +264,85 @@ def parse_output(
         raise fail("output", "must be an object such as {\"defaultTilePath\": \"s3://bucket/<tileName>/...\"}")
     if bucket_name is not None and (not isinstance(bucket_name, str) or not bucket_name):
         raise fail("bucketName", f"must be a bucket name, got {bucket_name!r}")
-    template = (output or {}).get("defaultTilePath") or (f"s3://{bucket_name}" if bucket_name else None)
+    default_path = (output or {}).get("defaultTilePath")
+    template = default_path or (f"s3://{bucket_name}" if bucket_name else None)
     if not template:
         raise fail("output", "one of output.defaultTilePath or bucketName is required to say where results go")
-    if not isinstance(template, str):
-        raise fail("output.defaultTilePath", f"must be a string such as s3://bucket/<tileName>, got {template!r}")
-    validate_path_template(template, len(response_ids))
-    buckets = list(allowed_buckets) or list(settings.allowed_buckets)
-    expanded = expand_default_layout(template)
-    check_destination(expanded, buckets)
-    for index, response in enumerate((output or {}).get("responses") or []):
-        if isinstance(response, dict) and response.get("tilePath"):
-            validate_path_template(response["tilePath"], 1)
-            check_destination(expand_default_layout(response["tilePath"]), buckets)
-        elif not isinstance(response, dict):
-            raise fail(f"output.responses[{index}]", "must be an object {identifier, tilePath}")
+    buckets = account_buckets(settings, allowed_buckets)
+    parameter = "output.defaultTilePath" if default_path else "bucketName"
+    expanded = check_path(parameter, template, len(response_ids), buckets)
     if output is not None:
+        check_output_paths(output, buckets)
         _check_flags(output)
+        check_cog_parameters(output.get("cogParameters"), "output.cogParameters")
     return output, bucket_name, expanded
+
+
+def account_buckets(settings: Settings, allowed_buckets: Iterable[str]) -> list[str]:
+    """The buckets an account may write to: its own list, else the deployment's (empty: every bucket)."""
+    return list(allowed_buckets) or list(settings.allowed_buckets)
+
+
+def check_path(parameter: str, template: Any, n_outputs: int, buckets: Iterable[str]) -> str:
+    """A valid output path template in an allowed bucket, with the default layout applied; BadRequest naming
+    `parameter` otherwise."""
+    from eobatch.storage import check_destination, expand_default_layout, validate_path_template
+
+    if not isinstance(template, str) or not template:
+        raise fail(parameter, f"must be a path such as s3://bucket/<tileName>/<outputId>.<format>, got {template!r}")
+    try:
+        validate_path_template(template, n_outputs)
+        expanded = expand_default_layout(template)
+        check_destination(expanded, buckets)
+    except BadRequest as exc:
+        raise fail(parameter, exc.message) from exc
+    return expanded
+
+
+def check_output_paths(output: dict[str, Any], buckets: Iterable[str]) -> None:
+    """Every other location in a v1 `output` that `processing.outputs.OutputSettings.parse` would honour:
+    `responses[].tilePath`, `tilePaths` values, `bucketName` and `delivery.s3.url`."""
+    responses = output.get("responses")
+    if responses is not None and not isinstance(responses, list):
+        raise fail("output.responses", "must be a list of {identifier, tilePath}")
+    for index, response in enumerate(responses or []):
+        if not isinstance(response, dict):
+            raise fail(f"output.responses[{index}]", "must be an object {identifier, tilePath}")
+        if response.get("tilePath") is not None:
+            check_path(f"output.responses[{index}].tilePath", response["tilePath"], 1, buckets)
+    tile_paths = output.get("tilePaths")
+    if tile_paths is not None:
+        if not isinstance(tile_paths, dict):
+            raise fail("output.tilePaths", "must be an object {outputId: path template}")
+        for output_id, path in tile_paths.items():
+            check_path(f"output.tilePaths.{output_id}", path, 1, buckets)
+    if output.get("bucketName") is not None:
+        check_path("output.bucketName", output["bucketName"], 1, buckets)
+    delivery = output.get("delivery")
+    if delivery is not None:
+        s3 = delivery.get("s3") if isinstance(delivery, dict) else None
+        if not isinstance(s3, dict):
+            raise fail("output.delivery", "must be an object {\"s3\": {\"url\": \"s3://bucket/...\"}}")
+        if s3.get("url") is not None:
+            check_path("output.delivery.s3.url", s3["url"], 1, buckets)
+
+
+def check_response_paths(process_request: dict[str, Any], buckets: Iterable[str]) -> None:
+    """`processRequest.output.responses[].tilePath` (a per-output path a worker honours) must be allowed too."""
+    for index, response in enumerate((process_request.get("output") or {}).get("responses") or []):
+        if isinstance(response, dict) and response.get("tilePath") is not None:
+            check_path(f"processRequest.output.responses[{index}].tilePath", response["tilePath"], 1, buckets)
+
+
+def check_cog_parameters(raw: Any, parameter: str) -> None:
+    """`cogParameters` as the worker will parse them; BadRequest naming the field otherwise."""
+    if raw is None:
+        return
+    if not isinstance(raw, dict):
+        raise fail(parameter, f"must be an object such as {{\"blockxsize\": 512}}, got {raw!r}")
+    from eobatch.processing.outputs import CogParameters
+
+    CogParameters.parse(raw)
 
 
 def _check_flags(output: dict[str, Any]) -> None:

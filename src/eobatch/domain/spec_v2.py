@@ -83,8 +83,11 @@ def parse_v2(
         response_ids = _zarr_responses(process_request)
     else:
         response_ids, _formats = v1.parse_responses(process_request)
-    delivery = _delivery(output)
+    delivery = _delivery(output, settings)
     template = _template(output_type, delivery["url"], response_ids, settings, allowed_buckets)
+    buckets = v1.account_buckets(settings, allowed_buckets)
+    v1.check_response_paths(process_request, buckets)
+    v1.check_cog_parameters(output.get("cogParameters"), "output.cogParameters")
     credentials = _secrets(delivery)
 
     features = None
@@ -96,7 +99,7 @@ def parse_v2(
         if output_type == "zarr":
             raise fail("output.type", "Zarr output needs a tiling-grid input on a WGS84 or LAEA grid "
                                       f"(ids {', '.join(map(str, ZARR_GRIDS))}); GeoPackage input is not allowed")
-        features_s3 = _features_s3(source)
+        features_s3 = _features_s3(source, settings, buckets)
         area = _optional_bounds(process_request)
         features = _read_features(features_s3, source.get("defaults"), fetch_features, settings, max_features)
         features = _features_in_area(features, area)
@@ -226,7 +229,9 @@ def _tiling_grid(source: dict[str, Any], output_type: str) -> dict[str, Any]:
             "tile_height_px": round(grid.tile_height / resolution)}
 
 
-def _features_s3(source: dict[str, Any]) -> dict[str, Any]:
+def _features_s3(source: dict[str, Any], settings: Settings, buckets: list[str]) -> dict[str, Any]:
+    from eobatch.storage import check_destination
+
     if "id" in source or "resolution" in source:
         raise fail("input", "give either a tiling-grid input or a geopackage input, not both "
                             "(a geopackage input has no id or resolution)")
@@ -234,6 +239,11 @@ def _features_s3(source: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(s3, dict) or not isinstance(s3.get("url"), str):
         raise fail("input.features", "is required: {\"s3\": {\"url\": \"s3://bucket/features.gpkg\", "
                                      "\"accessKey\", \"secretAccessKey\"}}")
+    _check_keys(s3, "input.features.s3", settings)
+    try:
+        check_destination(s3["url"], buckets)
+    except BadRequest as exc:
+        raise fail("input.features.s3.url", exc.message) from exc
     return s3
 
 
@@ -291,14 +301,23 @@ def _features_area(features: list[Any]) -> Any:
     return shapely.union_all([feature_footprint_wgs84(f) for f in features])
 
 
-def _delivery(output: dict[str, Any]) -> dict[str, Any]:
+def _delivery(output: dict[str, Any], settings: Settings) -> dict[str, Any]:
     s3 = (output.get("delivery") or {}).get("s3") if isinstance(output.get("delivery"), dict) else None
     if not isinstance(s3, dict) or not isinstance(s3.get("url"), str) or not s3["url"]:
         raise fail("output.delivery", "is required: {\"s3\": {\"url\": \"s3://bucket/...\", \"accessKey\", "
                                       "\"secretAccessKey\", \"region\"} or with \"iamRoleARN\"}")
-    if bool(s3.get("accessKey")) != bool(s3.get("secretAccessKey")):
-        raise fail("output.delivery.s3", "give both accessKey and secretAccessKey, or neither")
+    _check_keys(s3, "output.delivery.s3", settings)
     return s3
+
+
+def _check_keys(s3: dict[str, Any], parameter: str, settings: Settings) -> None:
+    """Both keys or neither; and no role without keys on an S3 endpoint: this deployment cannot assume a role,
+    and writing with its own keys instead would ignore what the client asked for."""
+    if bool(s3.get("accessKey")) != bool(s3.get("secretAccessKey")):
+        raise fail(parameter, "give both accessKey and secretAccessKey, or neither")
+    if s3.get("iamRoleARN") and not s3.get("accessKey") and settings.s3_endpoint:
+        raise fail(f"{parameter}.iamRoleARN",
+                   "iamRoleARN is not supported by this deployment; give accessKey and secretAccessKey")
 
 
 def _secret_part(s3: dict[str, Any]) -> dict[str, Any]:
@@ -312,7 +331,7 @@ def _secrets(delivery: dict[str, Any]) -> dict[str, Any] | None:
 
 def _template(output_type: str, url: str, response_ids: tuple[str, ...], settings: Settings,
               allowed_buckets: Iterable[str]) -> str:
-    from eobatch.storage import check_destination, expand_default_layout, split_s3_url, validate_path_template
+    from eobatch.storage import check_destination, split_s3_url
 
     buckets = list(allowed_buckets) or list(settings.allowed_buckets)
     if output_type == "zarr":
@@ -324,10 +343,7 @@ def _template(output_type: str, url: str, response_ids: tuple[str, ...], setting
             raise fail("output.delivery.s3.url", f"a Zarr delivery URL may contain only <requestId>, got {url!r}")
         check_destination(url, buckets)
         return url
-    validate_path_template(url, len(response_ids))
-    expanded = expand_default_layout(url)
-    check_destination(expanded, buckets)
-    return expanded
+    return v1.check_path("output.delivery.s3.url", url, len(response_ids), buckets)
 
 
 def _zarr_responses(process_request: dict[str, Any]) -> tuple[str, ...]:
@@ -338,7 +354,8 @@ def _zarr_responses(process_request: dict[str, Any]) -> tuple[str, ...]:
                                                       "{identifier, format: {type: zarr/array}}")
     ids = []
     for index, response in enumerate(responses):
-        kind = (response.get("format") or {}).get("type") if isinstance(response, dict) else None
+        fmt = response.get("format") if isinstance(response, dict) else None
+        kind = fmt.get("type") if isinstance(fmt, dict) else None
         if kind != ZARR_FORMAT:
             raise fail(f"processRequest.output.responses[{index}].format.type",
                        f"with Zarr output every response must be {ZARR_FORMAT}, got {kind!r}")
@@ -356,7 +373,11 @@ def _zarr_settings(output: dict[str, Any], response_ids: tuple[str, ...], spec: 
         raise fail("output.group", "is required for Zarr output: {\"zarr_format\": 2}")
     if group.get("zarr_format", 2) not in (2, 3):
         raise fail("output.group.zarr_format", f"must be 2 or 3, got {group.get('zarr_format')!r}")
-    origin = (group.get("coordinates") or {}).get("origin", "topLeft")
+    coordinates = group.get("coordinates")
+    if coordinates is not None and not isinstance(coordinates, dict):
+        raise fail("output.group.coordinates", f"must be an object such as {{\"origin\": \"topLeft\"}}, "
+                                               f"got {coordinates!r}")
+    origin = (coordinates or {}).get("origin", "topLeft")
     if origin not in ("topLeft", "bottomLeft"):
         raise fail("output.group.coordinates.origin", f"must be topLeft or bottomLeft, got {origin!r}")
     base = output.get("arrayParameters") or {}
@@ -368,7 +389,10 @@ def _zarr_settings(output: dict[str, Any], response_ids: tuple[str, ...], spec: 
         raise fail("output.arrayOverrides", f"names {', '.join(unknown)}, which are not responses "
                                             f"({', '.join(response_ids)})")
     for name in response_ids:
-        _check_array(name, {**base, **(overrides.get(name) or {})}, spec)
+        override = overrides.get(name)
+        if override is not None and not isinstance(override, dict):
+            raise fail(f"output.arrayOverrides.{name}", f"must be an object of array parameters, got {override!r}")
+        _check_array(name, {**base, **(override or {})}, spec)
     return {"group": copy.deepcopy(group), "arrayParameters": copy.deepcopy(base),
             "arrayOverrides": copy.deepcopy(overrides)}
 
@@ -378,22 +402,29 @@ def _check_array(name: str, params: dict[str, Any], spec: BatchSpec) -> None:
     for key in ("dtype", "chunks", "fill_value"):
         if key not in params:
             raise fail(f"{where}.{key}", f"array {name!r} needs {key} (in arrayParameters or arrayOverrides)")
+    dtype = params["dtype"]
     try:
-        np.dtype(params["dtype"])
+        if not isinstance(dtype, str):
+            raise TypeError(dtype)
+        kind = np.dtype(dtype).kind
     except TypeError as exc:
-        raise fail(f"{where}.dtype", f"dtype {params['dtype']!r} of array {name!r} is not a Zarr dtype") from exc
+        raise fail(f"{where}.dtype", f"dtype {dtype!r} of array {name!r} is not a Zarr dtype "
+                                     "(a string such as \"float32\" or \"uint16\")") from exc
+    if kind not in "biuf":
+        raise fail(f"{where}.dtype", f"dtype {dtype!r} of array {name!r} must be a boolean, integer or float type")
     if params.get("order", "C") != "C":
         raise fail(f"{where}.order", f"order must be \"C\", got {params.get('order')!r}")
     chunks = params["chunks"]
-    if not (isinstance(chunks, list) and len(chunks) == 3 and all(isinstance(c, int) for c in chunks)
-            and chunks[0] == 1):
+    if not (isinstance(chunks, list) and len(chunks) == 3
+            and all(isinstance(c, int) and not isinstance(c, bool) for c in chunks) and chunks[0] == 1):
         raise fail(f"{where}.chunks", f"chunks must be [1, height, width], got {chunks!r}")
     h, w = chunks[1], chunks[2]
     if h <= 0 or w <= 0 or spec.tile_height_px % h or spec.tile_width_px % w:
         raise fail(f"{where}.chunks", f"chunk size {h} x {w} must divide the tile size "
                                       f"{spec.tile_height_px} x {spec.tile_width_px} px")
     fill = params["fill_value"]
-    if not (isinstance(fill, int | float) or (isinstance(fill, str) and fill in ("NaN", "nan"))):
+    number = isinstance(fill, int | float) and not isinstance(fill, bool)
+    if not (number or (isinstance(fill, str) and fill in ("NaN", "nan"))):
         raise fail(f"{where}.fill_value", f"fill_value must be a number or \"NaN\", got {fill!r}")
     if isinstance(fill, float) and math.isnan(fill) is False and not math.isfinite(fill):
         raise fail(f"{where}.fill_value", f"fill_value must be finite or NaN, got {fill!r}")

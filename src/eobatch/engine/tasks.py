@@ -48,7 +48,9 @@ def build_tile_task(spec: TileSpec, settings: Settings) -> Any:
                                    bounds=tile.bounds)
         pixel_grid = grids.pixel_grid(grid_tile, request.resolution, request.buffer_x, request.buffer_y)
         area = grids.area_from_bounds(bounds)
-    output = request.output or {}
+    output = dict(request.output or {})
+    if request.bucket_name and not output.get("defaultTilePath"):
+        output["defaultTilePath"] = f"s3://{request.bucket_name}"  # v1: bucketName means this default layout
     if request.is_v2:
         from eobatch.domain.spec_v2 import engine_output
 

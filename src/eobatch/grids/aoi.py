@@ -100,6 +100,8 @@ def _geometry_area(geometry: object, crs: pyproj.CRS, parameter: str) -> BaseGeo
         _fail(parameter, "geometry must be a GeoJSON Polygon or MultiPolygon object.")
     try:
         geom = shape(geometry)
+    except KeyError as exc:
+        _fail(parameter, f"geometry is not valid GeoJSON: it has no {exc.args[0]!r}.")
     except (ValueError, TypeError, AttributeError, IndexError, shapely.errors.GEOSException) as exc:
         _fail(parameter, f"geometry is not valid GeoJSON: {exc}.")
     coords = shapely.get_coordinates(geom)

@@ -40,15 +40,29 @@ class CogParameters:
 
     @classmethod
     def parse(cls, raw: Mapping[str, Any] | None) -> CogParameters:
+        """Strict: BadRequest naming `output.cogParameters.<field>` for a value of the wrong type."""
         raw = raw or {}
+        if not isinstance(raw, Mapping):
+            raise _bad("output.cogParameters", f"output.cogParameters must be an object, got {raw!r}")
         levels = raw.get("overviewLevels")
+        if levels is not None and not isinstance(levels, list | tuple):
+            raise _bad("output.cogParameters.overviewLevels",
+                       f"output.cogParameters.overviewLevels must be a list of integers, got {levels!r}")
+        resampling = raw.get("resamplingAlgorithm") or "average"
+        if not isinstance(resampling, str):
+            raise _bad("output.cogParameters.resamplingAlgorithm",
+                       f"output.cogParameters.resamplingAlgorithm must be a string, got {resampling!r}")
+        predictor = raw.get("usePredictor", True)
+        if not isinstance(predictor, bool):
+            raise _bad("output.cogParameters.usePredictor",
+                       f"output.cogParameters.usePredictor must be true or false, got {predictor!r}")
         params = cls(
-            overview_levels=tuple(int(v) for v in levels) if levels is not None else None,
-            overview_min_size=_opt_int(raw.get("overviewMinSize")),
-            resampling=str(raw.get("resamplingAlgorithm") or "average"),
-            blockxsize=int(raw.get("blockxsize") or 1024),
-            blockysize=int(raw.get("blockysize") or 1024),
-            use_predictor=bool(raw.get("usePredictor", True)),
+            overview_levels=tuple(_int(v, "overviewLevels") for v in levels) if levels is not None else None,
+            overview_min_size=_opt_int(raw.get("overviewMinSize"), "overviewMinSize"),
+            resampling=resampling,
+            blockxsize=_int(raw.get("blockxsize") or 1024, "blockxsize"),
+            blockysize=_int(raw.get("blockysize") or 1024, "blockysize"),
+            use_predictor=predictor,
         )
         params.validate()
         return params
@@ -99,12 +113,15 @@ class OutputSettings:
         delivery_s3 = ((output.get("delivery") or {}).get("s3")) or {}
         path = (
             output.get("defaultTilePath")
-            or output.get("default_tile_path")
-            or output.get("path")
             or delivery_s3.get("url")
             or (f"s3://{output['bucketName']}" if output.get("bucketName") else None)
         )
+        # every location read here is checked against the account's buckets at create and update
+        # (domain.spec.check_output_paths / check_response_paths): read no other key
         tile_paths = dict(output.get("tilePaths") or {})
+        for response in output.get("responses") or ():
+            if isinstance(response, Mapping) and response.get("tilePath"):
+                tile_paths[str(response.get("identifier", "default"))] = str(response["tilePath"])
         for response in responses:
             if response.get("tilePath"):
                 tile_paths[str(response.get("identifier", "default"))] = str(response["tilePath"])
@@ -114,9 +131,9 @@ class OutputSettings:
             default_tile_path=str(path or ""),
             tile_paths=tile_paths,
             overwrite=bool(output.get("overwrite", False)),
-            skip_existing=bool(output.get("skipExisting", output.get("skip_existing", False))),
-            cog_output=bool(output.get("cogOutput", output.get("cog_output", False))),
-            cog=CogParameters.parse(output.get("cogParameters") or output.get("cog_parameters")),
+            skip_existing=bool(output.get("skipExisting", False)),
+            cog_output=bool(output.get("cogOutput", False)),
+            cog=CogParameters.parse(output.get("cogParameters")),
             credentials=S3Credentials.from_delivery(delivery_s3),
         )
 
@@ -167,8 +184,16 @@ def validate_output_formats(
             raise _bad(f"{where}.format.type", f"cogOutput does not allow sampleType INT8 (output {output_id!r})")
 
 
-def _opt_int(value: Any) -> int | None:
-    return None if value is None else int(value)
+def _int(value: Any, name: str) -> int:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _bad(f"output.cogParameters.{name}", f"output.cogParameters.{name} must be an integer, got {value!r}")
+    return value
+
+
+def _opt_int(value: Any, name: str) -> int | None:
+    return None if value is None else _int(value, name)
 
 
 def _bad(parameter: str, message: str) -> BadRequest:

@@ -166,6 +166,8 @@ def list_tiles(session: Session, request_id: str, *, offset: int, limit: int,
 
 
 def get_tile(session: Session, request_id: str, tile_id: int) -> Tile:
+    if not -(2**63) <= tile_id < 2**63:  # beyond BIGINT: no such tile (and the database would refuse it)
+        raise NotFound(f"Tile {tile_id} of batch request {request_id} not found")
     tile = session.execute(
         select(Tile).where(Tile.request_id == request_id, Tile.tile_id == tile_id)
     ).scalar_one_or_none()

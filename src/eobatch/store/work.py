@@ -130,6 +130,7 @@ class RequestSnapshot:
     api_version: str = "v1"
     body: dict[str, Any] | None = None                  # the create body (secrets masked)
     delivery_credentials: dict[str, Any] | None = None  # v2: delivery keys, GeoPackage keys under "features"
+    bucket_name: str | None = None                       # v1 `bucketName`, the shorthand for defaultTilePath
 
     @property
     def is_v2(self) -> bool:
@@ -144,7 +145,7 @@ class RequestSnapshot:
 def _snapshot(r: BatchRequest) -> RequestSnapshot:
     return RequestSnapshot(r.id, r.account_id, r.process_request, r.output, r.grid_id, r.resolution,
                            r.buffer_x or 0, r.buffer_y or 0, r.user_action, r.api_version or "v1", r.body,
-                           r.delivery_credentials)
+                           r.delivery_credentials, r.bucket_name)
 
 
 def load_request(session: Session, request_id: str) -> RequestSnapshot | None:
