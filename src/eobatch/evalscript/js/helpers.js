@@ -98,6 +98,22 @@
   function rgbOf(color) {
     return typeof color === "number" ? int2rgb(color) : color;
   }
+  // Among ascending stop `values`: 0 when `value` is at or below the first (or NaN), values.length when
+  // at or above the last, else the index i of the stop ending the segment (values[i-1], values[i]].
+  function upperStop(values, value) {
+    const n = values.length;
+    if (!(value > values[0])) {
+      return 0;
+    }
+    if (value >= values[n - 1]) {
+      return n;
+    }
+    let i = 1;
+    while (value > values[i]) {
+      i++;
+    }
+    return i;
+  }
   function normalized(color) {
     return typeof color === "number" ? normalizeRGB(int2rgb(color)) : color.slice();
   }
@@ -123,16 +139,9 @@
     process(value) {
       const v = this.values;
       const c = this.colors;
-      const n = v.length;
-      if (!(value > v[0])) {
-        return normalized(c[0]);
-      }
-      if (value >= v[n - 1]) {
-        return normalized(c[n - 1]);
-      }
-      let i = 1;
-      while (value > v[i]) {
-        i++;
+      const i = upperStop(v, value);
+      if (i === 0 || i === v.length) {
+        return normalized(c[Math.min(i, v.length - 1)]);
       }
       const t = (value - v[i - 1]) / (v[i] - v[i - 1]);
       const a = c[i - 1];
@@ -204,16 +213,9 @@
     process(value) {
       const v = this.values;
       const c = this.colors;
-      const n = v.length;
-      if (!(value > v[0])) {
-        return normalizeRGB(c[0]);
-      }
-      if (value >= v[n - 1]) {
-        return normalizeRGB(c[n - 1]);
-      }
-      let i = 1;
-      while (value > v[i]) {
-        i++;
+      const i = upperStop(v, value);
+      if (i === 0 || i === v.length) {
+        return normalizeRGB(c[Math.min(i, v.length - 1)]);
       }
       const alpha = (value - v[i - 1]) / (v[i] - v[i - 1]);
       return c[i].map((x, k) => Math.round(x * alpha + c[i - 1][k] * (1 - alpha)) / 255);
