@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import signal
 import subprocess
@@ -56,6 +57,7 @@ def test_demo_runs_a_real_request_to_done_with_outputs_in_both_utm_zones(data_di
                 assert ds.count == 4 and ds.dtypes[0] == "uint8"
             else:
                 assert path.stem == "ndvi" and ds.count == 1 and ds.dtypes[0] == "float32"
+                assert math.isnan(ds.nodata)  # the evalscript's nodataValue: NaN
     assert crs_seen == {32632, 32633}
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 
 import numpy as np
@@ -266,3 +267,17 @@ def test_script_throwing_on_some_pixels_names_line_pixel_and_message(engine):
     assert err.value.line == 5
     assert "pixel (row 1, column 1)" in err.value.message and "too bright: 0.899999" in err.value.message
     assert "throw new Error" in err.value.message
+
+
+def test_non_finite_nodata_values_survive_setup(engine):
+    source = """//VERSION=3
+function setup() {
+  return {input: ["B04"], output: [{id: "a", bands: 1, sampleType: "FLOAT32", nodataValue: NaN},
+                                   {id: "b", bands: 1, sampleType: "FLOAT32", nodataValue: -Infinity},
+                                   {id: "c", bands: 1, nodataValue: 0}]};
+}
+function evaluatePixel(s) { return {a: [s.B04], b: [s.B04], c: [s.B04]}; }
+"""
+    with engine.load(source) as script:
+        a, b, c = (o.nodata_value for o in script.setup.outputs)
+    assert math.isnan(a) and b == float("-inf") and c == 0.0

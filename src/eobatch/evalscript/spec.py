@@ -125,6 +125,9 @@ def _bands_count(value: Any, where: str, minimum: int, hook: str = "setup()") ->
     return int(value)
 
 
+NON_FINITE = ("NaN", "Infinity", "-Infinity")
+
+
 def _output(item: Any, n: int) -> OutputSpec:
     where = f"output[{n}]."
     if not isinstance(item, dict):
@@ -138,6 +141,8 @@ def _output(item: Any, n: int) -> OutputSpec:
     if not isinstance(sample_type, str) or sample_type.upper() not in SAMPLE_TYPES:
         raise _fail(f"{where}sampleType {sample_type!r} is unknown; allowed: {', '.join(SAMPLE_TYPES)}.")
     nodata = item.get("nodataValue")
+    if nodata in NON_FINITE:
+        nodata = float(nodata)  # the runtime sends NaN and the infinities by name
     if nodata is not None and (isinstance(nodata, bool) or not isinstance(nodata, int | float)):
         raise _fail(f"{where}nodataValue must be a number, got {nodata!r}.")
     return OutputSpec(out_id, _bands_count(item.get("bands"), where, 1), sample_type.upper(),

@@ -61,7 +61,9 @@
       if (!rt.has("setup")) {
         throw fail("contract", "The evalscript defines no setup() function.");
       }
-      return JSON.stringify(rt.fn("setup")());
+      // JSON has no NaN or Infinity: a non-finite nodataValue travels as its name ("NaN", "-Infinity")
+      return JSON.stringify(rt.fn("setup")(), (key, value) =>
+        key === "nodataValue" && typeof value === "number" && !Number.isFinite(value) ? String(value) : value);
     },
     setScenes(descs, fusion) {
       if (fusion) {
