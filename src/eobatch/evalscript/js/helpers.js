@@ -242,7 +242,9 @@
     return [minVal, maxVal];
   }
 
-  class HighlightCompressVisualizer {
+  // The linear stretch shared by HighlightCompressVisualizer and DefaultVisualizer: defaults, and
+  // gain * (val - min) / (max - min) + offset with the legacy EO Browser overrides.
+  class LinearStretch {
     constructor(minValue, maxValue, gain, offset, gamma) {
       this.minValue = minValue === undefined ? 0.0 : minValue;
       this.maxValue = maxValue === undefined ? 1.0 : maxValue;
@@ -250,12 +252,21 @@
       this.offset = offset === undefined ? 0.0 : offset;
       this.gamma = gamma === undefined ? 1.0 : gamma;
     }
-    process(val, i) {
-      const [minValue, maxValue] = overriddenRange(this.minValue, this.maxValue, i);
+    stretch(val, minValue, maxValue) {
       const gain = globalOr("gainOverride", this.gain);
       const offset = globalOr("offsetOverride", this.offset);
-      const gamma = globalOr("gammaOverride", this.gamma);
-      let v = (gain * (val - minValue)) / (maxValue - minValue) + offset;
+      return (gain * (val - minValue)) / (maxValue - minValue) + offset;
+    }
+    currentGamma() {
+      return globalOr("gammaOverride", this.gamma);
+    }
+  }
+
+  class HighlightCompressVisualizer extends LinearStretch {
+    process(val, i) {
+      const [minValue, maxValue] = overriddenRange(this.minValue, this.maxValue, i);
+      let v = this.stretch(val, minValue, maxValue);
+      const gamma = this.currentGamma();
       if (gamma !== 1) {
         v = Math.pow(Math.max(0, v), gamma);
       }
@@ -271,20 +282,11 @@
     }
   }
 
-  class DefaultVisualizer {
-    constructor(minValue, maxValue, gain, offset, gamma) {
-      this.minValue = minValue === undefined ? 0.0 : minValue;
-      this.maxValue = maxValue === undefined ? 1.0 : maxValue;
-      this.gain = gain === undefined ? 1.0 : gain;
-      this.offset = offset === undefined ? 0.0 : offset;
-      this.gamma = gamma === undefined ? 1.0 : gamma;
-    }
+  class DefaultVisualizer extends LinearStretch {
     process(val, i) {
       const [minValue, maxValue] = overriddenRange(this.minValue, this.maxValue, i);
-      const gain = globalOr("gainOverride", this.gain);
-      const offset = globalOr("offsetOverride", this.offset);
-      const gamma = globalOr("gammaOverride", this.gamma);
-      const v = (gain * (val - minValue)) / (maxValue - minValue) + offset;
+      const v = this.stretch(val, minValue, maxValue);
+      const gamma = this.currentGamma();
       if (gamma !== 1) {
         return Math.pow(Math.max(0, v), gamma);
       }
