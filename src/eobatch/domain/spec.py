@@ -359,24 +359,3 @@ def estimate_tile_count(grid_id: int, area_wgs84: Any, max_tiles: int) -> int:
     from eobatch import grids
 
     return len(grids.tiles_for_area(grid_id, area_wgs84, max_tiles=max_tiles))
-
-
-def output_settings(output: dict[str, Any] | None, bucket_name: str | None) -> dict[str, Any]:
-    """Normalised output settings for the engine: template, flags, COG parameters, per-response paths."""
-    from eobatch.storage import expand_default_layout
-
-    output = output or {}
-    template = output.get("defaultTilePath") or f"s3://{bucket_name}"
-    tile_paths = {
-        r["identifier"]: expand_default_layout(r["tilePath"])
-        for r in output.get("responses") or []
-        if isinstance(r, dict) and r.get("identifier") and r.get("tilePath")
-    }
-    return {
-        "defaultTilePath": expand_default_layout(template),
-        "overwrite": bool(output.get("overwrite", False)),
-        "skipExisting": bool(output.get("skipExisting", False)),
-        "cogOutput": bool(output.get("cogOutput", False)),
-        "cogParameters": dict(output.get("cogParameters") or {}),
-        "tilePaths": tile_paths,
-    }
