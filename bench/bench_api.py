@@ -32,9 +32,16 @@ def _median_ms(call, rounds: int = ROUNDS) -> float:
 
 
 def _row(name, value, reference, reference_value, target, note):
-    return {"name": name, "value": round(value, 3), "unit": "ms (median)", "reference": reference,
-            "reference_value": round(reference_value, 3), "ratio": round(value / reference_value, 2),
-            "target": target, "note": note}
+    return {
+        "name": name,
+        "value": round(value, 3),
+        "unit": "ms (median)",
+        "reference": reference,
+        "reference_value": round(reference_value, 3),
+        "ratio": round(value / reference_value, 2),
+        "target": target,
+        "note": note,
+    }
 
 
 def run() -> list[dict]:
@@ -46,8 +53,10 @@ def run() -> list[dict]:
             _, client_id, secret = create_account(session, "bench", settings)
         app = create_app(settings, database)
         with live_server(app) as base, httpx.Client(base_url=base) as http:
-            token = http.post("/oauth/token", data={"grant_type": "client_credentials", "client_id": client_id,
-                                                    "client_secret": secret}).json()["access_token"]
+            token = http.post(
+                "/oauth/token",
+                data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret},
+            ).json()["access_token"]
             http.headers["Authorization"] = f"Bearer {token}"
             created = http.post("/api/v1/batch/process", json=body()).json()
             for _ in range(99):
@@ -55,8 +64,13 @@ def run() -> list[dict]:
             get_ms = _median_ms(lambda: http.get(f"/api/v1/batch/process/{created['id']}"))
             list_ms = _median_ms(lambda: http.get("/api/v1/batch/process", params={"count": 100}), 50)
             create_ms = _median_ms(lambda: http.post("/api/v1/batch/process", json=body()), 50)
-            token_ms = _median_ms(lambda: http.post("/oauth/token", data={
-                "grant_type": "client_credentials", "client_id": client_id, "client_secret": secret}), 30)
+            token_ms = _median_ms(
+                lambda: http.post(
+                    "/oauth/token",
+                    data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret},
+                ),
+                30,
+            )
         bare = FastAPI()
         bare.get("/object")(lambda: created)
         bare.get("/page")(lambda: {"data": [created] * 100, "links": {}})
@@ -65,12 +79,36 @@ def run() -> list[dict]:
             bare_list = _median_ms(lambda: http.get("/page"), 50)
         database.dispose()
     return [
-        _row("GET /process/{id}", get_ms, "bare FastAPI route, same JSON", bare_get, "ratio < 3",
-             "token check + one SELECT + rendering over the framework floor"),
-        _row("GET /process?count=100", list_ms, "bare FastAPI route, same 100 objects", bare_list, "ratio < 3",
-             "one paged SELECT of 101 rows"),
-        _row("POST /process (create)", create_ms, "GET /process/{id}", get_ms, "< 50 ms",
-             "validation (grids, collections, templates) + INSERT"),
-        _row("POST /oauth/token", token_ms, "GET /process/{id}", get_ms, "< 100 ms",
-             "dominated by the argon2 verification of the client secret"),
+        _row(
+            "GET /process/{id}",
+            get_ms,
+            "bare FastAPI route, same JSON",
+            bare_get,
+            "ratio < 3",
+            "token check + one SELECT + rendering over the framework floor",
+        ),
+        _row(
+            "GET /process?count=100",
+            list_ms,
+            "bare FastAPI route, same 100 objects",
+            bare_list,
+            "ratio < 3",
+            "one paged SELECT of 101 rows",
+        ),
+        _row(
+            "POST /process (create)",
+            create_ms,
+            "GET /process/{id}",
+            get_ms,
+            "< 50 ms",
+            "validation (grids, collections, templates) + INSERT",
+        ),
+        _row(
+            "POST /oauth/token",
+            token_ms,
+            "GET /process/{id}",
+            get_ms,
+            "< 100 ms",
+            "dominated by the argon2 verification of the client secret",
+        ),
     ]

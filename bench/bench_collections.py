@@ -22,8 +22,16 @@ from eobatch.settings import Settings
 
 
 def _row(name, value, unit, reference, reference_value, ratio, target, note):
-    return dict(name=name, value=value, unit=unit, reference=reference, reference_value=reference_value,
-                ratio=ratio, target=target, note=note)
+    return dict(
+        name=name,
+        value=value,
+        unit=unit,
+        reference=reference,
+        reference_value=reference_value,
+        ratio=ratio,
+        target=target,
+        note=note,
+    )
 
 
 def _naive_search(collection_json: Path, area, t0: str, t1: str) -> list[str]:
@@ -60,9 +68,18 @@ def run() -> list[dict]:
             alpha, shadow = deck.opacity(grid, when.date(), deck.threshold(when.date(), 30.0))
             acq = render(land, when.date(), alpha, shadow, ("sentinel-2-l2a",))
         render_only = (time.perf_counter() - started) * 2  # two zones
-        rows.append(_row("demo L2A archive generation (24 scenes, 14 COGs each)", generation, "s",
-                         "numpy rendering alone, no I/O", render_only, generation / render_only,
-                         "< 15 s", "ratio = generation / rendering: the share of COG writing"))
+        rows.append(
+            _row(
+                "demo L2A archive generation (24 scenes, 14 COGs each)",
+                generation,
+                "s",
+                "numpy rendering alone, no I/O",
+                render_only,
+                generation / render_only,
+                "< 15 s",
+                "ratio = generation / rendering: the share of COG writing",
+            )
+        )
 
         n = 2000
         t0, t1 = "2024-05-01T00:00:00Z", "2024-05-31T23:59:59Z"
@@ -77,8 +94,18 @@ def run() -> list[dict]:
             naive = _naive_search(collection_json, area, t0, t1)
         rescan = (time.perf_counter() - started) / m * 1e6
         assert sorted(naive) == sorted(s.id for s in hits)
-        rows.append(_row("scene search, one tile, indexed", indexed, "us", "re-read 24 item JSONs per search",
-                         rescan, rescan / indexed, "> 10x", "ratio > 1: the index is that many times faster"))
+        rows.append(
+            _row(
+                "scene search, one tile, indexed",
+                indexed,
+                "us",
+                "re-read 24 item JSONs per search",
+                rescan,
+                rescan / indexed,
+                "> 10x",
+                "ratio > 1: the index is that many times faster",
+            )
+        )
 
         band = acq.l2a["B02"]
         k = 5
@@ -88,16 +115,37 @@ def run() -> list[dict]:
         ours = (time.perf_counter() - started) / k
         started = time.perf_counter()
         for i in range(k):
-            profile = dict(driver="COG", width=band.shape[1], height=band.shape[0], count=1, dtype="uint16",
-                           crs=f"EPSG:{grid.epsg}", transform=grid.transform(10.0), nodata=0,
-                           compress="DEFLATE", predictor=2, level=1, blocksize=512,
-                           overview_resampling="average", num_threads=1)
+            profile = dict(
+                driver="COG",
+                width=band.shape[1],
+                height=band.shape[0],
+                count=1,
+                dtype="uint16",
+                crs=f"EPSG:{grid.epsg}",
+                transform=grid.transform(10.0),
+                nodata=0,
+                compress="DEFLATE",
+                predictor=2,
+                level=1,
+                blocksize=512,
+                overview_resampling="average",
+                num_threads=1,
+            )
             with rasterio.open(work / f"gdal{i}.tif", "w", **profile) as dst:
                 dst.write(band, 1)
         gdal = (time.perf_counter() - started) / k
-        rows.append(_row("COG write, 10 m band 1338x1608 with overviews", ours, "s",
-                         "GDAL COG driver building overviews", gdal, gdal / ours, "> 1",
-                         "ratio > 1: ours is faster (overviews built on an uncompressed in-memory copy)"))
+        rows.append(
+            _row(
+                "COG write, 10 m band 1338x1608 with overviews",
+                ours,
+                "s",
+                "GDAL COG driver building overviews",
+                gdal,
+                gdal / ours,
+                "> 1",
+                "ratio > 1: ours is faster (overviews built on an uncompressed in-memory copy)",
+            )
+        )
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return rows

@@ -36,9 +36,15 @@ def nothing(spec: TileSpec) -> None:
 
 
 def _settings(root: Path, workers: int) -> Settings:
-    return Settings(data_dir=root / "data", workers=workers, poll_interval_s=0.005,
-                    max_tiles_in_flight_per_account=1000, cleanup_failed_after_s=0,
-                    cleanup_unstarted_after_s=0, cleanup_finished_after_s=0)
+    return Settings(
+        data_dir=root / "data",
+        workers=workers,
+        poll_interval_s=0.005,
+        max_tiles_in_flight_per_account=1000,
+        cleanup_failed_after_s=0,
+        cleanup_unstarted_after_s=0,
+        cleanup_finished_after_s=0,
+    )
 
 
 def _tiles_per_second(url: str, root: Path, executor, workers: int, tiles: int = TILES) -> float:
@@ -46,8 +52,14 @@ def _tiles_per_second(url: str, root: Path, executor, workers: int, tiles: int =
 
     database = Database(url)
     database.migrate()
-    scheduler = Scheduler(_settings(root, workers), database, executor, task_builder=spec_task, lease_s=30.0,
-                          retry=RetryPolicy(backoff_s=0.0))
+    scheduler = Scheduler(
+        _settings(root, workers),
+        database,
+        executor,
+        task_builder=spec_task,
+        lease_s=30.0,
+        retry=RetryPolicy(backoff_s=0.0),
+    )
     try:
         scheduler.prepare()
         make_request(database, make_account(database), tiles, reserve=300.0)
@@ -86,8 +98,16 @@ def _dask_raw_per_second(address: str, tiles: int = TILES) -> float:
 
 def _row(name, value, unit, reference, reference_value, target, note, higher_is_better=True) -> dict:
     ratio = value / reference_value if higher_is_better else reference_value / value
-    return dict(name=name, value=round(value, 2), unit=unit, reference=reference,
-                reference_value=round(reference_value, 2), ratio=round(ratio, 3), target=target, note=note)
+    return dict(
+        name=name,
+        value=round(value, 2),
+        unit=unit,
+        reference=reference,
+        reference_value=round(reference_value, 2),
+        ratio=round(ratio, 3),
+        target=target,
+        note=note,
+    )
 
 
 def run() -> list[dict]:
@@ -103,27 +123,62 @@ def run() -> list[dict]:
 
         one = _tiles_per_second(sqlite("one"), root, LocalExecutor(1, task=busy), 1)
         two = _tiles_per_second(sqlite("two"), root, LocalExecutor(2, task=busy), 2)
-        rows.append(_row("local pool 2 workers, 200 CPU tiles", two, "tiles/s", "local pool 1 worker", one,
-                         ">= 1.7", "ratio = speed-up from the second worker (2-core machine, shared)"))
-        with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
-                          host="127.0.0.1") as cluster:
+        rows.append(
+            _row(
+                "local pool 2 workers, 200 CPU tiles",
+                two,
+                "tiles/s",
+                "local pool 1 worker",
+                one,
+                ">= 1.7",
+                "ratio = speed-up from the second worker (2-core machine, shared)",
+            )
+        )
+        with LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, host="127.0.0.1"
+        ) as cluster:
             dask = _tiles_per_second(sqlite("dask"), root, DaskExecutor(cluster.scheduler_address, task=busy), 2)
             raw = _dask_raw_per_second(cluster.scheduler_address)
-        rows.append(_row("dask LocalCluster 2 workers, 200 CPU tiles", dask, "tiles/s", "local pool 2 workers",
-                         two, ">= 0.9", "ratio = Dask speed relative to the local pool"))
-        rows.append(_row("dask LocalCluster 2 workers, 200 CPU tiles", dask, "tiles/s",
-                         "same tasks by client.submit, no eobatch", raw, "report",
-                         "ratio = the engine's share of Dask's own ceiling on this machine"))
+        rows.append(
+            _row(
+                "dask LocalCluster 2 workers, 200 CPU tiles",
+                dask,
+                "tiles/s",
+                "local pool 2 workers",
+                two,
+                ">= 0.9",
+                "ratio = Dask speed relative to the local pool",
+            )
+        )
+        rows.append(
+            _row(
+                "dask LocalCluster 2 workers, 200 CPU tiles",
+                dask,
+                "tiles/s",
+                "same tasks by client.submit, no eobatch",
+                raw,
+                "report",
+                "ratio = the engine's share of Dask's own ceiling on this machine",
+            )
+        )
 
         direct = _direct_per_second()
         server = PostgresServer.start()
         try:
             for backend, url in (("sqlite", sqlite("noop")), ("postgresql", server.new_database())):
                 rate = _tiles_per_second(url, root, LocalExecutor(2, task=nothing), 2)
-                rows.append(_row(f"scheduler overhead per tile, {backend}", 1000 / rate, "ms/tile",
-                                 "no-op tasks straight into the pool, no database", 1000 / direct, "report",
-                                 "no-op task, 2 workers; ratio = pool-only cost / with-scheduler cost",
-                                 higher_is_better=False))
+                rows.append(
+                    _row(
+                        f"scheduler overhead per tile, {backend}",
+                        1000 / rate,
+                        "ms/tile",
+                        "no-op tasks straight into the pool, no database",
+                        1000 / direct,
+                        "report",
+                        "no-op task, 2 workers; ratio = pool-only cost / with-scheduler cost",
+                        higher_is_better=False,
+                    )
+                )
         finally:
             server.stop()
     return rows

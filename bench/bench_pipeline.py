@@ -70,9 +70,21 @@ function evaluatePixel(s) {
 
 def _cog(path: Path, data: np.ndarray, transform: Affine) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    with rasterio.open(path, "w", driver="COG", width=data.shape[1], height=data.shape[0], count=1,
-                       dtype=data.dtype, crs="EPSG:32633", transform=transform, nodata=0, compress="DEFLATE",
-                       predictor=2, blocksize=512) as dst:
+    with rasterio.open(
+        path,
+        "w",
+        driver="COG",
+        width=data.shape[1],
+        height=data.shape[0],
+        count=1,
+        dtype=data.dtype,
+        crs="EPSG:32633",
+        transform=transform,
+        nodata=0,
+        compress="DEFLATE",
+        predictor=2,
+        blocksize=512,
+    ) as dst:
         dst.write(data, 1)
 
 
@@ -87,9 +99,11 @@ def make_archive(root: Path, bounds, bands, shift: float = 0.0) -> tuple[Path, l
     the scene records (newest first) the reference script uses."""
     minx, miny, maxx, maxy = bounds
     width = maxx - minx
-    specs = [("S3", "2020-06-10T10:00:00Z", minx, minx + 0.6 * width),
-             ("S2", "2020-06-07T10:00:00Z", minx - 500, maxx + 500),
-             ("S1", "2020-06-04T10:00:00Z", minx - 500, maxx + 500)]
+    specs = [
+        ("S3", "2020-06-10T10:00:00Z", minx, minx + 0.6 * width),
+        ("S2", "2020-06-07T10:00:00Z", minx - 500, maxx + 500),
+        ("S1", "2020-06-04T10:00:00Z", minx - 500, maxx + 500),
+    ]
     features, records = [], []
     for n, (sid, when, x0, x1) in enumerate(specs):
         x0, top = x0 + shift, maxy + 500 + shift
@@ -101,25 +115,54 @@ def make_archive(root: Path, bounds, bands, shift: float = 0.0) -> tuple[Path, l
             _cog(path, _field((rows, cols), n * 100 + k), transform)
             assets[band] = {"href": str(path)}
         outline = transform_geom("EPSG:32633", "EPSG:4326", mapping(box(x0, top - rows * 10, x0 + cols * 10, top)))
-        features.append({"type": "Feature", "stac_version": "1.1.0", "id": sid, "geometry": outline,
-                         "bbox": list(shapely.geometry.shape(outline).bounds), "links": [],
-                         "properties": {"datetime": when, "eo:cloud_cover": 0, "proj:epsg": 32633},
-                         "assets": assets})
+        features.append(
+            {
+                "type": "Feature",
+                "stac_version": "1.1.0",
+                "id": sid,
+                "geometry": outline,
+                "bbox": list(shapely.geometry.shape(outline).bounds),
+                "links": [],
+                "properties": {"datetime": when, "eo:cloud_cover": 0, "proj:epsg": 32633},
+                "assets": assets,
+            }
+        )
         records.append({"id": sid, "paths": {b: str(root / sid / f"{b}.tif") for b in bands}})
     (root / "items.json").write_text(json.dumps({"type": "FeatureCollection", "features": features}))
     config = root / "collections.yaml"
-    config.write_text(yaml.safe_dump({"collections": {"bench-s2": {
-        "preset": "sentinel-2-l1c", "source": {"kind": "static", "href": str(root / "items.json")}}}}))
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "collections": {
+                    "bench-s2": {
+                        "preset": "sentinel-2-l1c",
+                        "source": {"kind": "static", "href": str(root / "items.json")},
+                    }
+                }
+            }
+        )
+    )
     return config, records
 
 
-def make_task(settings: Settings, tile, resolution: float, evalscript: str, responses, out: str,
-              processing: dict | None = None) -> TileTask:
-    data = {"type": "bench-s2", "processing": processing or {},
-            "dataFilter": {"timeRange": {"from": "2020-06-01T00:00:00Z", "to": "2020-06-30T00:00:00Z"}}}
-    return TileTask("bench", "acc", tile, pixel_grid(tile, resolution), shapely.to_wkb(AREA),
-                    {"input": {"data": [data]}, "output": {"responses": responses}, "evalscript": evalscript},
-                    {"defaultTilePath": out, "overwrite": True, "cogOutput": True}, settings)
+def make_task(
+    settings: Settings, tile, resolution: float, evalscript: str, responses, out: str, processing: dict | None = None
+) -> TileTask:
+    data = {
+        "type": "bench-s2",
+        "processing": processing or {},
+        "dataFilter": {"timeRange": {"from": "2020-06-01T00:00:00Z", "to": "2020-06-30T00:00:00Z"}},
+    }
+    return TileTask(
+        "bench",
+        "acc",
+        tile,
+        pixel_grid(tile, resolution),
+        shapely.to_wkb(AREA),
+        {"input": {"data": [data]}, "output": {"responses": responses}, "evalscript": evalscript},
+        {"defaultTilePath": out, "overwrite": True, "cogOutput": True},
+        settings,
+    )
 
 
 # -- the hand-written reference ---------------------------------------------------------------------
@@ -139,8 +182,15 @@ def reference_tile(records: list[dict], grid: TargetGrid, bands, out_dir: Path, 
         for b in bands:
             arr = np.full(grid.shape, np.nan, np.float32)
             with rasterio.open(rec["paths"][b]) as src:
-                reproject(rasterio.band(src, 1), arr, dst_transform=grid.transform, dst_crs=grid.crs,
-                          src_nodata=0, dst_nodata=np.nan, resampling=resampling)
+                reproject(
+                    rasterio.band(src, 1),
+                    arr,
+                    dst_transform=grid.transform,
+                    dst_crs=grid.crs,
+                    src_nodata=0,
+                    dst_nodata=np.nan,
+                    resampling=resampling,
+                )
             warped[b] = arr
         t["read"] += time.perf_counter() - started
         started = time.perf_counter()
@@ -160,15 +210,25 @@ def reference_tile(records: list[dict], grid: TargetGrid, bands, out_dir: Path, 
         rgb = np.stack([np.floor(np.clip(v, 0, 1) * 255 + 0.5) for v in rgb]).astype(np.uint8)
         arrays = {"default": rgb, "ndvi": ndvi}
     else:
-        arrays = {"default": np.stack([np.clip(np.floor(mosaic[b] * 10000 + 0.5), 0, 65535)
-                                       for b in bands]).astype(np.uint16)}
+        arrays = {
+            "default": np.stack([np.clip(np.floor(mosaic[b] * 10000 + 0.5), 0, 65535) for b in bands]).astype(np.uint16)
+        }
     t["evaluate"] += time.perf_counter() - started
     started = time.perf_counter()
     for name, arr in arrays.items():
         with MemoryFile() as mem:
-            with mem.open(driver="COG", width=grid.width, height=grid.height, count=arr.shape[0], dtype=arr.dtype,
-                          crs=grid.crs, transform=grid.transform, compress="DEFLATE", predictor="YES",
-                          blocksize=1024) as dst:
+            with mem.open(
+                driver="COG",
+                width=grid.width,
+                height=grid.height,
+                count=arr.shape[0],
+                dtype=arr.dtype,
+                crs=grid.crs,
+                transform=grid.transform,
+                compress="DEFLATE",
+                predictor="YES",
+                blocksize=1024,
+            ) as dst:
                 dst.write(arr)
             files[name] = bytes(mem.getbuffer())
     t["encode"] += time.perf_counter() - started
@@ -196,8 +256,10 @@ def _compare(root: Path, shift: float, processing: dict) -> tuple[dict, dict]:
     config, records = make_archive(root / f"in{shift}", tile.bounds, BANDS4, shift)
     clear_runtime_cache()
     settings = Settings(data_dir=root / "data", collections_file=config)
-    responses = [{"identifier": "default", "format": {"type": "image/tiff"}},
-                 {"identifier": "ndvi", "format": {"type": "image/tiff"}}]
+    responses = [
+        {"identifier": "default", "format": {"type": "image/tiff"}},
+        {"identifier": "ndvi", "format": {"type": "image/tiff"}},
+    ]
     task = make_task(settings, tile, 10.0, NDVI_RGB, responses, "s3://bench/<tileName>/<outputId>.<format>", processing)
     grid = TargetGrid.of(task.pixel_grid)
     resampling = rasterio.enums.Resampling.bilinear if processing else rasterio.enums.Resampling.nearest
@@ -231,8 +293,15 @@ def _band_workers(root: Path) -> tuple[float, float]:
     settings = Settings(data_dir=root / "data-bw", collections_file=config)
     rt = runtime_for(settings)
     responses = [{"identifier": "ndvi", "format": {"type": "image/tiff"}}]
-    task = make_task(settings, tile, 10.0, NDVI_RGB, responses, "s3://bench/bw/<tileName>.<format>",
-                     {"downsampling": "BILINEAR", "upsampling": "BILINEAR"})
+    task = make_task(
+        settings,
+        tile,
+        10.0,
+        NDVI_RGB,
+        responses,
+        "s3://bench/bw/<tileName>.<format>",
+        {"downsampling": "BILINEAR", "upsampling": "BILINEAR"},
+    )
     seq, par = [], []
     for _ in range(ROUNDS):
         for workers, sink in ((1, seq), (2, par)):
@@ -244,8 +313,13 @@ def _band_workers(root: Path) -> tuple[float, float]:
 def _peak_rss(root: Path, which: str) -> float:
     """Peak RSS (MiB) of a fresh process processing the 20 km, 13-band tile."""
     code = f"import bench.bench_pipeline as b; b._memory_child({str(root)!r}, {which!r})"
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                          cwd=Path(__file__).resolve().parents[1])
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[1],
+    )
     return float(done.stdout.strip().splitlines()[-1])
 
 
@@ -257,8 +331,14 @@ def _memory_child(root: str, which: str) -> None:
     config = folder / "collections.yaml"
     records = json.loads((folder / "records.json").read_text())
     settings = Settings(data_dir=Path(root) / f"data-{which}", collections_file=config)
-    task = make_task(settings, tile, 10.0, ALL13, [{"identifier": "default", "format": {"type": "image/tiff"}}],
-                     "s3://bench/big/<tileName>.<format>")
+    task = make_task(
+        settings,
+        tile,
+        10.0,
+        ALL13,
+        [{"identifier": "default", "format": {"type": "image/tiff"}}],
+        "s3://bench/big/<tileName>.<format>",
+    )
     if which == "eobatch":
         process_tile(task)
     else:
@@ -272,33 +352,76 @@ def run() -> list[dict]:
     try:
         rows = []
         ours, ref = _compare(root, 0.0, {})
-        rows.append(_row("tile 1000x1000 px, 4 bands, 3 scenes, NDVI+RGB COG (wall)", ours["wall"], ref["wall"],
-                         "<= 1.3", "grid-aligned scenes, NEAREST; ratio = eobatch / reference, lower is better"))
+        rows.append(
+            _row(
+                "tile 1000x1000 px, 4 bands, 3 scenes, NDVI+RGB COG (wall)",
+                ours["wall"],
+                ref["wall"],
+                "<= 1.3",
+                "grid-aligned scenes, NEAREST; ratio = eobatch / reference, lower is better",
+            )
+        )
         for stage in ("search", "read", "mosaic", "evaluate", "encode", "write"):
-            rows.append(_row(f"  stage {stage}", ours[stage], ref.get(stage), "",
-                             "eobatch stage vs the reference's same stage (read includes warp; search: none)"))
+            rows.append(
+                _row(
+                    f"  stage {stage}",
+                    ours[stage],
+                    ref.get(stage),
+                    "",
+                    "eobatch stage vs the reference's same stage (read includes warp; search: none)",
+                )
+            )
         ours_s, ref_s = _compare(root, 5.0, {"downsampling": "BILINEAR", "upsampling": "BILINEAR"})
-        rows.append(_row("tile 1000x1000 px off-grid by 5 m, BILINEAR (wall)", ours_s["wall"], ref_s["wall"],
-                         "<= 1.3", "every band really warped"))
+        rows.append(
+            _row(
+                "tile 1000x1000 px off-grid by 5 m, BILINEAR (wall)",
+                ours_s["wall"],
+                ref_s["wall"],
+                "<= 1.3",
+                "every band really warped",
+            )
+        )
         seq, par = _band_workers(root)
-        rows.append(_row("read stage, bands by 2 threads vs sequential", par, seq, "< 1",
-                         "reference = band_workers=1; ratio < 1 means threads are faster"))
+        rows.append(
+            _row(
+                "read stage, bands by 2 threads vs sequential",
+                par,
+                seq,
+                "< 1",
+                "reference = band_workers=1; ratio < 1 means threads are faster",
+            )
+        )
 
         tile0 = _tile(0)
         _, records = make_archive(root / "in13", tile0.bounds, BANDS13)
         (root / "in13" / "records.json").write_text(json.dumps(records))
         rss_ours = _peak_rss(root, "eobatch")
         rss_ref = _peak_rss(root, "reference")
-        rows.append({"name": "peak RSS, 2004x2004 px tile, 13 bands, 3 scenes", "value": round(rss_ours, 1),
-                     "unit": "MiB", "reference": "hand-written rasterio+numpy", "reference_value": round(rss_ref, 1),
-                     "ratio": round(rss_ours / rss_ref, 3), "target": "< 1536 MiB",
-                     "note": "fresh process each; eobatch includes V8 and the evalscript's float64 outputs"})
+        rows.append(
+            {
+                "name": "peak RSS, 2004x2004 px tile, 13 bands, 3 scenes",
+                "value": round(rss_ours, 1),
+                "unit": "MiB",
+                "reference": "hand-written rasterio+numpy",
+                "reference_value": round(rss_ref, 1),
+                "ratio": round(rss_ours / rss_ref, 3),
+                "target": "< 1536 MiB",
+                "note": "fresh process each; eobatch includes V8 and the evalscript's float64 outputs",
+            }
+        )
         return rows
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
 
 def _row(name: str, value: float, reference: float | None, target: str, note: str) -> dict:
-    return {"name": name, "value": round(value, 4), "unit": "s", "reference": "hand-written rasterio+numpy",
-            "reference_value": None if reference is None else round(reference, 4),
-            "ratio": None if not reference else round(value / reference, 3), "target": target, "note": note}
+    return {
+        "name": name,
+        "value": round(value, 4),
+        "unit": "s",
+        "reference": "hand-written rasterio+numpy",
+        "reference_value": None if reference is None else round(reference, 4),
+        "ratio": None if not reference else round(value / reference, 3),
+        "target": target,
+        "note": note,
+    }

@@ -32,12 +32,21 @@ def test_reserve_charge_release_reconcile(database):
             ledger.reserve(s, req, 1000.0)
 
 
-@pytest.mark.parametrize("high,charged,expected", [(300.0, 0.0, 300.0), (300.0, 120.0, 180.0), (50.0, 0.0, 100.0),
-                                                   (50.0, 100.0, 0.0), (None, 0.0, 100.0)])
+@pytest.mark.parametrize(
+    "high,charged,expected",
+    [(300.0, 0.0, 300.0), (300.0, 120.0, 180.0), (50.0, 0.0, 100.0), (50.0, 100.0, 0.0), (None, 0.0, 100.0)],
+)
 def test_reservation_holds_the_upper_estimate_less_what_was_already_charged(high, charged, expected):
     from eobatch.store.actions import reservation_for
 
-    request = BatchRequest(id="r", account_id="a", status="STOPPED", body={}, process_request={},
-                           cost_estimate=None if high is None else {"high": high}, value_estimate=30.0,
-                           charged_pu=charged)
+    request = BatchRequest(
+        id="r",
+        account_id="a",
+        status="STOPPED",
+        body={},
+        process_request={},
+        cost_estimate=None if high is None else {"high": high},
+        value_estimate=30.0,
+        charged_pu=charged,
+    )
     assert reservation_for(request) == pytest.approx(expected)

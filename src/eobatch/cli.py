@@ -49,8 +49,10 @@ def make_client(settings: Settings, url: str | None) -> EobatchClient:
     elif credentials_path(settings).exists():
         creds = Credentials.load(credentials_path(settings))
     else:
-        console.print("[red]No credentials: set EOBATCH_CLIENT_ID/EOBATCH_CLIENT_SECRET or run "
-                      "`eobatch accounts create NAME`.[/red]")
+        console.print(
+            "[red]No credentials: set EOBATCH_CLIENT_ID/EOBATCH_CLIENT_SECRET or run "
+            "`eobatch accounts create NAME`.[/red]"
+        )
         raise typer.Exit(2)
     return EobatchClient(base, creds)
 
@@ -68,6 +70,7 @@ def fail(error: Exception) -> None:
 
 
 # --- service -------------------------------------------------------------------------------------
+
 
 @app.command()
 def serve(
@@ -99,6 +102,7 @@ def scheduler(data_dir: DataDir = None) -> None:
 
 
 # --- accounts ------------------------------------------------------------------------------------
+
 
 @accounts_app.command("create")
 def accounts_create(name: str, data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
@@ -158,8 +162,15 @@ def accounts_list(data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
     with database.session() as session:
         for account in session.execute(select(Account).order_by(Account.created)).scalars():
             b = ledger.balance(session, account.id)
-            rows.append({"id": account.id, "name": account.name, "available": b.available,
-                         "reserved": b.reserved, "spent": b.spent})
+            rows.append(
+                {
+                    "id": account.id,
+                    "name": account.name,
+                    "available": b.available,
+                    "reserved": b.reserved,
+                    "spent": b.spent,
+                }
+            )
     if as_json:
         emit(rows, True)
         return
@@ -266,8 +277,9 @@ def grids(ctx: typer.Context, as_json: JsonFlag = False) -> None:
     table = Table("id", "name", "tile size", "resolutions", "unit")
     for r in rows:
         p = r["properties"]
-        table.add_row(str(r["id"]), r["name"], f"{p['tileWidth']:g}", ", ".join(f"{x:g}" for x in p["resolutions"]),
-                      p["unit"])
+        table.add_row(
+            str(r["id"]), r["name"], f"{p['tileWidth']:g}", ", ".join(f"{x:g}" for x in p["resolutions"]), p["unit"]
+        )
     out.print(table)
 
 
@@ -303,6 +315,7 @@ def bounds_from_file(path: Path) -> dict:
 
 # --- waiting and the demo ------------------------------------------------------------------------
 
+
 def tile_counts(client: EobatchClient, request_id: str) -> dict[str, int]:
     counts: dict[str, int] = {}
     for tile in client.tiles(request_id):
@@ -310,21 +323,34 @@ def tile_counts(client: EobatchClient, request_id: str) -> dict[str, int]:
     return counts
 
 
-def wait_for(client: EobatchClient, request_id: str, *, analyse_only: bool = False, quiet: bool = False,
-             poll: float = 0.5, timeout: float = 3600.0) -> dict:
+def wait_for(
+    client: EobatchClient,
+    request_id: str,
+    *,
+    analyse_only: bool = False,
+    quiet: bool = False,
+    poll: float = 0.5,
+    timeout: float = 3600.0,
+) -> dict:
     """Poll a request until its analysis (or its processing) ends, showing a progress bar of tiles."""
     deadline = time.monotonic() + timeout
     request = client.get(request_id)
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TextColumn("{task.fields[extra]}"), TimeElapsedColumn())
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[extra]}"),
+        TimeElapsedColumn(),
+    )
     with Progress(*columns, console=console, disable=quiet, transient=False) as progress:
         bar = progress.add_task("analysing", total=None, extra="")
         while request["status"] in ("CREATED", "ANALYSING") and time.monotonic() < deadline:
             time.sleep(poll)
             request = client.get(request_id)
         if analyse_only or request["status"] in FINAL or request["status"] == "ANALYSIS_DONE":
-            progress.update(bar, description=request["status"].lower(), total=request.get("tileCount") or 0,
-                            completed=0)
+            progress.update(
+                bar, description=request["status"].lower(), total=request.get("tileCount") or 0, completed=0
+            )
             return request
         total = int(request.get("tileCount") or 0)
         progress.update(bar, description="processing", total=total)
@@ -332,9 +358,11 @@ def wait_for(client: EobatchClient, request_id: str, *, analyse_only: bool = Fal
             counts = tile_counts(client, request_id)
             done, failed = counts.get("PROCESSED", 0), counts.get("FAILED", 0)
             running = sum(counts.get(s, 0) for s in ("SCHEDULED", "QUEUED", "PROCESSING"))
-            progress.update(bar, completed=done + failed,
-                            extra=f"processed {done}, failed {failed}, running {running}, pending "
-                                  f"{counts.get('PENDING', 0)}")
+            progress.update(
+                bar,
+                completed=done + failed,
+                extra=f"processed {done}, failed {failed}, running {running}, pending {counts.get('PENDING', 0)}",
+            )
             request = client.get(request_id)
             if request["status"] in FINAL:
                 progress.update(bar, description=request["status"].lower())
@@ -368,8 +396,9 @@ def demo(
         archive = ensure_demo_archive(settings)
     console.print(f"demo collection: {archive}")
     service = Service(settings, port=free_port()).start_in_thread()
-    console.print(f"service: {service.url} (SQLite {settings.resolved_database_url()}, "
-                  f"{settings.workers} local workers)")
+    console.print(
+        f"service: {service.url} (SQLite {settings.resolved_database_url()}, {settings.workers} local workers)"
+    )
     try:
         with service.database.session() as session:
             account, client_id, secret = create_account(session, f"demo-{int(time.time() * 1000)}", settings)
@@ -378,16 +407,19 @@ def demo(
         body = json.loads((request_file or find_example("demo-request.json")).read_text())
         created = client.create(body)
         request_id = created["id"]
-        console.print(f"created request {request_id}: status {created['status']}, "
-                      f"estimated tiles {created['tileCount']}")
+        console.print(
+            f"created request {request_id}: status {created['status']}, estimated tiles {created['tileCount']}"
+        )
         client.action(request_id, "analyse")
         analysed = wait_for(client, request_id, analyse_only=True)
         if analysed["status"] != "ANALYSIS_DONE":
             fail(RuntimeError(f"analysis ended {analysed['status']}: {analysed.get('error')}"))
         estimate = analysed.get("costEstimate") or {}
-        console.print(f"analysed: {analysed['tileCount']} tiles of {analysed['tileWidthPx']} x "
-                      f"{analysed['tileHeightPx']} px, valueEstimate {analysed['valueEstimate']:.2f} PU "
-                      f"(expected charge {estimate.get('expected', 0):.2f} PU)")
+        console.print(
+            f"analysed: {analysed['tileCount']} tiles of {analysed['tileWidthPx']} x "
+            f"{analysed['tileHeightPx']} px, valueEstimate {analysed['valueEstimate']:.2f} PU "
+            f"(expected charge {estimate.get('expected', 0):.2f} PU)"
+        )
         client.action(request_id, "start")
         final = wait_for(client, request_id)
         report(client, final, settings, time.monotonic() - started)
@@ -406,8 +438,10 @@ def report(client: EobatchClient, request: dict, settings: Settings, elapsed: fl
     console.rule(f"request {request['id']}: {request['status']}")
     out.print(f"status: {request['status']}")
     out.print(f"tiles: {len(tiles_)} ({', '.join(f'{n} in {z}' for z, n in sorted(by_zone.items()))})")
-    out.print(f"PU charged: {request.get('chargedPU', 0):.2f} (valueEstimate before the batch discount: "
-              f"{request.get('valueEstimate') or 0:.2f})")
+    out.print(
+        f"PU charged: {request.get('chargedPU', 0):.2f} (valueEstimate before the batch discount: "
+        f"{request.get('valueEstimate') or 0:.2f})"
+    )
     paths: list[str] = []
     for tile in tiles_:
         paths.extend(tile.get("outputs") or [])

@@ -57,11 +57,14 @@ class EobatchClient:
 
     def _auth(self) -> dict[str, str]:
         if self._token is None or time.time() > self._token_expires - 60:
-            response = self._http.post(TOKEN_PATH, data={
-                "grant_type": "client_credentials",
-                "client_id": self.credentials.client_id,
-                "client_secret": self.credentials.client_secret,
-            })
+            response = self._http.post(
+                TOKEN_PATH,
+                data={
+                    "grant_type": "client_credentials",
+                    "client_id": self.credentials.client_id,
+                    "client_secret": self.credentials.client_secret,
+                },
+            )
             if response.status_code != 200:
                 raise ApiError(response.status_code, _json(response))
             token = response.json()

@@ -41,8 +41,10 @@ class Settings(BaseSettings):
     max_tiles_in_flight_per_account: int = 64
     max_concurrent_analyses: int = 2
     initial_pu_grant: float = 100_000.0
-    execution_db_interval_s: float = Field(default=60.0, description="v2: upload execution-<id>.sqlite at "
-                                           "most this often while processing (and always at the end)")
+    execution_db_interval_s: float = Field(
+        default=60.0,
+        description="v2: upload execution-<id>.sqlite at most this often while processing (and always at the end)",
+    )
 
     # evalscript sandbox
     evalscript_timeout_s: float = 600.0

@@ -27,13 +27,15 @@ class Caller:
         return {"Authorization": f"Bearer {self.token}"}
 
 
-def new_caller(client: TestClient, database: Database, settings: Settings, name: str,
-               allowed_buckets: list[str] | None = None) -> Caller:
+def new_caller(
+    client: TestClient, database: Database, settings: Settings, name: str, allowed_buckets: list[str] | None = None
+) -> Caller:
     with database.session() as session:
         account, client_id, secret = create_account(session, name, settings, allowed_buckets=allowed_buckets)
         account_id = account.id
-    response = client.post("/oauth/token", data={"grant_type": "client_credentials", "client_id": client_id,
-                                                 "client_secret": secret})
+    response = client.post(
+        "/oauth/token", data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret}
+    )
     assert response.status_code == 200, response.text
     return Caller(account_id, client_id, secret, response.json()["access_token"])
 

@@ -25,16 +25,24 @@ function evaluatePixel(s) { return [s.B04, s.B03, s.B02]; }
 """
 
 # a small field near Ljubljana: one or two tiles of grid 1 (10 km UTM)
-POLYGON = {"type": "Polygon", "coordinates": [[[14.50, 46.05], [14.53, 46.05], [14.53, 46.07],
-                                               [14.50, 46.07], [14.50, 46.05]]]}
+POLYGON = {
+    "type": "Polygon",
+    "coordinates": [[[14.50, 46.05], [14.53, 46.05], [14.53, 46.07], [14.50, 46.07], [14.50, 46.05]]],
+}
 
 VALID_BODY: dict[str, Any] = {
     "processRequest": {
         "input": {
             "bounds": {"geometry": POLYGON},
-            "data": [{"type": "sentinel-2-l1c",
-                      "dataFilter": {"timeRange": {"from": "2024-04-01T00:00:00Z", "to": "2024-04-30T23:59:59Z"},
-                                     "maxCloudCoverage": 60}}],
+            "data": [
+                {
+                    "type": "sentinel-2-l1c",
+                    "dataFilter": {
+                        "timeRange": {"from": "2024-04-01T00:00:00Z", "to": "2024-04-30T23:59:59Z"},
+                        "maxCloudCoverage": 60,
+                    },
+                }
+            ],
         },
         "output": {"responses": [{"identifier": "default", "format": {"type": "image/tiff"}}]},
         "evalscript": EVALSCRIPT,
@@ -58,8 +66,10 @@ def body(**changes: Any) -> dict[str, Any]:
 
 def row_counts(database: Database) -> dict[str, int]:
     with database.session() as session:
-        return {m.__tablename__: session.execute(select(func.count()).select_from(m)).scalar_one()
-                for m in (BatchRequest, Tile, LedgerEntry)}
+        return {
+            m.__tablename__: session.execute(select(func.count()).select_from(m)).scalar_one()
+            for m in (BatchRequest, Tile, LedgerEntry)
+        }
 
 
 def set_request(database: Database, request_id: str, **values: Any) -> None:
@@ -75,14 +85,29 @@ def add_tiles(database: Database, request_id: str, statuses: list[str], *, epsg:
         request = session.get(BatchRequest, request_id)
         for i, status in enumerate(statuses):
             minx, maxy = 450000.0 + 10000 * i, 5100000.0
-            session.add(Tile(
-                request_id=request_id, account_id=request.account_id, tile_id=1000 + i, name=f"33TVM_{i}_0",
-                epsg=epsg, minx=minx, miny=maxy - 10000, maxx=minx + 10000, maxy=maxy, width_px=1000,
-                height_px=1000, geometry={"type": "Polygon", "coordinates": [[[14.0, 46.0], [14.1, 46.0],
-                                                                               [14.1, 46.1], [14.0, 46.0]]]},
-                status=status, cost=3.81 if status == "PROCESSED" else None, estimated_pu=3.81,
-                error="boom" if status == "FAILED" else None,
-            ))
+            session.add(
+                Tile(
+                    request_id=request_id,
+                    account_id=request.account_id,
+                    tile_id=1000 + i,
+                    name=f"33TVM_{i}_0",
+                    epsg=epsg,
+                    minx=minx,
+                    miny=maxy - 10000,
+                    maxx=minx + 10000,
+                    maxy=maxy,
+                    width_px=1000,
+                    height_px=1000,
+                    geometry={
+                        "type": "Polygon",
+                        "coordinates": [[[14.0, 46.0], [14.1, 46.0], [14.1, 46.1], [14.0, 46.0]]],
+                    },
+                    status=status,
+                    cost=3.81 if status == "PROCESSED" else None,
+                    estimated_pu=3.81,
+                    error="boom" if status == "FAILED" else None,
+                )
+            )
         request.tile_count = len(statuses)
 
 
@@ -96,8 +121,7 @@ def free_port() -> int:
 def live_server(app: FastAPI) -> Iterator[str]:
     """Serve `app` with uvicorn on a free port in a thread; yields the base URL."""
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                           access_log=False))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20

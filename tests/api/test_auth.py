@@ -28,8 +28,10 @@ def assert_sh_error(response, status: int, code: str) -> dict:
 
 @pytest.mark.parametrize("path", ["/oauth/token", "/auth/realms/main/protocol/openid-connect/token"])
 def test_token_endpoints_issue_jwt_with_claims(client, alice: Caller, api_settings, path):
-    response = client.post(path, data={"grant_type": "client_credentials", "client_id": alice.client_id,
-                                       "client_secret": alice.client_secret})
+    response = client.post(
+        path,
+        data={"grant_type": "client_credentials", "client_id": alice.client_id, "client_secret": alice.client_secret},
+    )
     assert response.status_code == 200
     token = response.json()
     assert token["token_type"] == "Bearer"
@@ -44,20 +46,28 @@ def test_token_endpoints_issue_jwt_with_claims(client, alice: Caller, api_settin
 
 def test_token_with_http_basic_auth(client, alice: Caller):
     basic = base64.b64encode(f"{alice.client_id}:{alice.client_secret}".encode()).decode()
-    response = client.post("/oauth/token", data={"grant_type": "client_credentials"},
-                           headers={"Authorization": f"Basic {basic}"})
+    response = client.post(
+        "/oauth/token", data={"grant_type": "client_credentials"}, headers={"Authorization": f"Basic {basic}"}
+    )
     assert response.status_code == 200
     assert response.json()["access_token"].count(".") == 2
 
 
-@pytest.mark.parametrize("form", [
-    pytest.param({"client_secret": "wrong"}, id="wrong-secret"),
-    pytest.param({"client_id": "no-such-client"}, id="unknown-client"),
-    pytest.param({"client_secret": ""}, id="empty-secret"),
-])
+@pytest.mark.parametrize(
+    "form",
+    [
+        pytest.param({"client_secret": "wrong"}, id="wrong-secret"),
+        pytest.param({"client_id": "no-such-client"}, id="unknown-client"),
+        pytest.param({"client_secret": ""}, id="empty-secret"),
+    ],
+)
 def test_bad_client_credentials_are_invalid_client(client, alice: Caller, form):
-    data = {"grant_type": "client_credentials", "client_id": alice.client_id,
-            "client_secret": alice.client_secret, **form}
+    data = {
+        "grant_type": "client_credentials",
+        "client_id": alice.client_id,
+        "client_secret": alice.client_secret,
+        **form,
+    }
     response = client.post("/oauth/token", data=data)
     assert response.status_code == 401
     assert response.json()["error"] == "invalid_client"
@@ -65,21 +75,30 @@ def test_bad_client_credentials_are_invalid_client(client, alice: Caller, form):
 
 
 def test_unsupported_grant_type(client, alice: Caller):
-    response = client.post("/oauth/token", data={"grant_type": "password", "client_id": alice.client_id,
-                                                 "client_secret": alice.client_secret})
+    response = client.post(
+        "/oauth/token",
+        data={"grant_type": "password", "client_id": alice.client_id, "client_secret": alice.client_secret},
+    )
     assert response.status_code == 400
     assert response.json()["error"] == "unsupported_grant_type"
 
 
-@pytest.mark.parametrize("headers", [
-    pytest.param({}, id="missing"),
-    pytest.param({"Authorization": "Bearer not.a.jwt"}, id="garbage"),
-    pytest.param({"Authorization": "Token abc"}, id="wrong-scheme"),
-])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        pytest.param({}, id="missing"),
+        pytest.param({"Authorization": "Bearer not.a.jwt"}, id="garbage"),
+        pytest.param({"Authorization": "Token abc"}, id="wrong-scheme"),
+    ],
+)
 def test_batch_routes_need_a_valid_token(client, alice: Caller, headers):
-    for method, path in [("GET", "/api/v1/batch/process"), ("POST", "/api/v1/batch/process"),
-                         ("GET", "/api/v1/batch/tilinggrids"), ("GET", "/api/v1/accounts/me"),
-                         ("POST", "/api/v1/batch/process/x/start")]:
+    for method, path in [
+        ("GET", "/api/v1/batch/process"),
+        ("POST", "/api/v1/batch/process"),
+        ("GET", "/api/v1/batch/tilinggrids"),
+        ("GET", "/api/v1/accounts/me"),
+        ("POST", "/api/v1/batch/process/x/start"),
+    ]:
         response = client.request(method, path, headers=headers)
         assert_sh_error(response, 401, "COMMON_UNAUTHORIZED")
         assert response.headers["www-authenticate"] == "Bearer"
@@ -87,15 +106,20 @@ def test_batch_routes_need_a_valid_token(client, alice: Caller, headers):
 
 def test_expired_and_foreign_tokens_are_rejected(client, alice: Caller, api_settings):
     now = int(time.time())
-    expired = jwt.encode({"sub": alice.account_id, "azp": alice.client_id, "iat": now - 7200, "exp": now - 3600},
-                         load_secret(api_settings), algorithm="HS256")
-    error = assert_sh_error(client.get("/api/v1/batch/process", headers={"Authorization": f"Bearer {expired}"}),
-                            401, "COMMON_UNAUTHORIZED")
+    expired = jwt.encode(
+        {"sub": alice.account_id, "azp": alice.client_id, "iat": now - 7200, "exp": now - 3600},
+        load_secret(api_settings),
+        algorithm="HS256",
+    )
+    error = assert_sh_error(
+        client.get("/api/v1/batch/process", headers={"Authorization": f"Bearer {expired}"}), 401, "COMMON_UNAUTHORIZED"
+    )
     assert "expired" in error["message"]
     other_key = "another-secret-that-is-long-enough-for-hs256"
     forged = jwt.encode({"sub": alice.account_id, "iat": now, "exp": now + 60}, other_key, algorithm="HS256")
-    assert_sh_error(client.get("/api/v1/batch/process", headers={"Authorization": f"Bearer {forged}"}),
-                    401, "COMMON_UNAUTHORIZED")
+    assert_sh_error(
+        client.get("/api/v1/batch/process", headers={"Authorization": f"Bearer {forged}"}), 401, "COMMON_UNAUTHORIZED"
+    )
 
 
 def test_secret_file_is_private_and_shared_by_apps(tmp_path, db):

@@ -34,8 +34,9 @@ def test_create_returns_the_full_request_and_get_reads_it_back(client, alice: Ca
 
 
 def test_create_accepts_aliases_unknown_keys_buffers_and_bucket_name(client, alice: Caller):
-    legacy = body(tilingGrid=None, output=None, tilingGridId=1, resolution=20, bucketName="results",
-                  somethingNew={"x": 1})
+    legacy = body(
+        tilingGrid=None, output=None, tilingGridId=1, resolution=20, bucketName="results", somethingNew={"x": 1}
+    )
     legacy["processRequest"]["input"]["bounds"]["properties"] = {"crs": "http://www.opengis.net/def/crs/EPSG/0/4326"}
     response = client.post(URL, json=legacy, headers=alice.headers)
     assert response.status_code == 201, response.text
@@ -44,17 +45,23 @@ def test_create_accepts_aliases_unknown_keys_buffers_and_bucket_name(client, ali
     assert created["bucketName"] == "results" and created["output"] is None
     assert created["tileWidthPx"] == 500
     assert created["processRequest"]["input"]["bounds"]["properties"]["crs"].endswith("EPSG/0/4326")
-    buffered = client.post(URL, json=body(tilingGrid={"id": 1, "resolution": 10, "bufferX": 0, "bufferY": 7}),
-                           headers=alice.headers).json()
+    buffered = client.post(
+        URL, json=body(tilingGrid={"id": 1, "resolution": 10, "bufferX": 0, "bufferY": 7}), headers=alice.headers
+    ).json()
     assert buffered["tilingGrid"] == {"id": 1, "resolution": 10, "bufferX": 0, "bufferY": 7}
 
 
 def test_multipart_create_takes_the_evalscript_part(client, alice: Caller):
     request = body()
     del request["processRequest"]["evalscript"]
-    response = client.post(URL, headers=alice.headers,
-                           files={"request": (None, json.dumps(request), "application/json"),
-                                  "evalscript": (None, EVALSCRIPT, "application/javascript")})
+    response = client.post(
+        URL,
+        headers=alice.headers,
+        files={
+            "request": (None, json.dumps(request), "application/json"),
+            "evalscript": (None, EVALSCRIPT, "application/javascript"),
+        },
+    )
     assert response.status_code == 201, response.text
     assert response.json()["processRequest"]["evalscript"] == EVALSCRIPT
 
@@ -89,31 +96,77 @@ BAD_BODIES = [
     pytest.param(body(tilingGrid={"resolution": 10}), "tilingGrid.id", id="no-grid-id"),
     pytest.param(body(tilingGrid={"id": 42, "resolution": 10}), "unknown tiling grid 42", id="unknown-grid"),
     pytest.param(body(tilingGrid={"id": 1, "resolution": 60}), "allowed: 10, 20", id="resolution-not-allowed"),
-    pytest.param(body(tilingGrid={"id": 1, "resolution": 10, "bufferX": -1}), "tilingGrid.bufferX",
-                 id="negative-buffer"),
-    pytest.param(_with("processRequest.input.bounds.geometry", {"type": "Point", "coordinates": [14.5, 46.0]}),
-                 "'Point' is not supported", id="point-geometry"),
+    pytest.param(
+        body(tilingGrid={"id": 1, "resolution": 10, "bufferX": -1}), "tilingGrid.bufferX", id="negative-buffer"
+    ),
+    pytest.param(
+        _with("processRequest.input.bounds.geometry", {"type": "Point", "coordinates": [14.5, 46.0]}),
+        "'Point' is not supported",
+        id="point-geometry",
+    ),
     pytest.param(_without("processRequest.input.bounds"), "processRequest.input.bounds", id="no-bounds"),
-    pytest.param(_with("processRequest.input.data", [{"type": "sentinel-9-xyz",
-                                                      "dataFilter": {"timeRange": {"from": "2024-01-01T00:00:00Z",
-                                                                                   "to": "2024-02-01T00:00:00Z"}}}]),
-                 "Unknown collection type 'sentinel-9-xyz'", id="unknown-collection"),
-    pytest.param(_with("processRequest.input.data", [{"type": "sentinel-2-l1c", "dataFilter": {
-        "timeRange": {"from": "2024-05-01T00:00:00Z", "to": "2024-04-01T00:00:00Z"}}}]),
-                 "reversed", id="reversed-time-range"),
-    pytest.param(_with("processRequest.input.data", [{"type": "sentinel-2-l1c", "dataFilter": {
-        "timeRange": {"from": "2024-04-01", "to": "2024-05-01"}}}]),
-                 "timeRange.from", id="date-without-time"),
-    pytest.param(_with("processRequest.input.data", [{"type": "sentinel-2-l1c", "dataFilter": {
-        "timeRange": {"from": "2024-04-01T00:00:00Z", "to": "2024-05-01T00:00:00Z"}, "maxCloudCoverage": 150}}]),
-                 "maxCloudCoverage", id="cloud-coverage-over-100"),
+    pytest.param(
+        _with(
+            "processRequest.input.data",
+            [
+                {
+                    "type": "sentinel-9-xyz",
+                    "dataFilter": {"timeRange": {"from": "2024-01-01T00:00:00Z", "to": "2024-02-01T00:00:00Z"}},
+                }
+            ],
+        ),
+        "Unknown collection type 'sentinel-9-xyz'",
+        id="unknown-collection",
+    ),
+    pytest.param(
+        _with(
+            "processRequest.input.data",
+            [
+                {
+                    "type": "sentinel-2-l1c",
+                    "dataFilter": {"timeRange": {"from": "2024-05-01T00:00:00Z", "to": "2024-04-01T00:00:00Z"}},
+                }
+            ],
+        ),
+        "reversed",
+        id="reversed-time-range",
+    ),
+    pytest.param(
+        _with(
+            "processRequest.input.data",
+            [{"type": "sentinel-2-l1c", "dataFilter": {"timeRange": {"from": "2024-04-01", "to": "2024-05-01"}}}],
+        ),
+        "timeRange.from",
+        id="date-without-time",
+    ),
+    pytest.param(
+        _with(
+            "processRequest.input.data",
+            [
+                {
+                    "type": "sentinel-2-l1c",
+                    "dataFilter": {
+                        "timeRange": {"from": "2024-04-01T00:00:00Z", "to": "2024-05-01T00:00:00Z"},
+                        "maxCloudCoverage": 150,
+                    },
+                }
+            ],
+        ),
+        "maxCloudCoverage",
+        id="cloud-coverage-over-100",
+    ),
     pytest.param(_without("processRequest.evalscript"), "processRequest.evalscript", id="no-evalscript"),
-    pytest.param(body(output={"defaultTilePath": "s3://results/<requestId>/<outputId>.<format>"}),
-                 "<tileName> or <tileId>", id="template-without-tile"),
+    pytest.param(
+        body(output={"defaultTilePath": "s3://results/<requestId>/<outputId>.<format>"}),
+        "<tileName> or <tileId>",
+        id="template-without-tile",
+    ),
     pytest.param(body(output=None), "defaultTilePath or bucketName", id="no-output"),
-    pytest.param(_with("processRequest.output.responses", [{"identifier": "default",
-                                                            "format": {"type": "image/png"}}]),
-                 "image/png", id="png-output"),
+    pytest.param(
+        _with("processRequest.output.responses", [{"identifier": "default", "format": {"type": "image/png"}}]),
+        "image/png",
+        id="png-output",
+    ),
 ]
 
 

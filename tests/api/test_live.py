@@ -17,8 +17,10 @@ from tests.api.helpers import body, live_server, set_request
 
 def test_concurrent_starts_reserve_once_and_reads_follow_writes(client, db, api_settings):
     caller = new_caller(client, db, api_settings, "racer")
-    with live_server(create_app(api_settings, db)) as base, httpx.Client(base_url=base, timeout=60,
-                                                                         headers=caller.headers) as http:
+    with (
+        live_server(create_app(api_settings, db)) as base,
+        httpx.Client(base_url=base, timeout=60, headers=caller.headers) as http,
+    ):
         ids = []
         for _ in range(4):
             created = http.post("/api/v1/batch/process", json=body())
@@ -38,7 +40,10 @@ def test_concurrent_starts_reserve_once_and_reads_follow_writes(client, db, api_
         me = http.get("/api/v1/accounts/me").json()
         assert me["balance"]["reserved"] == 180.0
     with db.session() as session:
-        reserves = session.execute(select(LedgerEntry).where(LedgerEntry.request_id == target,
-                                                             LedgerEntry.kind == "RESERVE")).scalars().all()
+        reserves = (
+            session.execute(select(LedgerEntry).where(LedgerEntry.request_id == target, LedgerEntry.kind == "RESERVE"))
+            .scalars()
+            .all()
+        )
         assert len(reserves) == 1
         assert discrepancies(session) == []

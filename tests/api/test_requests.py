@@ -54,13 +54,16 @@ def test_paging_follows_next_token_to_the_end(client, lister: Caller):
     assert created == sorted(created, reverse=True)  # default created:desc
 
 
-@pytest.mark.parametrize(("search", "expected"), [
-    ("alpha", {"alpha one", "alpha beta"}),
-    ("alpha&beta", {"alpha beta"}),
-    ("gamma|delta", {"gamma three", "delta"}),
-    ("ALPHA&one|delta", {"alpha one", "delta"}),
-    ("nothing", set()),
-])
+@pytest.mark.parametrize(
+    ("search", "expected"),
+    [
+        ("alpha", {"alpha one", "alpha beta"}),
+        ("alpha&beta", {"alpha beta"}),
+        ("gamma|delta", {"gamma three", "delta"}),
+        ("ALPHA&one|delta", {"alpha one", "delta"}),
+        ("nothing", set()),
+    ],
+)
 def test_search_with_or_and(client, lister: Caller, search, expected):
     items, _ = all_pages(client, lister, URL, search=search, userid="ignored")
     assert {i["description"] for i in items} == expected
@@ -87,11 +90,23 @@ def test_sorts(client, db, lister: Caller):
 def test_other_accounts_requests_are_not_found(client, alice: Caller, bob: Caller, db):
     mine = create(client, alice)
     before = row_counts(db)
-    for method, suffix in [("GET", ""), ("PUT", ""), ("DELETE", ""), ("POST", "/analyse"), ("POST", "/start"),
-                           ("POST", "/cancel"), ("POST", "/restartpartial"), ("GET", "/tiles"),
-                           ("GET", "/tiles/1000")]:
-        response = client.request(method, f"{URL}/{mine['id']}{suffix}", headers=bob.headers,
-                                  json={"description": "x"} if method == "PUT" else None)
+    for method, suffix in [
+        ("GET", ""),
+        ("PUT", ""),
+        ("DELETE", ""),
+        ("POST", "/analyse"),
+        ("POST", "/start"),
+        ("POST", "/cancel"),
+        ("POST", "/restartpartial"),
+        ("GET", "/tiles"),
+        ("GET", "/tiles/1000"),
+    ]:
+        response = client.request(
+            method,
+            f"{URL}/{mine['id']}{suffix}",
+            headers=bob.headers,
+            json={"description": "x"} if method == "PUT" else None,
+        )
         assert response.status_code == 404, (method, suffix, response.text)
         assert response.json()["error"]["code"] == "COMMON_NOT_FOUND"
     assert row_counts(db) == before
@@ -101,14 +116,18 @@ def test_other_accounts_requests_are_not_found(client, alice: Caller, bob: Calle
 
 def test_update_description_and_output_then_conflict_while_processing(client, db, alice: Caller):
     request = create(client, alice)
-    response = client.put(f"{URL}/{request['id']}", headers=alice.headers,
-                          json={"description": "renamed", "output": {"overwrite": True}})
+    response = client.put(
+        f"{URL}/{request['id']}", headers=alice.headers, json={"description": "renamed", "output": {"overwrite": True}}
+    )
     assert response.status_code == 200, response.text
     assert response.json()["description"] == "renamed"
     assert response.json()["output"]["overwrite"] is True
     assert response.json()["output"]["defaultTilePath"] == body()["output"]["defaultTilePath"]
-    bad = client.put(f"{URL}/{request['id']}", headers=alice.headers,
-                     json={"output": {"defaultTilePath": "s3://results/<outputId>.tif"}})
+    bad = client.put(
+        f"{URL}/{request['id']}",
+        headers=alice.headers,
+        json={"output": {"defaultTilePath": "s3://results/<outputId>.tif"}},
+    )
     assert bad.status_code == 400 and "<tileName>" in bad.json()["error"]["message"]
     set_request(db, request["id"], status="PROCESSING", user_action="START")
     conflict = client.put(f"{URL}/{request['id']}", headers=alice.headers, json={"description": "again"})
@@ -148,7 +167,8 @@ def test_actions_accept_an_empty_json_body_and_follow_the_state_machine(client, 
     illegal = client.post(f"{URL}/{request['id']}/restartpartial", headers=headers)
     assert illegal.status_code == 400
     assert illegal.json()["error"]["message"] == (
-        "Illegal to change userAction from ANALYSE to RESTART with request status ANALYSING")
+        "Illegal to change userAction from ANALYSE to RESTART with request status ANALYSING"
+    )
     other = create(client, alice)
     assert client.post(f"{URL}/{other['id']}/cancel", headers=headers).status_code == 204
     assert client.get(f"{URL}/{other['id']}", headers=alice.headers).json()["status"] == "CANCELED"
@@ -157,8 +177,9 @@ def test_actions_accept_an_empty_json_body_and_follow_the_state_machine(client, 
 def test_start_reserves_and_restartpartial_requeues_failed_tiles(client, db, api_settings):
     caller = new_caller(client, db, api_settings, f"starter-{uuid.uuid4().hex[:6]}")
     request = create(client, caller)
-    set_request(db, request["id"], status="ANALYSIS_DONE", value_estimate=900.0,
-                cost_estimate={"low": 200.0, "high": 300.0})
+    set_request(
+        db, request["id"], status="ANALYSIS_DONE", value_estimate=900.0, cost_estimate={"low": 200.0, "high": 300.0}
+    )
     assert client.post(f"{URL}/{request['id']}/start", headers=caller.headers).status_code == 204
     state = client.get(f"{URL}/{request['id']}", headers=caller.headers).json()
     assert (state["status"], state["userAction"]) == ("PROCESSING", "START")
@@ -171,8 +192,7 @@ def test_start_reserves_and_restartpartial_requeues_failed_tiles(client, db, api
     assert client.post(f"{URL}/{request['id']}/restartpartial", headers=caller.headers).status_code == 204
     state = client.get(f"{URL}/{request['id']}", headers=caller.headers).json()
     assert (state["status"], state["userAction"]) == ("PROCESSING", "START")
-    statuses = [t["status"] for t in client.get(f"{URL}/{request['id']}/tiles", headers=caller.headers)
-                .json()["data"]]
+    statuses = [t["status"] for t in client.get(f"{URL}/{request['id']}/tiles", headers=caller.headers).json()["data"]]
     assert statuses == ["PROCESSED", "PENDING", "PENDING"]
 
 
@@ -188,9 +208,11 @@ def test_tiles_listing_filter_paging_and_single_tile(client, db, alice: Caller):
     assert client.get(tiles_url, params={"status": "DONE"}, headers=alice.headers).status_code == 400
     tile = client.get(f"{tiles_url}/1002", headers=alice.headers).json()
     assert tile["name"] == "33TVM_2_0" and tile["requestId"] == request["id"]
-    assert tile["origin"] == {"type": "Point",
-                              "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::32633"}},
-                              "coordinates": [470000.0, 5100000.0]}
+    assert tile["origin"] == {
+        "type": "Point",
+        "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::32633"}},
+        "coordinates": [470000.0, 5100000.0],
+    }
     assert tile["status"] == "FAILED" and tile["error"] == "boom" and tile["geometry"]["type"] == "Polygon"
     assert client.get(f"{URL}/{request['id']}", headers=alice.headers).json()["tileCount"] == 5
     missing = client.get(f"{tiles_url}/999", headers=alice.headers)

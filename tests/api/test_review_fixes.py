@@ -48,17 +48,28 @@ def _assert_bad(status: int, answer: dict, parameter: str, *words: str) -> None:
         assert word in error["message"], error["message"]
 
 
-@pytest.mark.parametrize(("payload", "parameter"), [
-    pytest.param(_response_tile_path(OTHER), "processRequest.output.responses[0].tilePath",
-                 id="processRequest-tilePath"),
-    pytest.param(_mine(tilePaths={"default": OTHER}), "output.tilePaths.default", id="output-tilePaths"),
-    pytest.param(_mine(responses=[{"identifier": "default", "tilePath": OTHER}]), "output.responses[0].tilePath",
-                 id="output-responses-tilePath"),
-    pytest.param(body(output={"delivery": {"s3": {"url": OTHER}}}, bucketName="mine"), "output.delivery.s3.url",
-                 id="output-delivery-url"),
-    pytest.param(body(output={"bucketName": "other"}, bucketName="mine"), "output.bucketName",
-                 id="output-bucketName"),
-])
+@pytest.mark.parametrize(
+    ("payload", "parameter"),
+    [
+        pytest.param(
+            _response_tile_path(OTHER), "processRequest.output.responses[0].tilePath", id="processRequest-tilePath"
+        ),
+        pytest.param(_mine(tilePaths={"default": OTHER}), "output.tilePaths.default", id="output-tilePaths"),
+        pytest.param(
+            _mine(responses=[{"identifier": "default", "tilePath": OTHER}]),
+            "output.responses[0].tilePath",
+            id="output-responses-tilePath",
+        ),
+        pytest.param(
+            body(output={"delivery": {"s3": {"url": OTHER}}}, bucketName="mine"),
+            "output.delivery.s3.url",
+            id="output-delivery-url",
+        ),
+        pytest.param(
+            body(output={"bucketName": "other"}, bucketName="mine"), "output.bucketName", id="output-bucketName"
+        ),
+    ],
+)
 def test_every_output_location_must_be_in_an_allowed_bucket(client, db, restricted: Caller, payload, parameter):
     before = row_counts(db)
     status, answer = _post(client, restricted, payload)
@@ -69,19 +80,24 @@ def test_every_output_location_must_be_in_an_allowed_bucket(client, db, restrict
 def test_locations_in_the_allowed_bucket_are_accepted(client, restricted: Caller):
     mine_tile = "s3://mine/idx/<tileName>.<format>"
     payload = _response_tile_path(mine_tile)
-    payload["output"] |= {"tilePaths": {"default": mine_tile},
-                          "responses": [{"identifier": "default", "tilePath": mine_tile}]}
+    payload["output"] |= {
+        "tilePaths": {"default": mine_tile},
+        "responses": [{"identifier": "default", "tilePath": mine_tile}],
+    }
     status, answer = _post(client, restricted, payload)
     assert status == 201, answer
 
 
-@pytest.mark.parametrize(("update", "parameter"), [
-    ({"tilePaths": {"default": OTHER}}, "output.tilePaths.default"),
-    ({"responses": [{"identifier": "default", "tilePath": OTHER}]}, "output.responses[0].tilePath"),
-    ({"delivery": {"s3": {"url": OTHER}}}, "output.delivery.s3.url"),
-    ({"defaultTilePath": OTHER}, "output.defaultTilePath"),
-    ({"cogParameters": {"blockxsize": "big"}}, "output.cogParameters.blockxsize"),
-])
+@pytest.mark.parametrize(
+    ("update", "parameter"),
+    [
+        ({"tilePaths": {"default": OTHER}}, "output.tilePaths.default"),
+        ({"responses": [{"identifier": "default", "tilePath": OTHER}]}, "output.responses[0].tilePath"),
+        ({"delivery": {"s3": {"url": OTHER}}}, "output.delivery.s3.url"),
+        ({"defaultTilePath": OTHER}, "output.defaultTilePath"),
+        ({"cogParameters": {"blockxsize": "big"}}, "output.cogParameters.blockxsize"),
+    ],
+)
 def test_update_cannot_move_outputs_out_of_the_allowed_buckets(client, db, restricted: Caller, update, parameter):
     status, created = _post(client, restricted, _mine())
     assert status == 201, created
@@ -104,20 +120,35 @@ def _with_geometry(geometry) -> dict:
 
 
 BAD = [
-    pytest.param(_with_response(format="image/tiff"), "processRequest.output.responses[0].format",
-                 id="format-as-string"),
-    pytest.param(_with_response(identifier=7), "processRequest.output.responses[0].identifier",
-                 id="identifier-not-a-string"),
-    pytest.param(_with_geometry({"type": "Polygon"}), "processRequest.input.bounds.geometry",
-                 id="polygon-without-coordinates"),
-    pytest.param(body(output={"defaultTilePath": MINE, "cogParameters": "fast"}), "output.cogParameters",
-                 id="cogParameters-not-an-object"),
-    pytest.param(body(output={"defaultTilePath": MINE, "cogParameters": {"blockxsize": "512"}}),
-                 "output.cogParameters.blockxsize", id="blockxsize-a-string"),
-    pytest.param(body(output={"defaultTilePath": MINE, "cogParameters": {"blockxsize": 512.5}}),
-                 "output.cogParameters.blockxsize", id="blockxsize-a-fraction"),
-    pytest.param(body(output={"defaultTilePath": MINE, "cogParameters": {"overviewLevels": 4}}),
-                 "output.cogParameters.overviewLevels", id="overviewLevels-not-a-list"),
+    pytest.param(
+        _with_response(format="image/tiff"), "processRequest.output.responses[0].format", id="format-as-string"
+    ),
+    pytest.param(
+        _with_response(identifier=7), "processRequest.output.responses[0].identifier", id="identifier-not-a-string"
+    ),
+    pytest.param(
+        _with_geometry({"type": "Polygon"}), "processRequest.input.bounds.geometry", id="polygon-without-coordinates"
+    ),
+    pytest.param(
+        body(output={"defaultTilePath": MINE, "cogParameters": "fast"}),
+        "output.cogParameters",
+        id="cogParameters-not-an-object",
+    ),
+    pytest.param(
+        body(output={"defaultTilePath": MINE, "cogParameters": {"blockxsize": "512"}}),
+        "output.cogParameters.blockxsize",
+        id="blockxsize-a-string",
+    ),
+    pytest.param(
+        body(output={"defaultTilePath": MINE, "cogParameters": {"blockxsize": 512.5}}),
+        "output.cogParameters.blockxsize",
+        id="blockxsize-a-fraction",
+    ),
+    pytest.param(
+        body(output={"defaultTilePath": MINE, "cogParameters": {"overviewLevels": 4}}),
+        "output.cogParameters.overviewLevels",
+        id="overviewLevels-not-a-list",
+    ),
 ]
 
 
@@ -138,13 +169,17 @@ def test_nan_and_infinity_in_the_body_are_400(client, db, alice: Caller, literal
     assert answer["error"]["message"] == "Request body is not valid JSON: NaN and Infinity are not allowed"
     assert row_counts(db) == before
     created = client.post(URL, json=body(), headers=alice.headers).json()
-    update = client.put(f"{URL}/{created['id']}", content=b'{"description": NaN}',
-                        headers={**alice.headers, "Content-Type": "application/json"})
+    update = client.put(
+        f"{URL}/{created['id']}",
+        content=b'{"description": NaN}',
+        headers={**alice.headers, "Content-Type": "application/json"},
+    )
     assert update.status_code == 400 and "NaN and Infinity" in update.json()["error"]["message"]
 
 
-@pytest.mark.parametrize(("name", "value"), [("count", "\u00b2"), ("viewtoken", "\u00b2"), ("count", "\u0663"),
-                                             ("viewtoken", "9" * 30)])
+@pytest.mark.parametrize(
+    ("name", "value"), [("count", "\u00b2"), ("viewtoken", "\u00b2"), ("count", "\u0663"), ("viewtoken", "9" * 30)]
+)
 def test_paging_parameters_that_are_not_plain_digits_are_400(client, alice: Caller, name, value):
     response = client.get(URL, params={name: value}, headers=alice.headers)
     assert response.status_code == 400, response.text

@@ -21,8 +21,10 @@ from eobatch.service import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 EOBATCH = [sys.executable, "-m", "eobatch.cli"]
-AREA = {"type": "Polygon", "coordinates": [[[11.91, 45.095], [12.09, 45.095], [12.09, 45.185], [11.91, 45.185],
-                                            [11.91, 45.095]]]}
+AREA = {
+    "type": "Polygon",
+    "coordinates": [[[11.91, 45.095], [12.09, 45.095], [12.09, 45.185], [11.91, 45.185], [11.91, 45.095]]],
+}
 
 
 def run(*args: str, data_dir: Path, check: bool = True, timeout: float = 300) -> subprocess.CompletedProcess:
@@ -77,8 +79,14 @@ def test_grids_listing_and_export_to_geopackage(tmp_path: Path, data_dir: Path):
 def server(data_dir: Path):
     port = free_port()
     env = {**os.environ, "EOBATCH_DATA_DIR": str(data_dir)}
-    proc = subprocess.Popen([*EOBATCH, "serve", "--port", str(port)], cwd=REPO, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [*EOBATCH, "serve", "--port", str(port)],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -103,14 +111,24 @@ def test_client_commands_against_a_served_instance(server: str, data_dir: Path, 
     env_args = ("--url", server)
     os.environ["EOBATCH_CLIENT_ID"], os.environ["EOBATCH_CLIENT_SECRET"] = creds["client_id"], creds["client_secret"]
     try:
-        analysed = json.loads(run("submit", "examples/demo-request.json", "--analyse-only", "--wait", "--json",
-                                  *env_args, data_dir=data_dir).stdout)
+        analysed = json.loads(
+            run(
+                "submit",
+                "examples/demo-request.json",
+                "--analyse-only",
+                "--wait",
+                "--json",
+                *env_args,
+                data_dir=data_dir,
+            ).stdout
+        )
         assert analysed["status"] == "ANALYSIS_DONE"
         assert analysed["tileCount"] == 8
         shown = json.loads(run("status", analysed["id"], "--json", *env_args, data_dir=data_dir).stdout)
         assert shown["id"] == analysed["id"] and shown["valueEstimate"] > 0
-        tiles = json.loads(run("tiles", analysed["id"], "--json", "--status", "PENDING", *env_args,
-                               data_dir=data_dir).stdout)
+        tiles = json.loads(
+            run("tiles", analysed["id"], "--json", "--status", "PENDING", *env_args, data_dir=data_dir).stdout
+        )
         assert len(tiles) == 8 and {t["status"] for t in tiles} == {"PENDING"}
         cancelled = run("cancel", analysed["id"], *env_args, data_dir=data_dir)
         assert "CANCELED" in cancelled.stdout
@@ -118,12 +136,16 @@ def test_client_commands_against_a_served_instance(server: str, data_dir: Path, 
         assert refused.returncode == 1 and "Illegal to change userAction" in refused.stderr
 
         # the export endpoint answers the same tiles as the CLI, and refuses an unknown format
-        token = httpx.post(server + "/oauth/token", data={"grant_type": "client_credentials",
-                                                          "client_id": creds["client_id"],
-                                                          "client_secret": creds["client_secret"]}).json()
+        token = httpx.post(
+            server + "/oauth/token",
+            data={
+                "grant_type": "client_credentials",
+                "client_id": creds["client_id"],
+                "client_secret": creds["client_secret"],
+            },
+        ).json()
         headers = {"Authorization": f"Bearer {token['access_token']}"}
-        response = httpx.post(server + "/api/v1/batch/tilinggrids/1/export?format=geojson", json=AREA,
-                              headers=headers)
+        response = httpx.post(server + "/api/v1/batch/tilinggrids/1/export?format=geojson", json=AREA, headers=headers)
         assert response.status_code == 200
         names = sorted(f["properties"]["name"] for f in response.json()["features"])
         assert names == sorted(t["name"] for t in tiles)

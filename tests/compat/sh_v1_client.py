@@ -31,8 +31,13 @@ function setup() {
 }
 function evaluatePixel(s) { return [s.B04 * 10000, s.B08 * 10000]; }
 """
-AREA = Geometry({"type": "Polygon", "coordinates": [[[11.90, 45.10], [11.93, 45.10], [11.93, 45.12],
-                                                     [11.90, 45.12], [11.90, 45.10]]]}, CRS.WGS84)
+AREA = Geometry(
+    {
+        "type": "Polygon",
+        "coordinates": [[[11.90, 45.10], [11.93, 45.10], [11.93, 45.12], [11.90, 45.12], [11.90, 45.10]]],
+    },
+    CRS.WGS84,
+)
 _real_sleep = time.sleep
 
 
@@ -49,25 +54,37 @@ def failure(call):
 
 
 def main(base_url, client_id, client_secret):
-    config = SHConfig(use_defaults=True, sh_client_id=client_id, sh_client_secret=client_secret,
-                      sh_base_url=base_url,
-                      sh_token_url=f"{base_url}/auth/realms/main/protocol/openid-connect/token",
-                      max_download_attempts=2, download_sleep_time=0.2)
+    config = SHConfig(
+        use_defaults=True,
+        sh_client_id=client_id,
+        sh_client_secret=client_secret,
+        sh_base_url=base_url,
+        sh_token_url=f"{base_url}/auth/realms/main/protocol/openid-connect/token",
+        max_download_attempts=2,
+        download_sleep_time=0.2,
+    )
     batch = SentinelHubBatch(config=config)
     process_request = SentinelHubRequest(
         evalscript=EVALSCRIPT,
-        input_data=[SentinelHubRequest.input_data(DataCollection.SENTINEL2_L1C,
-                                                  time_interval=("2024-04-01", "2024-04-30"))],
+        input_data=[
+            SentinelHubRequest.input_data(DataCollection.SENTINEL2_L1C, time_interval=("2024-04-01", "2024-04-30"))
+        ],
         responses=[SentinelHubRequest.output_response("default", MimeType.TIFF)],
-        geometry=AREA, config=config,
+        geometry=AREA,
+        config=config,
     )
     tiling_grid = SentinelHubBatch.tiling_grid(grid_id=1, resolution=20, buffer=(2, 3))
-    output = SentinelHubBatch.output(default_tile_path="s3://results/<requestId>/<tileName>/<outputId>.<format>",
-                                     overwrite=True)
+    output = SentinelHubBatch.output(
+        default_tile_path="s3://results/<requestId>/<tileName>/<outputId>.<format>", overwrite=True
+    )
     out = {}
     created = batch.create(process_request, tiling_grid=tiling_grid, output=output, description="compat run")
-    out["created"] = {"status": created.status.value, "tile_count": created.tile_count,
-                      "tiling_grid": created.tiling_grid, "bbox_crs": str(created.geometry.crs.epsg)}
+    out["created"] = {
+        "status": created.status.value,
+        "tile_count": created.tile_count,
+        "tiling_grid": created.tiling_grid,
+        "bbox_crs": str(created.geometry.crs.epsg),
+    }
     fetched = batch.get_request(created)
     out["fetched_id_matches"] = fetched.request_id == created.request_id
     out["listed"] = created.request_id in [r.request_id for r in batch.iter_requests()]
@@ -79,11 +96,17 @@ def main(base_url, client_id, client_secret):
     with mock.patch("time.sleep", short_sleep):
         batch.start_analysis(created)
         analysed = monitor_batch_analysis(created, config=config, sleep_time=5)
-    out["analysed"] = {"status": analysed.status.value, "tile_count": analysed.tile_count,
-                       "value_estimate": analysed.value_estimate, "width": analysed.tile_width_px}
+    out["analysed"] = {
+        "status": analysed.status.value,
+        "tile_count": analysed.tile_count,
+        "value_estimate": analysed.value_estimate,
+        "width": analysed.tile_width_px,
+    }
     tiles = list(batch.iter_tiles(created))
-    out["tiles"] = [{"id": t["id"], "name": t["name"], "status": t["status"],
-                     "crs": t["origin"]["crs"]["properties"]["name"]} for t in tiles]
+    out["tiles"] = [
+        {"id": t["id"], "name": t["name"], "status": t["status"], "crs": t["origin"]["crs"]["properties"]["name"]}
+        for t in tiles
+    ]
     out["single_tile_name"] = batch.get_tile(created, tiles[0]["id"])["name"]
     splitter = BatchSplitter(batch_request=analysed, config=config)
     out["splitter"] = [[list(b), str(b.crs.epsg)] for b in splitter.get_bbox_list()]
@@ -97,8 +120,11 @@ def main(base_url, client_id, client_secret):
         per_status = monitor_batch_job(created, config=config, sleep_time=60, analysis_sleep_time=5)
     out["job"] = {status.value: len(items) for status, items in per_status.items()}
     final = batch.get_request(created)
-    out["final"] = {"status": final.status.value, "user_action": final.user_action.value,
-                    "tile_count": final.tile_count}
+    out["final"] = {
+        "status": final.status.value,
+        "user_action": final.user_action.value,
+        "tile_count": final.tile_count,
+    }
     out["restart_error"] = failure(lambda: batch.restart_job(created))
     out["delete_processed_error"] = failure(lambda: batch.delete_request(created))
 

@@ -37,8 +37,13 @@ def test_sentinelhub_v1_client_full_flow(tmp_path):
     app = create_app(settings, database, run_scheduler=True)
     env = {**os.environ, "OAUTHLIB_INSECURE_TRANSPORT": "1", "HOME": str(tmp_path)}
     with live_server(app) as base:
-        run = subprocess.run([str(python), str(CLIENT_SCRIPT), base, client_id, secret], env=env,
-                             capture_output=True, text=True, timeout=240)
+        run = subprocess.run(
+            [str(python), str(CLIENT_SCRIPT), base, client_id, secret],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=240,
+        )
     database.dispose()
     assert run.returncode == 0, run.stderr[-4000:]
     out = json.loads(run.stdout.strip().splitlines()[-1])
@@ -61,7 +66,7 @@ def test_sentinelhub_v1_client_full_flow(tmp_path):
     assert len(out["splitter"]) == tile_count
     for (minx, miny, maxx, maxy), epsg in out["splitter"]:
         assert epsg == "32632"
-        assert maxx - minx == pytest.approx(10000 + 2 * 2 * 20)   # tile + bufferX px each side
+        assert maxx - minx == pytest.approx(10000 + 2 * 2 * 20)  # tile + bufferX px each side
         assert maxy - miny == pytest.approx(10000 + 2 * 3 * 20)
         assert (minx + 40) % 10000 == pytest.approx(0) and (maxy - 60) % 10000 == pytest.approx(0)
     assert sorted(out["splitter_names"]) == sorted(t["name"] for t in out["tiles"])

@@ -27,64 +27,124 @@ from eobatch.errors import IllegalAction
 S, A = RequestStatus, UserAction
 
 
-@pytest.mark.parametrize("status,current,action,expected", [
-    pytest.param(S.CREATED, A.NONE, A.ANALYSE, Decision(S.ANALYSING, A.ANALYSE), id="analyse"),
-    pytest.param(S.CREATED, A.NONE, A.START, Decision(S.ANALYSING, A.START), id="start-created-analyses-first"),
-    pytest.param(S.ANALYSING, A.ANALYSE, A.START, Decision(S.ANALYSING, A.START), id="start-remembered"),
-    pytest.param(S.ANALYSING, A.START, A.START, Decision(S.ANALYSING, A.START, changed=False),
-                 id="start-repeated"),
-    pytest.param(S.ANALYSIS_DONE, A.ANALYSE, A.START, Decision(S.PROCESSING, A.START, reserve=True),
-                 id="start-reserves"),
-    pytest.param(S.STOPPED, A.STOP, A.START, Decision(S.PROCESSING, A.START, reserve=True), id="resume"),
-    pytest.param(S.PROCESSING, A.START, A.START, Decision(S.PROCESSING, A.START, changed=False),
-                 id="start-while-processing"),
-    pytest.param(S.CREATED, A.NONE, A.CANCEL, Decision(S.CANCELED, A.CANCEL), id="cancel-at-once"),
-    pytest.param(S.PROCESSING, A.START, A.CANCEL, Decision(S.PROCESSING, A.CANCEL), id="cancel-by-engine"),
-    pytest.param(S.CANCELED, A.CANCEL, A.CANCEL, Decision(S.CANCELED, A.CANCEL, changed=False),
-                 id="cancel-repeated"),
-    pytest.param(S.ANALYSIS_DONE, A.ANALYSE, A.STOP, Decision(S.STOPPED, A.STOP), id="stop-at-once"),
-    pytest.param(S.STOPPED, A.STOP, A.CANCEL, Decision(S.CANCELED, A.CANCEL), id="v1-cancel-stopped"),
-    pytest.param(S.PROCESSING, A.START, A.STOP, Decision(S.PROCESSING, A.STOP), id="stop-by-engine"),
-    pytest.param(S.PARTIAL, A.START, A.RESTART,
-                 Decision(S.PROCESSING, A.START, reserve=True, restart_failed_tiles=True), id="restartpartial"),
-])
+@pytest.mark.parametrize(
+    "status,current,action,expected",
+    [
+        pytest.param(S.CREATED, A.NONE, A.ANALYSE, Decision(S.ANALYSING, A.ANALYSE), id="analyse"),
+        pytest.param(S.CREATED, A.NONE, A.START, Decision(S.ANALYSING, A.START), id="start-created-analyses-first"),
+        pytest.param(S.ANALYSING, A.ANALYSE, A.START, Decision(S.ANALYSING, A.START), id="start-remembered"),
+        pytest.param(S.ANALYSING, A.START, A.START, Decision(S.ANALYSING, A.START, changed=False), id="start-repeated"),
+        pytest.param(
+            S.ANALYSIS_DONE, A.ANALYSE, A.START, Decision(S.PROCESSING, A.START, reserve=True), id="start-reserves"
+        ),
+        pytest.param(S.STOPPED, A.STOP, A.START, Decision(S.PROCESSING, A.START, reserve=True), id="resume"),
+        pytest.param(
+            S.PROCESSING, A.START, A.START, Decision(S.PROCESSING, A.START, changed=False), id="start-while-processing"
+        ),
+        pytest.param(S.CREATED, A.NONE, A.CANCEL, Decision(S.CANCELED, A.CANCEL), id="cancel-at-once"),
+        pytest.param(S.PROCESSING, A.START, A.CANCEL, Decision(S.PROCESSING, A.CANCEL), id="cancel-by-engine"),
+        pytest.param(
+            S.CANCELED, A.CANCEL, A.CANCEL, Decision(S.CANCELED, A.CANCEL, changed=False), id="cancel-repeated"
+        ),
+        pytest.param(S.ANALYSIS_DONE, A.ANALYSE, A.STOP, Decision(S.STOPPED, A.STOP), id="stop-at-once"),
+        pytest.param(S.STOPPED, A.STOP, A.CANCEL, Decision(S.CANCELED, A.CANCEL), id="v1-cancel-stopped"),
+        pytest.param(S.PROCESSING, A.START, A.STOP, Decision(S.PROCESSING, A.STOP), id="stop-by-engine"),
+        pytest.param(
+            S.PARTIAL,
+            A.START,
+            A.RESTART,
+            Decision(S.PROCESSING, A.START, reserve=True, restart_failed_tiles=True),
+            id="restartpartial",
+        ),
+    ],
+)
 def test_decide(status, current, action, expected):
     assert decide(status, current, action) == expected
 
 
-@pytest.mark.parametrize("status,current,action,api,message", [
-    pytest.param(S.DONE, A.START, A.START, "v1",
-                 "Illegal to change userAction from START to START with request status DONE", id="start-done"),
-    pytest.param(S.DONE, A.START, A.RESTART, "v1",
-                 "Illegal to change userAction from START to RESTART with request status DONE", id="restart-done"),
-    pytest.param(S.PROCESSING, A.START, A.ANALYSE, "v1",
-                 "Illegal to change userAction from START to ANALYSE with request status PROCESSING",
-                 id="analyse-processing"),
-    pytest.param(S.CREATED, A.NONE, A.STOP, "v2",
-                 "Illegal to change userAction from NONE to STOP with task status CREATED", id="v2-stop-created"),
-    pytest.param(S.CREATED, A.NONE, A.STOP, "v1",
-                 "Illegal to change userAction from NONE to STOP with request status CREATED", id="v1-stop-created"),
-    pytest.param(S.PROCESSING, A.START, A.CANCEL, "v2",
-                 "Illegal to change userAction from START to CANCEL with task status PROCESSING", id="v2-no-cancel"),
-])
+@pytest.mark.parametrize(
+    "status,current,action,api,message",
+    [
+        pytest.param(
+            S.DONE,
+            A.START,
+            A.START,
+            "v1",
+            "Illegal to change userAction from START to START with request status DONE",
+            id="start-done",
+        ),
+        pytest.param(
+            S.DONE,
+            A.START,
+            A.RESTART,
+            "v1",
+            "Illegal to change userAction from START to RESTART with request status DONE",
+            id="restart-done",
+        ),
+        pytest.param(
+            S.PROCESSING,
+            A.START,
+            A.ANALYSE,
+            "v1",
+            "Illegal to change userAction from START to ANALYSE with request status PROCESSING",
+            id="analyse-processing",
+        ),
+        pytest.param(
+            S.CREATED,
+            A.NONE,
+            A.STOP,
+            "v2",
+            "Illegal to change userAction from NONE to STOP with task status CREATED",
+            id="v2-stop-created",
+        ),
+        pytest.param(
+            S.CREATED,
+            A.NONE,
+            A.STOP,
+            "v1",
+            "Illegal to change userAction from NONE to STOP with request status CREATED",
+            id="v1-stop-created",
+        ),
+        pytest.param(
+            S.PROCESSING,
+            A.START,
+            A.CANCEL,
+            "v2",
+            "Illegal to change userAction from START to CANCEL with task status PROCESSING",
+            id="v2-no-cancel",
+        ),
+    ],
+)
 def test_decide_refuses_with_the_sentinel_hub_wording(status, current, action, api, message):
     with pytest.raises(IllegalAction) as info:
         decide(status, current, action, api=api)
     assert info.value.message == message
 
 
-@pytest.mark.parametrize("action,ok,expected", [
-    (A.ANALYSE, True, S.ANALYSIS_DONE), (A.START, True, S.PROCESSING), (A.CANCEL, True, S.CANCELED),
-    (A.STOP, True, S.STOPPED), (A.START, False, S.FAILED), (A.CANCEL, False, S.FAILED),
-])
+@pytest.mark.parametrize(
+    "action,ok,expected",
+    [
+        (A.ANALYSE, True, S.ANALYSIS_DONE),
+        (A.START, True, S.PROCESSING),
+        (A.CANCEL, True, S.CANCELED),
+        (A.STOP, True, S.STOPPED),
+        (A.START, False, S.FAILED),
+        (A.CANCEL, False, S.FAILED),
+    ],
+)
 def test_after_analysis(action, ok, expected):
     assert after_analysis(action, ok) is expected
 
 
-@pytest.mark.parametrize("processed,failed,expected", [
-    pytest.param(5, 0, S.DONE, id="all-processed"), pytest.param(0, 0, S.DONE, id="no-tiles"),
-    pytest.param(3, 2, S.PARTIAL, id="some-failed"), pytest.param(0, 4, S.FAILED, id="all-failed"),
-])
+@pytest.mark.parametrize(
+    "processed,failed,expected",
+    [
+        pytest.param(5, 0, S.DONE, id="all-processed"),
+        pytest.param(0, 0, S.DONE, id="no-tiles"),
+        pytest.param(3, 2, S.PARTIAL, id="some-failed"),
+        pytest.param(0, 4, S.FAILED, id="all-failed"),
+    ],
+)
 def test_final_status(processed, failed, expected):
     assert final_status(processed, failed) is expected
 
@@ -94,16 +154,21 @@ def test_when_tiles_settle_a_halting_action_wins(action, expected):
     assert when_tiles_settle(action, 3, 1) is expected
 
 
-@pytest.mark.parametrize("attempts,expected", [(1, TileStatus.PENDING), (2, TileStatus.PENDING),
-                                               (3, TileStatus.FAILED), (4, TileStatus.FAILED)])
+@pytest.mark.parametrize(
+    "attempts,expected",
+    [(1, TileStatus.PENDING), (2, TileStatus.PENDING), (3, TileStatus.FAILED), (4, TileStatus.FAILED)],
+)
 def test_a_tile_goes_back_to_pending_at_most_twice(attempts, expected):
     assert after_tile_failure(attempts, 3) is expected
 
 
 def test_wire_views():
     assert (v2_status(S.PARTIAL), v2_status(S.CANCELED), v2_status(S.DONE)) == (S.DONE, S.STOPPED, S.DONE)
-    assert (v1_user_action(A.RESTART), v2_user_action(A.CANCEL), v2_user_action(A.RESTART)) == (A.START, A.STOP,
-                                                                                                A.START)
+    assert (v1_user_action(A.RESTART), v2_user_action(A.CANCEL), v2_user_action(A.RESTART)) == (
+        A.START,
+        A.STOP,
+        A.START,
+    )
 
 
 @given(st.sampled_from(list(S)), st.sampled_from(list(A)), st.sampled_from(list(A)), st.sampled_from(["v1", "v2"]))

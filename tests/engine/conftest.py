@@ -11,8 +11,15 @@ from eobatch.settings import Settings
 
 @pytest.fixture
 def engine_settings(tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path / "data", workers=2, poll_interval_s=0.01, max_tile_attempts=3,
-                    cleanup_failed_after_s=0, cleanup_unstarted_after_s=0, cleanup_finished_after_s=0)
+    return Settings(
+        data_dir=tmp_path / "data",
+        workers=2,
+        poll_interval_s=0.01,
+        max_tile_attempts=3,
+        cleanup_failed_after_s=0,
+        cleanup_unstarted_after_s=0,
+        cleanup_finished_after_s=0,
+    )
 
 
 @pytest.fixture

@@ -19,26 +19,59 @@ def make_account(database: Database, pu: float = 10_000.0, name: str | None = No
     return account_id
 
 
-def make_request(database: Database, account_id: str, n_tiles: int, *, output: dict[str, Any] | None = None,
-                 status: str = "PROCESSING", user_action: str = "START", reserve: float | None = 200.0,
-                 width_px: int = 256, tile_pu: float = 1.0) -> str:
+def make_request(
+    database: Database,
+    account_id: str,
+    n_tiles: int,
+    *,
+    output: dict[str, Any] | None = None,
+    status: str = "PROCESSING",
+    user_action: str = "START",
+    reserve: float | None = 200.0,
+    width_px: int = 256,
+    tile_pu: float = 1.0,
+) -> str:
     """A request with `n_tiles` PENDING tiles of `width_px` square (each estimated at `tile_pu` charged PU);
     in PROCESSING it holds `reserve` PU."""
     request_id = str(uuid.uuid4())
     with database.session() as s:
-        request = BatchRequest(id=request_id, account_id=account_id, status=status, user_action=user_action,
-                               body={}, process_request={"evalscript": "//VERSION=3"}, output=output or {},
-                               grid_id=1, resolution=10.0, tile_count=n_tiles, tile_width_px=width_px,
-                               tile_height_px=width_px, cost_estimate={"high": float(reserve or 100.0)})
+        request = BatchRequest(
+            id=request_id,
+            account_id=account_id,
+            status=status,
+            user_action=user_action,
+            body={},
+            process_request={"evalscript": "//VERSION=3"},
+            output=output or {},
+            grid_id=1,
+            resolution=10.0,
+            tile_count=n_tiles,
+            tile_width_px=width_px,
+            tile_height_px=width_px,
+            cost_estimate={"high": float(reserve or 100.0)},
+        )
         s.add(request)
         s.flush()
-        s.add_all([
-            Tile(request_id=request_id, account_id=account_id, tile_id=1000 + i, name=f"T{i:04d}", epsg=32633,
-                 minx=i * 2560.0, miny=0.0, maxx=(i + 1) * 2560.0, maxy=2560.0, width_px=width_px,
-                 height_px=width_px, geometry={"type": "Point", "coordinates": [15.0, 0.0]},
-                 estimated_pu=tile_pu)
-            for i in range(n_tiles)
-        ])
+        s.add_all(
+            [
+                Tile(
+                    request_id=request_id,
+                    account_id=account_id,
+                    tile_id=1000 + i,
+                    name=f"T{i:04d}",
+                    epsg=32633,
+                    minx=i * 2560.0,
+                    miny=0.0,
+                    maxx=(i + 1) * 2560.0,
+                    maxy=2560.0,
+                    width_px=width_px,
+                    height_px=width_px,
+                    geometry={"type": "Point", "coordinates": [15.0, 0.0]},
+                    estimated_pu=tile_pu,
+                )
+                for i in range(n_tiles)
+            ]
+        )
         if status == "PROCESSING" and reserve:
             ledger.reserve(s, request, reserve)
     return request_id

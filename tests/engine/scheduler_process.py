@@ -11,8 +11,14 @@ from tests.engine.helpers import local_scheduler
 
 
 def main(url: str, data_dir: str, lease_s: str) -> None:
-    settings = Settings(data_dir=Path(data_dir), workers=2, poll_interval_s=0.01, cleanup_failed_after_s=0,
-                        cleanup_unstarted_after_s=0, cleanup_finished_after_s=0)
+    settings = Settings(
+        data_dir=Path(data_dir),
+        workers=2,
+        poll_interval_s=0.01,
+        cleanup_failed_after_s=0,
+        cleanup_unstarted_after_s=0,
+        cleanup_finished_after_s=0,
+    )
     local_scheduler(settings, Database(url), lease_s=float(lease_s)).run_forever()
 
 

@@ -49,4 +49,3 @@ def tile_task(spec: TileSpec) -> SmallResult:
     with (out / "runs.log").open("a") as log:
         log.write(f"{name}\n")
     return SmallResult(bytes_written=len(data), outputs=[str(target)], cost_pu=options.get("cost_pu", 3.0))
-

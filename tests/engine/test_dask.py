@@ -16,8 +16,7 @@ from tests.engine.tasks import tile_task
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[LocalCluster]:
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
-                      host="127.0.0.1") as c:
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, host="127.0.0.1") as c:
         yield c
 
 
@@ -43,13 +42,19 @@ def test_a_dask_address_that_does_not_answer_is_a_clear_error(database, engine_s
         address = f"tcp://127.0.0.1:{s.getsockname()[1]}"  # nobody listens once the socket closes
     account = make_account(database)
     request_id = make_request(database, account, 3, output={"dir": str(out_dir)})
-    scheduler = Scheduler(engine_settings, database, DaskExecutor(address, task=tile_task, connect_timeout_s=1),
-                          task_builder=spec_task, retry=RetryPolicy())
+    scheduler = Scheduler(
+        engine_settings,
+        database,
+        DaskExecutor(address, task=tile_task, connect_timeout_s=1),
+        task_builder=spec_task,
+        retry=RetryPolicy(),
+    )
     with pytest.raises(ExecutorUnavailable, match=f"The Dask scheduler at {address} does not answer"):
         scheduler.start()
     assert tile_statuses(database, request_id) == {"PENDING": 3}
     # the failed start left no scheduler lease behind: another scheduler can start at once
-    other = Scheduler(engine_settings, database, DaskExecutor(address, task=tile_task, connect_timeout_s=1),
-                      task_builder=spec_task)
+    other = Scheduler(
+        engine_settings, database, DaskExecutor(address, task=tile_task, connect_timeout_s=1), task_builder=spec_task
+    )
     with pytest.raises(ExecutorUnavailable):
         other.start()

@@ -34,21 +34,35 @@ def demo_dir(tmp_path_factory) -> Path:
 TEMPLATE_OUTPUT = {"defaultTilePath": "s3://out/<requestId>/<tileName>/<outputId>.<format>"}
 
 
-def _create(database, account: str, evalscript: str, output: dict | None = TEMPLATE_OUTPUT,
-            bucket_name: str | None = None) -> str:
+def _create(
+    database, account: str, evalscript: str, output: dict | None = TEMPLATE_OUTPUT, bucket_name: str | None = None
+) -> str:
     request_id = str(uuid.uuid4())
     process_request = {
-        "input": {"bounds": {"bbox": list(DEMO_BBOX),
-                             "properties": {"crs": "http://www.opengis.net/def/crs/OGC/1.3/CRS84"}},
-                  "data": [{"type": "sentinel-2-l2a", "dataFilter": {
-                      "timeRange": {"from": "2024-05-01T00:00:00Z", "to": "2024-05-31T00:00:00Z"}}}]},
+        "input": {
+            "bounds": {"bbox": list(DEMO_BBOX), "properties": {"crs": "http://www.opengis.net/def/crs/OGC/1.3/CRS84"}},
+            "data": [
+                {
+                    "type": "sentinel-2-l2a",
+                    "dataFilter": {"timeRange": {"from": "2024-05-01T00:00:00Z", "to": "2024-05-31T00:00:00Z"}},
+                }
+            ],
+        },
         "output": {"responses": [{"identifier": "default", "format": {"type": "image/tiff"}}]},
         "evalscript": evalscript,
     }
     with database.session() as s:
-        request = BatchRequest(id=request_id, account_id=account, status="CREATED", body={},
-                               process_request=process_request, grid_id=0, resolution=60.0,
-                               output=output, bucket_name=bucket_name)
+        request = BatchRequest(
+            id=request_id,
+            account_id=account,
+            status="CREATED",
+            body={},
+            process_request=process_request,
+            grid_id=0,
+            resolution=60.0,
+            output=output,
+            bucket_name=bucket_name,
+        )
         s.add(request)
         s.flush()
         apply_action(s, request, UserAction.START)
@@ -56,8 +70,14 @@ def _create(database, account: str, evalscript: str, output: dict | None = TEMPL
 
 
 def test_a_real_request_is_analysed_processed_and_charged(database, demo_dir):
-    settings = Settings(data_dir=demo_dir, workers=2, poll_interval_s=0.01, cleanup_failed_after_s=0,
-                        cleanup_unstarted_after_s=0, cleanup_finished_after_s=0)
+    settings = Settings(
+        data_dir=demo_dir,
+        workers=2,
+        poll_interval_s=0.01,
+        cleanup_failed_after_s=0,
+        cleanup_unstarted_after_s=0,
+        cleanup_finished_after_s=0,
+    )
     account = make_account(database)
     request_id = _create(database, account, NDVI)
     broken_id = _create(database, account, NDVI.replace("B08", "B99"))

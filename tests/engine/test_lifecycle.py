@@ -21,18 +21,40 @@ def _analysis(n: int, *, high: float = 100.0):
     def analyse(request, settings) -> AnalysisResult:
         if "bad" in request.process_request["evalscript"]:
             raise EvalscriptError("evaluatePixel is not defined (line 4)", line=4)
-        tiles = [PlannedTile(tile_id=i, name=f"A{i}", epsg=32633, bounds=(i * 10.0, 0.0, i * 10.0 + 10, 10.0),
-                             width_px=128, height_px=128, geometry={"type": "Point", "coordinates": [0, 0]},
-                             estimated_pu=2.0) for i in range(n)]
-        return AnalysisResult(tiles, 128, 128, value_estimate=6.0 * n,
-                              cost_estimate={"low": 100.0, "high": high, "expected": 100.0,
-                                             "scenes_per_tile": {"min": 1, "max": 2}})
+        tiles = [
+            PlannedTile(
+                tile_id=i,
+                name=f"A{i}",
+                epsg=32633,
+                bounds=(i * 10.0, 0.0, i * 10.0 + 10, 10.0),
+                width_px=128,
+                height_px=128,
+                geometry={"type": "Point", "coordinates": [0, 0]},
+                estimated_pu=2.0,
+            )
+            for i in range(n)
+        ]
+        return AnalysisResult(
+            tiles,
+            128,
+            128,
+            value_estimate=6.0 * n,
+            cost_estimate={"low": 100.0, "high": high, "expected": 100.0, "scenes_per_tile": {"min": 1, "max": 2}},
+        )
+
     return analyse
 
 
 def _created(database, account: str, action: UserAction, evalscript: str = "//VERSION=3", out=None) -> str:
-    request_id = make_request(database, account, 0, status="CREATED", user_action="NONE", reserve=None,
-                              output={"dir": str(out)} if out else {})
+    request_id = make_request(
+        database,
+        account,
+        0,
+        status="CREATED",
+        user_action="NONE",
+        reserve=None,
+        output={"dir": str(out)} if out else {},
+    )
     with database.session() as s:
         request = s.get(BatchRequest, request_id)
         request.process_request = {"evalscript": evalscript}
@@ -74,8 +96,10 @@ def test_start_without_enough_units_stays_analysis_done_with_the_reason(database
         scheduler.stop()
     request = request_row(database, request_id)
     assert request.status == "ANALYSIS_DONE" and request.user_action == "NONE"
-    assert request.error == ("Analysis done, but processing could not start: Not enough processing units: the "
-                             "request needs 400.00 PU reserved, the account has 150.00 PU available")
+    assert request.error == (
+        "Analysis done, but processing could not start: Not enough processing units: the "
+        "request needs 400.00 PU reserved, the account has 150.00 PU available"
+    )
     check_invariants(database)
 
 
@@ -96,8 +120,10 @@ def test_cancel_during_analysis_lets_it_finish_then_cancels(database, engine_set
 
 def test_cleanup_deletes_stale_requests_with_their_tiles_and_keeps_the_ledger(database, engine_settings, out_dir):
     account = make_account(database)
-    ids = {status: make_request(database, account, 2, status=status, reserve=None)
-           for status in ("FAILED", "CREATED", "ANALYSIS_DONE", "DONE", "PARTIAL", "CANCELED")}
+    ids = {
+        status: make_request(database, account, 2, status=status, reserve=None)
+        for status in ("FAILED", "CREATED", "ANALYSIS_DONE", "DONE", "PARTIAL", "CANCELED")
+    }
     ids["STOPPED"] = make_request(database, account, 2, status="STOPPED", reserve=None)
     with database.session() as s:  # a stopped request that still holds PU
         ledger.reserve(s, s.get(BatchRequest, ids["STOPPED"]), 50.0)
@@ -107,16 +133,21 @@ def test_cleanup_deletes_stale_requests_with_their_tiles_and_keeps_the_ledger(da
     with database.session() as s:
         s.execute(update(BatchRequest).where(BatchRequest.id.in_(list(ids.values()))).values(last_updated=old))
         entries = s.execute(select(func.count()).select_from(LedgerEntry)).scalar_one()
-    settings = engine_settings.model_copy(update={"cleanup_failed_after_s": 86400.0,
-                                                  "cleanup_unstarted_after_s": 86400.0,
-                                                  "cleanup_finished_after_s": 86400.0})
+    settings = engine_settings.model_copy(
+        update={
+            "cleanup_failed_after_s": 86400.0,
+            "cleanup_unstarted_after_s": 86400.0,
+            "cleanup_finished_after_s": 86400.0,
+        }
+    )
     scheduler = local_scheduler(settings, database)
     assert scheduler.cleanup() == 7
     with database.session() as s:
         remaining = set(s.execute(select(BatchRequest.id)).scalars())
         assert remaining == {fresh, live}
-        assert s.execute(select(func.count()).select_from(Tile)
-                         .where(Tile.request_id.not_in(remaining))).scalar_one() == 0
+        assert (
+            s.execute(select(func.count()).select_from(Tile).where(Tile.request_id.not_in(remaining))).scalar_one() == 0
+        )
         # every entry is kept, plus the RELEASE of what the stopped request still held
         assert s.execute(select(func.count()).select_from(LedgerEntry)).scalar_one() == entries + 1
         assert s.execute(select(LedgerEntry.kind).order_by(LedgerEntry.id.desc()).limit(1)).scalar_one() == "RELEASE"
@@ -134,9 +165,19 @@ def test_round_robin_lets_a_small_account_through_a_huge_request(database, engin
     finally:
         scheduler.stop()
     with database.session() as s:
+
         def done_at(request_id):
-            return s.execute(select(TileEvent.at).join(Tile, Tile.pk == TileEvent.tile_pk).where(
-                Tile.request_id == request_id, TileEvent.status == "PROCESSED").order_by(TileEvent.at)).scalars().all()
+            return (
+                s.execute(
+                    select(TileEvent.at)
+                    .join(Tile, Tile.pk == TileEvent.tile_pk)
+                    .where(Tile.request_id == request_id, TileEvent.status == "PROCESSED")
+                    .order_by(TileEvent.at)
+                )
+                .scalars()
+                .all()
+            )
+
         huge_done, late_done = done_at(huge), done_at(late)
     # the small account's 4 tiles finished while the huge request still had most of its 60 to go
     assert sum(1 for t in huge_done if t <= late_done[-1]) < 30

@@ -19,8 +19,7 @@ from tests.engine.helpers import (
 
 def test_fifty_tiles_run_to_done_and_are_charged_once(database, engine_settings, out_dir):
     account = make_account(database)
-    request_id = make_request(database, account, 50, output={"dir": str(out_dir), "sleep_s": 0.01,
-                                                              "cost_pu": 3.0})
+    request_id = make_request(database, account, 50, output={"dir": str(out_dir), "sleep_s": 0.01, "cost_pu": 3.0})
     scheduler = local_scheduler(engine_settings, database)
     try:
         assert scheduler.run_until_idle(60)
@@ -40,8 +39,11 @@ def test_fifty_tiles_run_to_done_and_are_charged_once(database, engine_settings,
         assert (tile.cost, tile.charged_pu) == (pytest.approx(3.0), pytest.approx(charged_pu(256, 256, 3.0)))
         assert tile.bytes_written > 0 and tile.duration_s > 0 and tile.attempts == 1
         assert tile.outputs == [str(out_dir / request_id / "T0007.txt")]
-        history = s.execute(select(TileEvent.status).where(TileEvent.tile_pk == tile.pk)
-                            .order_by(TileEvent.id)).scalars().all()
+        history = (
+            s.execute(select(TileEvent.status).where(TileEvent.tile_pk == tile.pk).order_by(TileEvent.id))
+            .scalars()
+            .all()
+        )
     assert history[0] == "SCHEDULED" and history[-1] == "PROCESSED"
     assert set(history) <= {"SCHEDULED", "QUEUED", "PROCESSING", "PROCESSED"}
     check_invariants(database)
@@ -49,8 +51,7 @@ def test_fifty_tiles_run_to_done_and_are_charged_once(database, engine_settings,
 
 def test_sigkilled_worker_still_ends_done_with_every_tile_written_once(database, engine_settings, out_dir):
     account = make_account(database)
-    request_id = make_request(database, account, 12, output={"dir": str(out_dir), "sleep_s": 0.02,
-                                                              "kill": ["T0005"]})
+    request_id = make_request(database, account, 12, output={"dir": str(out_dir), "sleep_s": 0.02, "kill": ["T0005"]})
     scheduler = local_scheduler(engine_settings, database)
     try:
         assert scheduler.run_until_idle(60)

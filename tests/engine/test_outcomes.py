@@ -32,16 +32,25 @@ def test_failing_tiles_end_partial_then_restartpartial_ends_done(database, engin
     marker = out_dir / "store-down"
     marker.touch()
     account = make_account(database)
-    request_id = make_request(database, account, 8, output={
-        "dir": str(out_dir), "fail": ["T0002", "T0005"], "fail_marker": str(marker), "fatal": []})
+    request_id = make_request(
+        database,
+        account,
+        8,
+        output={"dir": str(out_dir), "fail": ["T0002", "T0005"], "fail_marker": str(marker), "fatal": []},
+    )
     scheduler = local_scheduler(engine_settings, database, backoff_s=0.05)
     try:
         assert scheduler.run_until_idle(60)
         request = request_row(database, request_id)
         assert request.status == "PARTIAL"
         with database.session() as s:
-            failed = s.execute(select(Tile).where(Tile.request_id == request_id, Tile.status == "FAILED")
-                               .order_by(Tile.name)).scalars().all()
+            failed = (
+                s.execute(
+                    select(Tile).where(Tile.request_id == request_id, Tile.status == "FAILED").order_by(Tile.name)
+                )
+                .scalars()
+                .all()
+            )
         assert [t.name for t in failed] == ["T0002", "T0005"]
         assert all(t.attempts == 3 for t in failed)
         assert failed[0].error.startswith("Tile T0002 failed after 3 of 3 attempts: object store unavailable")
@@ -64,16 +73,21 @@ def test_retryable_failure_waits_for_its_backoff(database, engine_settings, out_
     marker = out_dir / "store-down"
     marker.touch()
     account = make_account(database)
-    request_id = make_request(database, account, 1, output={"dir": str(out_dir), "fail": ["T0000"],
-                                                             "fail_marker": str(marker)})
+    request_id = make_request(
+        database, account, 1, output={"dir": str(out_dir), "fail": ["T0000"], "fail_marker": str(marker)}
+    )
     scheduler = local_scheduler(engine_settings, database, backoff_s=0.2)
     try:
         assert scheduler.run_until_idle(60)
     finally:
         scheduler.stop()
     with database.session() as s:
-        events = s.execute(select(TileEvent.status, TileEvent.at).join(Tile, Tile.pk == TileEvent.tile_pk)
-                           .where(Tile.request_id == request_id).order_by(TileEvent.id)).all()
+        events = s.execute(
+            select(TileEvent.status, TileEvent.at)
+            .join(Tile, Tile.pk == TileEvent.tile_pk)
+            .where(Tile.request_id == request_id)
+            .order_by(TileEvent.id)
+        ).all()
     backoffs = [timedelta(seconds=0.2), timedelta(seconds=0.4)]  # 0.2 * 2**(attempt-1)
     returns = [at for status, at in events if status == "PENDING"]
     schedules = [at for status, at in events if status == "SCHEDULED"]
@@ -104,8 +118,7 @@ def test_non_retryable_failure_fails_the_tile_at_once(database, engine_settings,
 @pytest.mark.parametrize("action,final", [(UserAction.CANCEL, "CANCELED"), (UserAction.STOP, "STOPPED")])
 def test_cancel_or_stop_mid_run_charges_only_processed_tiles(database, engine_settings, out_dir, action, final):
     account = make_account(database)
-    request_id = make_request(database, account, 24, output={"dir": str(out_dir), "sleep_s": 0.04},
-                              reserve=500.0)
+    request_id = make_request(database, account, 24, output={"dir": str(out_dir), "sleep_s": 0.04}, reserve=500.0)
     scheduler = local_scheduler(engine_settings, database)
     scheduler.start()
     try:
@@ -119,8 +132,12 @@ def test_cancel_or_stop_mid_run_charges_only_processed_tiles(database, engine_se
     with database.session() as s:
         request = s.get(BatchRequest, request_id)
         tiles_charged = sum(s.execute(select(Tile.charged_pu).where(Tile.request_id == request_id)).scalars())
-        charges = sum(-(e.available_delta + e.reserved_delta) for e in s.execute(
-            select(LedgerEntry).where(LedgerEntry.request_id == request_id, LedgerEntry.kind == "CHARGE")).scalars())
+        charges = sum(
+            -(e.available_delta + e.reserved_delta)
+            for e in s.execute(
+                select(LedgerEntry).where(LedgerEntry.request_id == request_id, LedgerEntry.kind == "CHARGE")
+            ).scalars()
+        )
         assert request.charged_pu == pytest.approx(tiles_charged) == pytest.approx(charges)
         assert request.reserved_pu == pytest.approx(0.0)
         assert ledger.balance(s, account).available == pytest.approx(10_000.0 - charges)
@@ -137,19 +154,21 @@ def test_cancel_or_stop_mid_run_charges_only_processed_tiles(database, engine_se
         check_invariants(database)
 
 
-
 def test_object_store_back_during_the_run_completes_without_restart(database, engine_settings, out_dir):
     marker = out_dir / "store-down"
     marker.touch()
     account = make_account(database)
-    request_id = make_request(database, account, 6, output={"dir": str(out_dir), "fail": ["T0001", "T0004"],
-                                                             "fail_marker": str(marker)})
+    request_id = make_request(
+        database, account, 6, output={"dir": str(out_dir), "fail": ["T0001", "T0004"], "fail_marker": str(marker)}
+    )
     scheduler = local_scheduler(engine_settings, database, backoff_s=0.3)
     scheduler.start()
     try:
+
         def a_failure_was_recorded() -> bool:
             with database.session() as s:
                 return s.execute(select(TileEvent).where(TileEvent.status == "PENDING")).first() is not None
+
         wait_for(a_failure_was_recorded, what="a first retryable failure")
         marker.unlink()  # the store is back before the tiles run out of attempts
         wait_for(lambda: request_row(database, request_id).status == "DONE", what="DONE")

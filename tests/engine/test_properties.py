@@ -41,10 +41,26 @@ step = st.one_of(
 
 
 def _analysis(n: int) -> work.AnalysisResult:
-    tiles = [work.PlannedTile(tile_id=i, name=f"P{i}", epsg=32633, bounds=(0, 0, 1, 1), width_px=200,
-                              height_px=200, geometry={}, estimated_pu=5.0) for i in range(n)]
-    return work.AnalysisResult(tiles, 200, 200, 15.0 * n, {"low": 100.0, "high": 120.0, "expected": 110.0,
-                                                           "scenes_per_tile": {"min": 1, "max": 1}})
+    tiles = [
+        work.PlannedTile(
+            tile_id=i,
+            name=f"P{i}",
+            epsg=32633,
+            bounds=(0, 0, 1, 1),
+            width_px=200,
+            height_px=200,
+            geometry={},
+            estimated_pu=5.0,
+        )
+        for i in range(n)
+    ]
+    return work.AnalysisResult(
+        tiles,
+        200,
+        200,
+        15.0 * n,
+        {"low": 100.0, "high": 120.0, "expected": 110.0, "scenes_per_tile": {"min": 1, "max": 1}},
+    )
 
 
 def _apply(database: Database, kind: tuple, requests: list[str]) -> None:
@@ -60,8 +76,14 @@ def _apply(database: Database, kind: tuple, requests: list[str]) -> None:
         elif kind[0] == "analysed":
             for snapshot in work.claim_analyses(s, OWNER, 3, now, 60):
                 ok = kind[2] or snapshot.id != requests[kind[1]]
-                work.finish_analysis(s, OWNER, snapshot.id, now, _analysis(2) if ok else None,
-                                     None if ok else "evaluatePixel is not defined")
+                work.finish_analysis(
+                    s,
+                    OWNER,
+                    snapshot.id,
+                    now,
+                    _analysis(2) if ok else None,
+                    None if ok else "evaluatePixel is not defined",
+                )
         elif kind[0] == "dispatch":
             for account in work.accounts_with_pending_tiles(s, now + timedelta(hours=1)):
                 work.claim_pending_tiles(s, OWNER, account, kind[1], now + timedelta(hours=1), 60)
@@ -69,9 +91,14 @@ def _apply(database: Database, kind: tuple, requests: list[str]) -> None:
             pk = s.execute(select(Tile.pk).where(Tile.lease_owner == OWNER).order_by(Tile.pk).limit(1)).scalar()
             if pk is not None:
                 result, value = kind[1], kind[2]
-                outcome = work.TileOutcome(ok=result == "ok", duration_s=0.1, cost_pu=value,
-                                           error=None if result == "ok" else "store down",
-                                           retryable=result == "retry", backoff_s=1.0)
+                outcome = work.TileOutcome(
+                    ok=result == "ok",
+                    duration_s=0.1,
+                    cost_pu=value,
+                    error=None if result == "ok" else "store down",
+                    retryable=result == "retry",
+                    backoff_s=1.0,
+                )
                 work.record_outcome(s, OWNER, pk, outcome, now, 3)
         elif kind[0] == "scheduler-dies":
             work.recover_tiles(s, "successor", now, 3, every_foreign=True)
@@ -88,8 +115,9 @@ def test_random_actions_and_outcomes_keep_the_ledger_and_states_legal(steps):
         Base.metadata.create_all(database.engine)
         try:
             account = make_account(database, pu=400.0)
-            requests = [make_request(database, account, 0, status="CREATED", user_action="NONE", reserve=None)
-                        for _ in range(2)]
+            requests = [
+                make_request(database, account, 0, status="CREATED", user_action="NONE", reserve=None) for _ in range(2)
+            ]
             requests.append(make_request(database, account, 3, reserve=120.0))
             for kind in steps:
                 _apply(database, kind, requests)

@@ -49,11 +49,17 @@ def _start_until_free(scheduler, timeout: float = 30.0) -> None:
 def test_scheduler_killed_mid_run_and_restarted_ends_done(database, engine_settings, out_dir):
     account = make_account(database)
     request_id = make_request(database, account, 30, output={"dir": str(out_dir), "sleep_s": 0.03})
-    process = subprocess.Popen([sys.executable, "-m", "tests.engine.scheduler_process", database.url,
-                                str(engine_settings.data_dir), "1.0"], cwd=REPO, start_new_session=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.engine.scheduler_process", database.url, str(engine_settings.data_dir), "1.0"],
+        cwd=REPO,
+        start_new_session=True,
+    )
     try:
-        wait_for(lambda: tile_statuses(database, request_id)["PROCESSED"] >= 6, timeout=60,
-                 what="the first scheduler to process some tiles")
+        wait_for(
+            lambda: tile_statuses(database, request_id)["PROCESSED"] >= 6,
+            timeout=60,
+            what="the first scheduler to process some tiles",
+        )
     finally:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
@@ -132,10 +138,16 @@ def test_expired_tile_leases_go_back_to_pending_counting_an_attempt(database, en
     request_id = make_request(database, account, 4, output={"dir": str(out_dir)})
     past = utcnow() - timedelta(seconds=60)
     with database.session() as s:  # a dead scheduler left two tiles in flight, one on its last attempt
-        s.execute(update(Tile).where(Tile.request_id == request_id, Tile.name.in_(["T0000", "T0001"]))
-                  .values(status="PROCESSING", lease_owner="dead", lease_expires=past, attempts=1))
-        s.execute(update(Tile).where(Tile.request_id == request_id, Tile.name == "T0002")
-                  .values(status="QUEUED", lease_owner="dead", lease_expires=past, attempts=3))
+        s.execute(
+            update(Tile)
+            .where(Tile.request_id == request_id, Tile.name.in_(["T0000", "T0001"]))
+            .values(status="PROCESSING", lease_owner="dead", lease_expires=past, attempts=1)
+        )
+        s.execute(
+            update(Tile)
+            .where(Tile.request_id == request_id, Tile.name == "T0002")
+            .values(status="QUEUED", lease_owner="dead", lease_expires=past, attempts=3)
+        )
     scheduler = local_scheduler(engine_settings, database, lease_s=1.0)
     try:
         scheduler.prepare()
@@ -155,22 +167,41 @@ def test_expired_tile_leases_go_back_to_pending_counting_an_attempt(database, en
 
 def _small_analysis(tiles: int):
     def analyse(request, settings) -> AnalysisResult:
-        planned = [PlannedTile(tile_id=i, name=f"A{i}", epsg=32633, bounds=(0.0, 0.0, 10.0, 10.0), width_px=128,
-                               height_px=128, geometry={"type": "Point", "coordinates": [0, 0]}, estimated_pu=1.0)
-                   for i in range(tiles)]
-        return AnalysisResult(planned, 128, 128, value_estimate=3.0 * tiles,
-                              cost_estimate={"low": 100.0, "high": 100.0, "expected": 100.0,
-                                             "scenes_per_tile": {"min": 1, "max": 1}})
+        planned = [
+            PlannedTile(
+                tile_id=i,
+                name=f"A{i}",
+                epsg=32633,
+                bounds=(0.0, 0.0, 10.0, 10.0),
+                width_px=128,
+                height_px=128,
+                geometry={"type": "Point", "coordinates": [0, 0]},
+                estimated_pu=1.0,
+            )
+            for i in range(tiles)
+        ]
+        return AnalysisResult(
+            planned,
+            128,
+            128,
+            value_estimate=3.0 * tiles,
+            cost_estimate={"low": 100.0, "high": 100.0, "expected": 100.0, "scenes_per_tile": {"min": 1, "max": 1}},
+        )
+
     return analyse
 
 
 def test_analysis_stuck_with_an_expired_lease_is_redone(database, engine_settings, out_dir):
     account = make_account(database)
-    request_id = make_request(database, account, 3, status="ANALYSING", user_action="START", reserve=None,
-                              output={"dir": str(out_dir)})  # three partial tiles left by a dead analysis
+    request_id = make_request(
+        database, account, 3, status="ANALYSING", user_action="START", reserve=None, output={"dir": str(out_dir)}
+    )  # three partial tiles left by a dead analysis
     with database.session() as s:
-        s.execute(update(BatchRequest).where(BatchRequest.id == request_id)
-                  .values(lease_owner="dead", lease_expires=utcnow() - timedelta(seconds=5)))
+        s.execute(
+            update(BatchRequest)
+            .where(BatchRequest.id == request_id)
+            .values(lease_owner="dead", lease_expires=utcnow() - timedelta(seconds=5))
+        )
     scheduler = local_scheduler(engine_settings, database, analyse=_small_analysis(5))
     try:
         assert scheduler.run_until_idle(60)
@@ -186,8 +217,9 @@ def test_analysis_whose_result_cannot_be_stored_is_analysed_again(database, engi
     """Storing the first result fails (two tiles with one id break the unique constraint): the lease is given
     up, not renewed forever, and the second analysis completes the request."""
     account = make_account(database)
-    request_id = make_request(database, account, 0, status="ANALYSING", user_action="START", reserve=None,
-                              output={"dir": str(out_dir)})
+    request_id = make_request(
+        database, account, 0, status="ANALYSING", user_action="START", reserve=None, output={"dir": str(out_dir)}
+    )
     good = _small_analysis(4)
     calls: list[int] = []
 
@@ -195,8 +227,9 @@ def test_analysis_whose_result_cannot_be_stored_is_analysed_again(database, engi
         calls.append(1)
         result = good(request, settings)
         if len(calls) == 1:
-            return AnalysisResult([*result.tiles, result.tiles[0]], 128, 128, result.value_estimate,
-                                  result.cost_estimate)
+            return AnalysisResult(
+                [*result.tiles, result.tiles[0]], 128, 128, result.value_estimate, result.cost_estimate
+            )
         return result
 
     scheduler = local_scheduler(engine_settings, database, analyse=analyse, lease_s=1.0)

@@ -12,24 +12,30 @@ from eobatch.engine.retry import RetryPolicy
 from eobatch.errors import TileFailure
 
 
-@pytest.mark.parametrize("accounts,in_flight,limit,free,start,expected", [
-    pytest.param(["a", "b"], {}, 10, 4, 0, {"a": 2, "b": 2}, id="even-split"),
-    pytest.param(["a", "b"], {}, 10, 3, 1, {"a": 1, "b": 2}, id="odd-slot-goes-to-the-turn"),
-    pytest.param(["a", "b"], {"a": 9}, 10, 4, 0, {"a": 1, "b": 3}, id="per-account-cap"),
-    pytest.param(["a", "b"], {"a": 10, "b": 10}, 10, 4, 0, {"a": 0, "b": 0}, id="all-capped"),
-    pytest.param(["a"], {}, 2, 8, 0, {"a": 2}, id="one-account-capped"),
-    pytest.param([], {}, 2, 8, 0, {}, id="nobody-waiting"),
-])
+@pytest.mark.parametrize(
+    "accounts,in_flight,limit,free,start,expected",
+    [
+        pytest.param(["a", "b"], {}, 10, 4, 0, {"a": 2, "b": 2}, id="even-split"),
+        pytest.param(["a", "b"], {}, 10, 3, 1, {"a": 1, "b": 2}, id="odd-slot-goes-to-the-turn"),
+        pytest.param(["a", "b"], {"a": 9}, 10, 4, 0, {"a": 1, "b": 3}, id="per-account-cap"),
+        pytest.param(["a", "b"], {"a": 10, "b": 10}, 10, 4, 0, {"a": 0, "b": 0}, id="all-capped"),
+        pytest.param(["a"], {}, 2, 8, 0, {"a": 2}, id="one-account-capped"),
+        pytest.param([], {}, 2, 8, 0, {}, id="nobody-waiting"),
+    ],
+)
 def test_share_slots(accounts, in_flight, limit, free, start, expected):
     assert share_slots(accounts, in_flight, limit, free, start) == expected
 
 
-@pytest.mark.parametrize("policy,attempts,wait", [
-    pytest.param(RetryPolicy(backoff_s=2.0), 1, 2.0, id="first-retry-waits-base"),
-    pytest.param(RetryPolicy(backoff_s=2.0), 3, 8.0, id="2*2**2"),
-    pytest.param(RetryPolicy(backoff_s=2.0, cap_s=5.0), 3, 5.0, id="capped"),
-    pytest.param(RetryPolicy(backoff_s=0.0), 2, 0.0, id="no-backoff"),
-])
+@pytest.mark.parametrize(
+    "policy,attempts,wait",
+    [
+        pytest.param(RetryPolicy(backoff_s=2.0), 1, 2.0, id="first-retry-waits-base"),
+        pytest.param(RetryPolicy(backoff_s=2.0), 3, 8.0, id="2*2**2"),
+        pytest.param(RetryPolicy(backoff_s=2.0, cap_s=5.0), 3, 5.0, id="capped"),
+        pytest.param(RetryPolicy(backoff_s=0.0), 2, 0.0, id="no-backoff"),
+    ],
+)
 def test_retry_backoff(policy, attempts, wait):
     assert policy.backoff(attempts) == wait
 
@@ -55,23 +61,29 @@ def test_run_task_reports_instead_of_raising():
 
 
 def test_estimate_simple_mosaicking_uses_one_sample():
-    inputs = CostInputs(bands=("B04", "B08", "dataMask"), float32=True, fusion=1.0, mosaicking="SIMPLE",
-                        estimated_samples=1)
+    inputs = CostInputs(
+        bands=("B04", "B08", "dataMask"), float32=True, fusion=1.0, mosaicking="SIMPLE", estimated_samples=1
+    )
     figures = estimate([(512, 512), (50, 50)], inputs, [4, 0])
     # 512x512: 1 (area) * 2/3 (bands, dataMask not counted) * 2 (FLOAT32) = 4/3 PU; 50x50: area 0.01 -> 0.01333
     assert figures.value_estimate == pytest.approx(4 / 3 + 0.01 * 2 / 3 * 2)
     # discount: 512x512 >= 10,000 px -> /3; 50x50 = 2,500 px -> full price
     assert figures.tile_pu == pytest.approx([4 / 9, 0.01 * 2 / 3 * 2])
-    assert figures.cost_estimate == {"low": 100.0, "high": 100.0, "expected": 100.0,
-                                     "scenes_per_tile": {"min": 0, "max": 4}}
+    assert figures.cost_estimate == {
+        "low": 100.0,
+        "high": 100.0,
+        "expected": 100.0,
+        "scenes_per_tile": {"min": 0, "max": 4},
+    }
 
 
 def test_estimate_orbit_mosaicking_counts_scenes_found():
-    inputs = CostInputs(bands=("B02", "B03", "B04"), float32=False, fusion=1.0, mosaicking="ORBIT",
-                        estimated_samples=10)
+    inputs = CostInputs(
+        bands=("B02", "B03", "B04"), float32=False, fusion=1.0, mosaicking="ORBIT", estimated_samples=10
+    )
     sizes = [(2048, 2048)] * 30  # 16 area units per tile
     figures = estimate(sizes, inputs, [2] * 10 + [5] * 20)
-    assert figures.value_estimate == pytest.approx(30 * 16 * 10)   # Sentinel Hub rule: 10 samples, no discount
+    assert figures.value_estimate == pytest.approx(30 * 16 * 10)  # Sentinel Hub rule: 10 samples, no discount
     assert figures.cost_estimate["low"] == pytest.approx(30 * 16 * 2 / 3)
     assert figures.cost_estimate["high"] == pytest.approx(30 * 16 * 5 / 3)
     assert figures.cost_estimate["expected"] == pytest.approx((10 * 16 * 2 + 20 * 16 * 5) / 3)

@@ -66,8 +66,11 @@ def test_a_request_that_can_pay_every_tile_is_not_stopped(database, engine_setti
 
 def test_v2_requests_upload_their_execution_database(database, engine_settings, out_dir):
     account = make_account(database)
-    output = {"dir": str(out_dir), "fatal": ["T0001"],
-              "defaultTilePath": "s3://out/<requestId>/<tileName>/<outputId>.<format>"}
+    output = {
+        "dir": str(out_dir),
+        "fatal": ["T0001"],
+        "defaultTilePath": "s3://out/<requestId>/<tileName>/<outputId>.<format>",
+    }
     request_id = make_request(database, account, 3, output=output)
     v1_id = make_request(database, account, 1, output=output)
     with database.session() as s:
@@ -89,43 +92,83 @@ def test_v2_requests_upload_their_execution_database(database, engine_settings, 
 
 
 def _snapshot(**changes) -> RequestSnapshot:
-    values = dict(id="r-1", account_id="a-1", process_request={
-        "input": {"bounds": {"bbox": [11.9, 45.1, 11.93, 45.12]}, "data": [{"type": "sentinel-2-l2a"}]},
-        "evalscript": "//VERSION=3"}, output={"type": "raster", "defaultTilePath": "s3://b/<tileName>.<format>"},
-        grid_id=1, resolution=20.0, buffer_x=0, buffer_y=0, user_action="START", api_version="v2",
+    values = dict(
+        id="r-1",
+        account_id="a-1",
+        process_request={
+            "input": {"bounds": {"bbox": [11.9, 45.1, 11.93, 45.12]}, "data": [{"type": "sentinel-2-l2a"}]},
+            "evalscript": "//VERSION=3",
+        },
+        output={"type": "raster", "defaultTilePath": "s3://b/<tileName>.<format>"},
+        grid_id=1,
+        resolution=20.0,
+        buffer_x=0,
+        buffer_y=0,
+        user_action="START",
+        api_version="v2",
         body={"input": {"type": "tiling-grid", "id": 1, "resolution": 20.0}},
-        delivery_credentials={"accessKey": "AK", "secretAccessKey": "SK", "region": "eu-central-1",
-                              "features": {"accessKey": "FK", "secretAccessKey": "FS"}})
+        delivery_credentials={
+            "accessKey": "AK",
+            "secretAccessKey": "SK",
+            "region": "eu-central-1",
+            "features": {"accessKey": "FK", "secretAccessKey": "FS"},
+        },
+    )
     values.update(changes)
     return RequestSnapshot(**values)
 
 
 def test_v2_tile_tasks_write_with_the_request_delivery_keys(tmp_path: Path):
-    tile = ClaimedTile(1, "r-1", "a-1", 321, "32TQR_1_1", 32632, (720000.0, 5000000.0, 730000.0, 5010000.0),
-                       500, 500, 1)
+    tile = ClaimedTile(
+        1, "r-1", "a-1", 321, "32TQR_1_1", 32632, (720000.0, 5000000.0, 730000.0, 5010000.0), 500, 500, 1
+    )
     task = build_tile_task(TileSpec(_snapshot(), tile), Settings(data_dir=tmp_path))
     assert task.output["defaultTilePath"] == "s3://b/<tileName>.<format>"
-    assert task.output["delivery"]["s3"] == {"url": "s3://b/<tileName>.<format>", "accessKey": "AK",
-                                             "secretAccessKey": "SK", "region": "eu-central-1"}
+    assert task.output["delivery"]["s3"] == {
+        "url": "s3://b/<tileName>.<format>",
+        "accessKey": "AK",
+        "secretAccessKey": "SK",
+        "region": "eu-central-1",
+    }
     v1 = build_tile_task(TileSpec(_snapshot(api_version="v1"), tile), Settings(data_dir=tmp_path))
     assert "delivery" not in v1.output
 
 
 def test_a_feature_tile_task_uses_the_stored_size_and_the_feature_footprint(tmp_path: Path):
     footprint = shapely.box(11.92, 45.11, 11.95, 45.13)
-    tile = ClaimedTile(1, "r-1", "a-1", 12, "field-b", 32632, (740000.0, 5000000.0, 741600.0, 5001000.0),
-                       80, 50, 1, geometry=mapping(footprint))
-    snapshot = _snapshot(grid_id=None, resolution=None,
-                         body={"input": {"type": "geopackage", "features": {"s3": {"url": "s3://b/f.gpkg"}}}})
+    tile = ClaimedTile(
+        1,
+        "r-1",
+        "a-1",
+        12,
+        "field-b",
+        32632,
+        (740000.0, 5000000.0, 741600.0, 5001000.0),
+        80,
+        50,
+        1,
+        geometry=mapping(footprint),
+    )
+    snapshot = _snapshot(
+        grid_id=None,
+        resolution=None,
+        body={"input": {"type": "geopackage", "features": {"s3": {"url": "s3://b/f.gpkg"}}}},
+    )
     task = build_tile_task(TileSpec(snapshot, tile), Settings(data_dir=tmp_path))
     assert (task.tile.grid_id, task.tile.id, task.tile.name) == (-1, 12, "field-b")
     grid = task.pixel_grid
     assert (grid.epsg, grid.width, grid.height) == (32632, 80, 50)
-    assert (grid.transform.a, grid.transform.e, grid.transform.c, grid.transform.f) == (20.0, -20.0, 740000.0,
-                                                                                        5001000.0)
+    assert (grid.transform.a, grid.transform.e, grid.transform.c, grid.transform.f) == (
+        20.0,
+        -20.0,
+        740000.0,
+        5001000.0,
+    )
     area = shapely.from_wkb(task.area_wgs84_wkb)
     assert area.equals(shapely.box(11.92, 45.11, 11.93, 45.12))  # the footprint clipped to the bounds
     no_bounds = dict(snapshot.process_request, input={"data": [{"type": "sentinel-2-l2a"}]})
-    task = build_tile_task(TileSpec(_snapshot(grid_id=None, resolution=None, process_request=no_bounds,
-                                              body=snapshot.body), tile), Settings(data_dir=tmp_path))
+    task = build_tile_task(
+        TileSpec(_snapshot(grid_id=None, resolution=None, process_request=no_bounds, body=snapshot.body), tile),
+        Settings(data_dir=tmp_path),
+    )
     assert shapely.from_wkb(task.area_wgs84_wkb).equals(footprint)

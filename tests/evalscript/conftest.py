@@ -23,8 +23,10 @@ def js(engine):
     """Evaluate a JS expression in a fresh context with the helper library; returns JSON-decoded value."""
     import json
 
-    script = engine.load("//VERSION=3\nfunction setup(){return {input:['B04'], output:{bands:1}}}\n"
-                         "function evaluatePixel(s){return [s.B04]}\n")
+    script = engine.load(
+        "//VERSION=3\nfunction setup(){return {input:['B04'], output:{bands:1}}}\n"
+        "function evaluatePixel(s){return [s.B04]}\n"
+    )
 
     def run(expr: str):
         text = script._run(f"JSON.stringify({expr})", "test")

@@ -24,11 +24,13 @@ DEFAULT_RANGE = (datetime(2023, 1, 1, tzinfo=UTC), datetime(2024, 6, 30, tzinfo=
 TIME_RANGES = {
     "s1_crop_monitoring.js": (datetime(2018, 4, 1, tzinfo=UTC), datetime(2018, 8, 31, tzinfo=UTC)),
     "s1_sar_multi-temporal_backscatter_coefficient_composite.js": (
-        datetime(2018, 4, 1, tzinfo=UTC), datetime(2018, 8, 31, tzinfo=UTC)),
+        datetime(2018, 4, 1, tzinfo=UTC),
+        datetime(2018, 8, 31, tzinfo=UTC),
+    ),
 }
 KNOWN_FAILURES = {
     "s2_cloudless_mosaic_values.js": "script bug: declares ORBIT but reads sample.B04 on the samples array, so "
-                                     "it returns undefined values, which eobatch rejects as non-numbers",
+    "it returns undefined values, which eobatch rejects as non-numbers",
 }
 
 

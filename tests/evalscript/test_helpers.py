@@ -16,10 +16,14 @@ EXAMPLES = [
     # ColorRampVisualizer, hex and array colours
     ("new ColorRampVisualizer([[200, 0xFF0000], [300, 0x0000FF]]).process(199)", [1, 0, 0]),
     ("new ColorRampVisualizer([[200, 0xFF0000], [300, 0x0000FF]]).process(200)", [1, 0, 0]),
-    ("new ColorRampVisualizer([[200, 0xFF0000], [300, 0x0000FF]]).process(250)",
-     [0.4980392156862745, 0, 0.4980392156862745]),
-    ("new ColorRampVisualizer([[200, 0xFF0000], [300, 0x0000FF]]).process(299)",
-     [0.00784313725490196, 0, 0.9882352941176471]),
+    (
+        "new ColorRampVisualizer([[200, 0xFF0000], [300, 0x0000FF]]).process(250)",
+        [0.4980392156862745, 0, 0.4980392156862745],
+    ),
+    (
+        "new ColorRampVisualizer([[200, 0xFF0000], [300, 0x0000FF]]).process(299)",
+        [0.00784313725490196, 0, 0.9882352941176471],
+    ),
     ("new ColorRampVisualizer([[200, 0xFF0000], [300, 0x0000FF]]).process(300)", [0, 0, 1]),
     ("new ColorRampVisualizer([[200, [1, 0, 0]], [300, [0, 0, 1]]]).process(199)", [1, 0, 0]),
     ("new ColorRampVisualizer([[200, [1, 0, 0]], [300, [0, 0, 1]]]).process(300)", [0, 0, 1]),
@@ -33,34 +37,34 @@ EXAMPLES = [
     ("ColorRampVisualizer.createWhiteGreen(0.0, 1.0).process(0.0)", [0, 0, 0]),
     ("ColorRampVisualizer.createWhiteGreen(0.0, 1.0).process(0.3)", [0, 0.4, 0]),
     ("ColorRampVisualizer.createWhiteGreen(0.0, 1.0).process(0.5)", [0.3333333333333333, 0.6, 0]),
-    ("ColorRampVisualizer.createWhiteGreen(0.0, 1.0).process(0.8)",
-     [0.7490196078431373, 0.8509803921568627, 0.4980392156862745]),
+    (
+        "ColorRampVisualizer.createWhiteGreen(0.0, 1.0).process(0.8)",
+        [0.7490196078431373, 0.8509803921568627, 0.4980392156862745],
+    ),
     ("ColorRampVisualizer.createWhiteGreen(0.0, 1.0).process(1.0)", [1, 1, 1]),
     ("ColorRampVisualizer.createBlueRed(0.0, 1.0).process(0.0)", [0, 0, 0.5019607843137255]),
     ("ColorRampVisualizer.createBlueRed(0.0, 1.0).process(0.3)", [0, 0.6980392156862745, 1]),
-    ("ColorRampVisualizer.createBlueRed(0.0, 1.0).process(0.5)",
-     [0.4980392156862745, 1, 0.4980392156862745]),
+    ("ColorRampVisualizer.createBlueRed(0.0, 1.0).process(0.5)", [0.4980392156862745, 1, 0.4980392156862745]),
     ("ColorRampVisualizer.createBlueRed(0.0, 1.0).process(0.8)", [1, 0.2980392156862745, 0]),
     ("ColorRampVisualizer.createBlueRed(0.0, 1.0).process(1.0)", [0.5019607843137255, 0, 0]),
     ("ColorRampVisualizer.createOceanColor(0, 1).process(0)", [147 / 255, 0, 108 / 255]),
     # ColorGradientVisualizer (deprecated)
     ("ColorGradientVisualizer.createRedTemperature(0.0, 1.0).process(0.0)", [0, 0, 0]),
     ("ColorGradientVisualizer.createRedTemperature(0.0, 1.0).process(0.3)", [0.43137254901960786, 0, 0]),
-    ("ColorGradientVisualizer.createRedTemperature(0.0, 1.0).process(0.5)",
-     [0.7176470588235294, 0.047058823529411764, 0]),
+    (
+        "ColorGradientVisualizer.createRedTemperature(0.0, 1.0).process(0.5)",
+        [0.7176470588235294, 0.047058823529411764, 0],
+    ),
     ("ColorGradientVisualizer.createRedTemperature(0.0, 1.0).process(0.8)", [1, 0.6196078431372549, 0.2]),
     ("ColorGradientVisualizer.createRedTemperature(0.0, 1.0).process(1.0)", [1, 1, 1]),
     ("ColorGradientVisualizer.createWhiteGreen(0.0, 1.0).process(0.0)", [0, 0, 0]),
     ("ColorGradientVisualizer.createWhiteGreen(0.0, 1.0).process(0.3)", [0, 0.2980392156862745, 0]),
-    ("ColorGradientVisualizer.createWhiteGreen(0.0, 1.0).process(0.5)",
-     [0.16862745098039217, 0.5019607843137255, 0]),
-    ("ColorGradientVisualizer.createWhiteGreen(0.0, 1.0).process(0.8)",
-     [0.6666666666666666, 0.8, 0.3333333333333333]),
+    ("ColorGradientVisualizer.createWhiteGreen(0.0, 1.0).process(0.5)", [0.16862745098039217, 0.5019607843137255, 0]),
+    ("ColorGradientVisualizer.createWhiteGreen(0.0, 1.0).process(0.8)", [0.6666666666666666, 0.8, 0.3333333333333333]),
     ("ColorGradientVisualizer.createWhiteGreen(0.0, 1.0).process(1.0)", [1, 1, 1]),
     ("ColorGradientVisualizer.createBlueRed(0.0, 1.0).process(0.0)", [0, 0, 0.5019607843137255]),
     ("ColorGradientVisualizer.createBlueRed(0.0, 1.0).process(0.3)", [0, 0.7019607843137254, 1]),
-    ("ColorGradientVisualizer.createBlueRed(0.0, 1.0).process(0.5)",
-     [0.5019607843137255, 1, 0.5019607843137255]),
+    ("ColorGradientVisualizer.createBlueRed(0.0, 1.0).process(0.5)", [0.5019607843137255, 1, 0.5019607843137255]),
     ("ColorGradientVisualizer.createBlueRed(0.0, 1.0).process(0.8)", [1, 0.2980392156862745, 0]),
     ("ColorGradientVisualizer.createBlueRed(0.0, 1.0).process(1.0)", [0.5019607843137255, 0, 0]),
     # HighlightCompressVisualizer(0.1, 0.4)
@@ -103,22 +107,41 @@ EXAMPLES = [
     ("valueInterpolate(-10, [-10, -5, 0, 5, 10], [-1000, -50, 0, 50, 1000])", -1000),
     ("valueInterpolate(9, [-10, -5, 0, 5, 10], [-1000, -50, 0, 50, 1000])", 810),
     ("valueInterpolate(50)", 50),
-    ("valueInterpolate(0.1, [0, 0.2, 0.4, 0.6, 0.8, 1], [[0, 0, 0], [0.1, 0.2, 0.5], [0.25, 0.4, 0.5], "
-     "[0.4, 0.6, 0.5], [0.75, 0.8, 0.5], [1, 1, 0.5]])", [0.05, 0.1, 0.25]),
+    (
+        "valueInterpolate(0.1, [0, 0.2, 0.4, 0.6, 0.8, 1], [[0, 0, 0], [0.1, 0.2, 0.5], [0.25, 0.4, 0.5], "
+        "[0.4, 0.6, 0.5], [0.75, 0.8, 0.5], [1, 1, 0.5]])",
+        [0.05, 0.1, 0.25],
+    ),
     ("colorBlend(9, [-10, -5, 0, 5, 10], [-1000, -50, 0, 50, 1000])", 810),
     ("colorMap(0.5, [0, 1], [[1, 0, 0], [0, 1, 0]])", [0, 1, 0]),
     ("colorMap(2, [0, 1], [[1, 0, 0], [0, 1, 0]])", [0, 1, 0]),
-    ("decodeL8C2Qa(55052)", {"cirrus": 1, "cirrusConfidence": 3, "clear": 0, "cloud": 1, "cloudConfidence": 3,
-                             "cloudShadow": 0, "cloudShadowConfidence": 1, "dilatedCloud": 0, "fill": 0,
-                             "snow": 0, "snowIceConfidence": 1, "water": 0}),
+    (
+        "decodeL8C2Qa(55052)",
+        {
+            "cirrus": 1,
+            "cirrusConfidence": 3,
+            "clear": 0,
+            "cloud": 1,
+            "cloudConfidence": 3,
+            "cloudShadow": 0,
+            "cloudShadowConfidence": 1,
+            "dilatedCloud": 0,
+            "fill": 0,
+            "snow": 0,
+            "snowIceConfidence": 1,
+            "water": 0,
+        },
+    ),
     ("decodeS3OLCIQualityFlags(2 ** 31 + 1).land", 1),
     ("decodeS3OLCIQualityFlags(2 ** 31 + 1).saturatedB21", 1),
     ("decodeS3OLCIQualityFlags(2 ** 31 + 1).saturatedB01", 0),
     ("decodeLs8Qa(16).cloud", 1),
     ("JAVA_DOUBLE_MAX_VAL", 1.7976931348623157e308),
     ("[blueRed.length, redTemperature.length, greenWhite.length, oceanColor.length]", [6, 5, 4, 21]),
-    ("[SampleType.AUTO, SampleType.UINT16, SampleType.FLOAT32, Mosaicking.ORBIT, Mosaicking.TILE]",
-     ["AUTO", "UINT16", "FLOAT32", "ORBIT", "TILE"]),
+    (
+        "[SampleType.AUTO, SampleType.UINT16, SampleType.FLOAT32, Mosaicking.ORBIT, Mosaicking.TILE]",
+        ["AUTO", "UINT16", "FLOAT32", "ORBIT", "TILE"],
+    ),
 ]
 
 
@@ -137,13 +160,17 @@ def test_documented_example(js, expr, expected):
 
 def test_color_blend_does_not_mutate_its_colours(js):
     assert js("(() => { const c = [[0, 0, 0], [1, 1, 1]]; colorBlend(0.5, [0, 1], c); return c; })()") == [
-        [0, 0, 0], [1, 1, 1]]
+        [0, 0, 0],
+        [1, 1, 1],
+    ]
 
 
 def test_gain_override_global_is_read_by_visualizers(engine):
-    script = engine.load("//VERSION=3\nvar gainOverride = 2;\n"
-                         "function setup(){return {input:['B04'], output:{bands:1, sampleType:'FLOAT32'}}}\n"
-                         "function evaluatePixel(s){return [new DefaultVisualizer(0, 1).process(s.B04)]}\n")
+    script = engine.load(
+        "//VERSION=3\nvar gainOverride = 2;\n"
+        "function setup(){return {input:['B04'], output:{bands:1, sampleType:'FLOAT32'}}}\n"
+        "function evaluatePixel(s){return [new DefaultVisualizer(0, 1).process(s.B04)]}\n"
+    )
     import numpy as np
 
     out = script.evaluate({None: [{"B04": np.full((1, 1), 0.25, np.float32)}]}, {})

@@ -43,8 +43,9 @@ def test_endless_loop_at_top_level_is_stopped_at_load():
 
 def test_endless_allocation_fails_the_tile_then_the_worker_goes_on():
     engine = EvalscriptEngine(timeout_s=20, max_memory_mb=64)
-    script = engine.load(HEADER + "var keep = [];\n"
-                                  "function evaluatePixel(s){ for (;;) keep.push(new Array(1e5).fill(s.B04)); }\n")
+    script = engine.load(
+        HEADER + "var keep = [];\nfunction evaluatePixel(s){ for (;;) keep.push(new Array(1e5).fill(s.B04)); }\n"
+    )
     with pytest.raises(EvalscriptError, match="memory limit of 64 MB during evaluatePixel"):
         script.evaluate(SAMPLES, {})
     _healthy(engine)

@@ -8,9 +8,11 @@ from eobatch.errors import EvalscriptError
 from eobatch.evalscript import validate_evalscript
 
 L2A = {"B02", "B03", "B04", "B08", "SCL"}
-SCRIPT = ("//VERSION=3\nfunction setup() {\n  return {input: ['B04', 'B08', 'dataMask'],\n"
-          "    output: [{id: 'default', bands: 2}, {id: 'ndvi', bands: 1, sampleType: 'FLOAT32'}]};\n}\n"
-          "function evaluatePixel(s) {\n  return {default: [s.B04, s.dataMask], ndvi: [index(s.B08, s.B04)]};\n}\n")
+SCRIPT = (
+    "//VERSION=3\nfunction setup() {\n  return {input: ['B04', 'B08', 'dataMask'],\n"
+    "    output: [{id: 'default', bands: 2}, {id: 'ndvi', bands: 1, sampleType: 'FLOAT32'}]};\n}\n"
+    "function evaluatePixel(s) {\n  return {default: [s.B04, s.dataMask], ndvi: [index(s.B08, s.B04)]};\n}\n"
+)
 
 
 def test_valid_script_returns_its_setup(engine):
@@ -35,9 +37,11 @@ def test_unknown_band_with_case_hint(engine):
 
 
 def test_fusion_datasource_must_match_request_inputs(engine):
-    source = ("//VERSION=3\nfunction setup() { return {input: [{datasource: 's1', bands: ['VV']}, "
-              "{datasource: 'l2a', bands: ['B04']}], output: {bands: 1}}; }\n"
-              "function evaluatePixel(s) { return [s.s1[0].VV + s.l2a[0].B04]; }\n")
+    source = (
+        "//VERSION=3\nfunction setup() { return {input: [{datasource: 's1', bands: ['VV']}, "
+        "{datasource: 'l2a', bands: ['B04']}], output: {bands: 1}}; }\n"
+        "function evaluatePixel(s) { return [s.s1[0].VV + s.l2a[0].B04]; }\n"
+    )
     validate_evalscript(source, ["default"], {"s1": {"VV", "VH"}, "l2a": L2A}, engine=engine)
     with pytest.raises(EvalscriptError, match=r"datasource 's1' matches no input\.data"):
         validate_evalscript(source, ["default"], {"l2a": L2A}, engine=engine)
@@ -52,6 +56,8 @@ def test_runtime_error_surfaces_with_message_and_line(engine):
 
 
 def test_orbit_script_must_cope_with_the_synthetic_scene_series(engine):
-    source = ("//VERSION=3\nfunction setup() { return {input: ['B04'], output: {bands: 1}, mosaicking: 'ORBIT'}; }\n"
-              "function evaluatePixel(samples) {\n  return [samples[0].B04 / samples.length];\n}\n")
+    source = (
+        "//VERSION=3\nfunction setup() { return {input: ['B04'], output: {bands: 1}, mosaicking: 'ORBIT'}; }\n"
+        "function evaluatePixel(samples) {\n  return [samples[0].B04 / samples.length];\n}\n"
+    )
     validate_evalscript(source, ["default"], {None: L2A}, engine=engine)

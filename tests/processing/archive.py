@@ -68,17 +68,35 @@ def write_archive(root: Path, scenes: list[SceneFile], href_prefix: str | None =
             assets[band] = {"href": href, "type": "image/tiff; application=geotiff; profile=cloud-optimized"}
         outline = mapping(box(*scene.bounds("B04")))
         geometry = transform_geom(f"EPSG:{scene.epsg}", "EPSG:4326", outline)
-        features.append({
-            "type": "Feature", "stac_version": "1.1.0", "id": scene.id, "geometry": geometry,
-            "bbox": list(_bbox(geometry)), "collection": COLLECTION,
-            "properties": {"datetime": scene.datetime, "eo:cloud_cover": scene.cloud_cover, "proj:epsg": scene.epsg},
-            "assets": assets, "links": [],
-        })
+        features.append(
+            {
+                "type": "Feature",
+                "stac_version": "1.1.0",
+                "id": scene.id,
+                "geometry": geometry,
+                "bbox": list(_bbox(geometry)),
+                "collection": COLLECTION,
+                "properties": {
+                    "datetime": scene.datetime,
+                    "eo:cloud_cover": scene.cloud_cover,
+                    "proj:epsg": scene.epsg,
+                },
+                "assets": assets,
+                "links": [],
+            }
+        )
     items = root / "items.json"
     items.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
     config = root / "collections.yaml"
-    config.write_text(yaml.safe_dump({"collections": {COLLECTION: {
-        "preset": "sentinel-2-l1c", "source": {"kind": "static", "href": str(items)}}}}))
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "collections": {
+                    COLLECTION: {"preset": "sentinel-2-l1c", "source": {"kind": "static", "href": str(items)}}
+                }
+            }
+        )
+    )
     return config
 
 

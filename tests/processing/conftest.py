@@ -28,8 +28,10 @@ function evaluatePixel(s) {
 }
 """
 
-RESPONSES = [{"identifier": "default", "format": {"type": "image/tiff"}},
-             {"identifier": "ndvi", "format": {"type": "image/tiff"}}]
+RESPONSES = [
+    {"identifier": "default", "format": {"type": "image/tiff"}},
+    {"identifier": "ndvi", "format": {"type": "image/tiff"}},
+]
 
 
 @pytest.fixture(scope="session")
@@ -65,10 +67,23 @@ def seaweed():
     weed.stop()
 
 
-def make_task(settings, tile, *, resolution=20.0, buffer=0, area=AREA, evalscript=NDVI_RGB, responses=None,
-              output=None, data=None, request_id="req-1") -> TileTask:
-    data_entry = {"type": COLLECTION,
-                  "dataFilter": {"timeRange": {"from": "2020-06-01T00:00:00Z", "to": "2020-06-30T23:59:59Z"}}}
+def make_task(
+    settings,
+    tile,
+    *,
+    resolution=20.0,
+    buffer=0,
+    area=AREA,
+    evalscript=NDVI_RGB,
+    responses=None,
+    output=None,
+    data=None,
+    request_id="req-1",
+) -> TileTask:
+    data_entry = {
+        "type": COLLECTION,
+        "dataFilter": {"timeRange": {"from": "2020-06-01T00:00:00Z", "to": "2020-06-30T23:59:59Z"}},
+    }
     data_entry.update(data or {})
     return TileTask(
         request_id=request_id,
@@ -76,8 +91,11 @@ def make_task(settings, tile, *, resolution=20.0, buffer=0, area=AREA, evalscrip
         tile=tile,
         pixel_grid=pixel_grid(tile, resolution, buffer, buffer),
         area_wgs84_wkb=shapely.to_wkb(area),
-        process_request={"input": {"data": [data_entry]},
-                         "output": {"responses": responses or RESPONSES}, "evalscript": evalscript},
+        process_request={
+            "input": {"data": [data_entry]},
+            "output": {"responses": responses or RESPONSES},
+            "evalscript": evalscript,
+        },
         output=output or {"defaultTilePath": "s3://out/<requestId>/<tileName>/<outputId>.<format>"},
         settings=settings,
     )

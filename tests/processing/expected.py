@@ -12,9 +12,17 @@ from eobatch.processing import TargetGrid
 def warp_band(scene, band: str, grid: TargetGrid, resampling=Resampling.nearest) -> np.ndarray:
     """One scene band's DN on the grid (float32, NaN = no data)."""
     out = np.full(grid.shape, np.nan, np.float32)
-    reproject(scene.bands[band], out, src_transform=scene.band_transform(band), src_crs=f"EPSG:{scene.epsg}",
-              src_nodata=0, dst_transform=grid.transform, dst_crs=grid.crs, dst_nodata=np.nan,
-              resampling=resampling)
+    reproject(
+        scene.bands[band],
+        out,
+        src_transform=scene.band_transform(band),
+        src_crs=f"EPSG:{scene.epsg}",
+        src_nodata=0,
+        dst_transform=grid.transform,
+        dst_crs=grid.crs,
+        dst_nodata=np.nan,
+        resampling=resampling,
+    )
     return out
 
 

@@ -22,16 +22,32 @@ def write_cog(
     data = data if data.ndim == 3 else data[np.newaxis]
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.tif")
-    profile = dict(driver="GTiff", width=data.shape[2], height=data.shape[1], count=data.shape[0],
-                   dtype=data.dtype, crs=f"EPSG:{epsg}", transform=transform, nodata=nodata,
-                   tiled=True, blockxsize=256, blockysize=256)
+    profile = dict(
+        driver="GTiff",
+        width=data.shape[2],
+        height=data.shape[1],
+        count=data.shape[0],
+        dtype=data.dtype,
+        crs=f"EPSG:{epsg}",
+        transform=transform,
+        nodata=nodata,
+        tiled=True,
+        blockxsize=256,
+        blockysize=256,
+    )
     with rasterio.open(tmp, "w", **profile) as dst:
         dst.write(data)
         if overviews:
             dst.build_overviews(list(overviews), Resampling.nearest)
     with rasterio.open(tmp) as src:
-        rasterio.shutil.copy(src, path, driver="COG", compress="DEFLATE", overviews="FORCE_USE_EXISTING"
-                             if overviews else "NONE", blocksize=256)
+        rasterio.shutil.copy(
+            src,
+            path,
+            driver="COG",
+            compress="DEFLATE",
+            overviews="FORCE_USE_EXISTING" if overviews else "NONE",
+            blocksize=256,
+        )
     tmp.unlink()
     return path
 

@@ -40,8 +40,14 @@ def test_geotiff_carries_crs_transform_nodata(tmp_path):
 def test_cog_honours_every_parameter(tmp_path):
     data = np.zeros((1, 200, 300), np.float32)
     data[0, ::2, ::2] = 8.0  # average and nearest overviews differ on this checkerboard
-    cog = CogParameters(overview_levels=(2, 4, 8), overview_min_size=40, resampling="average",
-                        blockxsize=128, blockysize=64, use_predictor=True)
+    cog = CogParameters(
+        overview_levels=(2, 4, 8),
+        overview_min_size=40,
+        resampling="average",
+        blockxsize=128,
+        blockysize=64,
+        use_predictor=True,
+    )
     path = _open(tmp_path, encode_raster(data, "image/tiff", GRID, nodata=None, cog=cog))
     valid, errors, _ = cog_validate(str(path))
     assert valid and not errors

@@ -24,8 +24,9 @@ def _responses(*pairs):
 
 def test_valid_combinations_pass():
     outs = [Out("default", 4, "AUTO"), Out("index", 1, "FLOAT32")]
-    validate_output_formats(_responses(("default", "image/png"), ("index", "image/tiff"),
-                                       ("userdata", "application/json")), outs)
+    validate_output_formats(
+        _responses(("default", "image/png"), ("index", "image/tiff"), ("userdata", "application/json")), outs
+    )
     validate_output_formats(_responses(("default", "image/jpeg")), [Out("default", 3, "UINT8")])
     validate_output_formats(_responses(("default", "image/tiff")), [Out("default", 1, "INT16")], cog_output=True)
 
@@ -54,8 +55,12 @@ def test_invalid_combinations_are_rejected(pairs, outs, cog, words):
 
 def test_v1_output_settings():
     out = OutputSettings.parse(
-        {"defaultTilePath": "s3://b/<tileName>/<outputId>.<format>", "overwrite": True, "cogOutput": True,
-         "cogParameters": {"overviewLevels": [2, 4], "blockxsize": 512, "blockysize": 256, "usePredictor": False}},
+        {
+            "defaultTilePath": "s3://b/<tileName>/<outputId>.<format>",
+            "overwrite": True,
+            "cogOutput": True,
+            "cogParameters": {"overviewLevels": [2, 4], "blockxsize": 512, "blockysize": 256, "usePredictor": False},
+        },
         [{"identifier": "index", "tilePath": "s3://b/idx/<tileName>.<format>"}],
     )
     assert out.overwrite and out.cog_output and not out.skip_existing
@@ -65,8 +70,13 @@ def test_v1_output_settings():
 
 
 def test_v2_delivery_and_bucket_name():
-    out = OutputSettings.parse({"type": "raster", "delivery": {"s3": {
-        "url": "s3://b/x", "accessKey": "k", "secretAccessKey": "s", "region": "eu-central-1"}}, "skipExisting": True})
+    out = OutputSettings.parse(
+        {
+            "type": "raster",
+            "delivery": {"s3": {"url": "s3://b/x", "accessKey": "k", "secretAccessKey": "s", "region": "eu-central-1"}},
+            "skipExisting": True,
+        }
+    )
     assert out.default_tile_path == "s3://b/x" and out.skip_existing
     assert out.credentials.access_key == "k" and out.credentials.region == "eu-central-1"
     assert OutputSettings.parse({"bucketName": "bkt"}).default_tile_path == "s3://bkt"
@@ -74,8 +84,11 @@ def test_v2_delivery_and_bucket_name():
 
 @pytest.mark.parametrize(
     ("params", "words"),
-    [({"resamplingAlgorithm": "bogus"}, "resamplingAlgorithm"), ({"blockxsize": 100}, "multiple of 16"),
-     ({"overviewLevels": [1, 2]}, ">= 2")],
+    [
+        ({"resamplingAlgorithm": "bogus"}, "resamplingAlgorithm"),
+        ({"blockxsize": 100}, "multiple of 16"),
+        ({"overviewLevels": [1, 2]}, ">= 2"),
+    ],
 )
 def test_bad_cog_parameters(params, words):
     with pytest.raises(BadRequest, match=words):
@@ -90,20 +103,31 @@ def test_missing_location():
 def test_the_worker_reads_only_locations_checked_at_create():
     """`output.responses[].tilePath` (the spec form, checked at create) is honoured; undocumented aliases
     that create never checks (`path`, `default_tile_path`) are not read."""
-    out = OutputSettings.parse({"defaultTilePath": "s3://b/<tileName>/<outputId>.<format>",
-                                "responses": [{"identifier": "index", "tilePath": "s3://b/idx/<tileName>.<format>"}]})
+    out = OutputSettings.parse(
+        {
+            "defaultTilePath": "s3://b/<tileName>/<outputId>.<format>",
+            "responses": [{"identifier": "index", "tilePath": "s3://b/idx/<tileName>.<format>"}],
+        }
+    )
     assert out.template_for("index") == "s3://b/idx/<tileName>.<format>"
     for alias in ("path", "default_tile_path"):
         with pytest.raises(BadRequest, match="No output location"):
             OutputSettings.parse({alias: "s3://elsewhere/<tileName>"})
 
 
-@pytest.mark.parametrize(("params", "field"), [
-    ({"blockxsize": "512"}, "blockxsize"), ({"blockysize": 256.5}, "blockysize"), ({"blockxsize": True}, "blockxsize"),
-    ({"overviewLevels": 4}, "overviewLevels"), ({"overviewLevels": ["x"]}, "overviewLevels"),
-    ({"overviewMinSize": "1"}, "overviewMinSize"), ({"usePredictor": "no"}, "usePredictor"),
-    ({"resamplingAlgorithm": 3}, "resamplingAlgorithm"),
-])
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"blockxsize": "512"}, "blockxsize"),
+        ({"blockysize": 256.5}, "blockysize"),
+        ({"blockxsize": True}, "blockxsize"),
+        ({"overviewLevels": 4}, "overviewLevels"),
+        ({"overviewLevels": ["x"]}, "overviewLevels"),
+        ({"overviewMinSize": "1"}, "overviewMinSize"),
+        ({"usePredictor": "no"}, "usePredictor"),
+        ({"resamplingAlgorithm": 3}, "resamplingAlgorithm"),
+    ],
+)
 def test_cog_parameters_of_the_wrong_type_name_the_field(params, field):
     with pytest.raises(BadRequest) as err:
         CogParameters.parse(params)

@@ -47,10 +47,18 @@ def test_ndvi_and_true_colour_match_numpy(settings, tile, synthetic_scenes):
 
 
 def test_mosaicking_order_changes_the_pixels(settings, tile, synthetic_scenes):
-    task = make_task(settings, tile, data={"dataFilter": {
-        "timeRange": {"from": "2020-06-01T00:00:00Z", "to": "2020-06-30T00:00:00Z"}, "mosaickingOrder": "leastCC"}},
+    task = make_task(
+        settings,
+        tile,
+        data={
+            "dataFilter": {
+                "timeRange": {"from": "2020-06-01T00:00:00Z", "to": "2020-06-30T00:00:00Z"},
+                "mosaickingOrder": "leastCC",
+            }
+        },
         responses=[{"identifier": "ndvi", "format": {"type": "image/tiff"}}],
-        output={"defaultTilePath": "s3://out/cc/<tileName>.<format>"})
+        output={"defaultTilePath": "s3://out/cc/<tileName>.<format>"},
+    )
     result = process_tile(task)
     grid = TargetGrid.of(task.pixel_grid)
     refl, _ = first_valid_reflectance([synthetic_scenes[2]], ["B04", "B08"], grid)  # cloud cover 0 wins
@@ -60,8 +68,13 @@ def test_mosaicking_order_changes_the_pixels(settings, tile, synthetic_scenes):
 
 def test_area_of_interest_limits_the_data_mask(settings, tile):
     area = box(14.40, 45.80, 14.53, 46.00)  # the west part of the tile only
-    task = make_task(settings, tile, area=area, responses=[{"identifier": "default", "format": {"type": "image/tiff"}}],
-                     evalscript=NDVI_MASK_ONLY)
+    task = make_task(
+        settings,
+        tile,
+        area=area,
+        responses=[{"identifier": "default", "format": {"type": "image/tiff"}}],
+        evalscript=NDVI_MASK_ONLY,
+    )
     result = process_tile(task)
     with rasterio.open(_local(settings, result.outputs[0])) as src:
         mask = src.read(1)
@@ -87,9 +100,13 @@ function evaluatePixel(samples) {
 
 @pytest.mark.parametrize(("mode", "samples", "east_valid"), [("ORBIT", 2, 1), ("TILE", 3, 2)])
 def test_orbit_groups_by_day_and_tile_keeps_every_scene(settings, tile, mode, samples, east_valid):
-    task = make_task(settings, tile, evalscript=COUNT_SAMPLES % mode,
-                     responses=[{"identifier": "default", "format": {"type": "image/tiff"}}],
-                     output={"defaultTilePath": f"s3://out/{mode}/<tileName>.<format>"})
+    task = make_task(
+        settings,
+        tile,
+        evalscript=COUNT_SAMPLES % mode,
+        responses=[{"identifier": "default", "format": {"type": "image/tiff"}}],
+        output={"defaultTilePath": f"s3://out/{mode}/<tileName>.<format>"},
+    )
     result = process_tile(task)
     with rasterio.open(_local(settings, result.outputs[0])) as src:
         counts, valid = src.read()
@@ -100,8 +117,11 @@ def test_orbit_groups_by_day_and_tile_keeps_every_scene(settings, tile, mode, sa
 
 
 def test_tile_without_scenes_is_all_no_data(settings, tile):
-    task = make_task(settings, tile, data={"dataFilter": {
-        "timeRange": {"from": "2021-01-01T00:00:00Z", "to": "2021-01-31T00:00:00Z"}}})
+    task = make_task(
+        settings,
+        tile,
+        data={"dataFilter": {"timeRange": {"from": "2021-01-01T00:00:00Z", "to": "2021-01-31T00:00:00Z"}}},
+    )
     result = process_tile(task)
     assert result.no_data and result.scene_count == 0
     with rasterio.open(_local(settings, result.outputs[0])) as src:
@@ -109,22 +129,35 @@ def test_tile_without_scenes_is_all_no_data(settings, tile):
 
 
 def test_cog_png_jpeg_and_userdata_outputs(settings, tile):
-    script = NDVI_RGB.replace("function evaluatePixel", """function updateOutputMetadata(scenes, inputMetadata, om) {
+    script = NDVI_RGB.replace(
+        "function evaluatePixel",
+        """function updateOutputMetadata(scenes, inputMetadata, om) {
   om.userData = {"note": "hello", "scenes": scenes.length};
 }
-function evaluatePixel""")
-    responses = [{"identifier": "default", "format": {"type": "image/png"}},
-                 {"identifier": "userdata", "format": {"type": "application/json"}}]
-    result = process_tile(make_task(settings, tile, evalscript=script, responses=responses,
-                                    output={"defaultTilePath": "s3://out/png"}))
+function evaluatePixel""",
+    )
+    responses = [
+        {"identifier": "default", "format": {"type": "image/png"}},
+        {"identifier": "userdata", "format": {"type": "application/json"}},
+    ]
+    result = process_tile(
+        make_task(settings, tile, evalscript=script, responses=responses, output={"defaultTilePath": "s3://out/png"})
+    )
     png, js = (_local(settings, u) for u in result.outputs)
     assert result.outputs[0].endswith("/req-1/33TVL_6_1/default.png")
     with rasterio.open(png) as src:
         assert src.driver == "PNG" and src.count == 4 and src.colorinterp[3].name == "alpha"
     assert json.loads(js.read_text())["note"] == "hello"
 
-    cog = make_task(settings, tile, output={"defaultTilePath": "s3://out/cog/<tileName>/<outputId>.<format>",
-                                            "cogOutput": True, "cogParameters": {"blockxsize": 128, "blockysize": 128}})
+    cog = make_task(
+        settings,
+        tile,
+        output={
+            "defaultTilePath": "s3://out/cog/<tileName>/<outputId>.<format>",
+            "cogOutput": True,
+            "cogParameters": {"blockxsize": 128, "blockysize": 128},
+        },
+    )
     for url in process_tile(cog).outputs:
         valid, errors, _ = cog_validate(str(_local(settings, url)))
         assert valid and not errors
@@ -193,8 +226,12 @@ def test_sources_over_http_range_requests(tmp_path, settings, tile, synthetic_sc
     try:
         config = write_archive(root, synthetic_scenes[1:2], href_prefix=base)
         http = settings.model_copy(update={"collections_file": config})
-        task = make_task(http, tile, responses=[{"identifier": "ndvi", "format": {"type": "image/tiff"}}],
-                         output={"defaultTilePath": "s3://out/http/<tileName>.<format>"})
+        task = make_task(
+            http,
+            tile,
+            responses=[{"identifier": "ndvi", "format": {"type": "image/tiff"}}],
+            output={"defaultTilePath": "s3://out/http/<tileName>.<format>"},
+        )
         result = process_tile(task)
     finally:
         server.shutdown()
@@ -211,9 +248,13 @@ function evaluatePixel(s) { return [s.B04, s.B08 * 10000]; }
 
 
 def test_units_dn_give_raw_values(settings, tile, synthetic_scenes):
-    task = make_task(settings, tile, evalscript=DN_SCRIPT, responses=[{"identifier": "default",
-                                                                       "format": {"type": "image/tiff"}}],
-                     output={"defaultTilePath": "s3://out/dn/<tileName>.<format>"})
+    task = make_task(
+        settings,
+        tile,
+        evalscript=DN_SCRIPT,
+        responses=[{"identifier": "default", "format": {"type": "image/tiff"}}],
+        output={"defaultTilePath": "s3://out/dn/<tileName>.<format>"},
+    )
     result = process_tile(task)
     grid = TargetGrid.of(task.pixel_grid)
     refl, _ = first_valid_reflectance(synthetic_scenes, ["B04", "B08"], grid)

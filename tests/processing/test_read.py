@@ -69,8 +69,17 @@ def test_upsampling_matches_gdal_warp_of_the_whole_image(tmp_path, method):
     with rasterio.open(path) as src:
         out = read_onto_grid(src, grid, method, 0)
     expected = np.full(grid.shape, np.nan, np.float32)
-    reproject(coarse, expected, src_transform=transform, src_crs="EPSG:32633", src_nodata=0,
-              dst_transform=grid.transform, dst_crs="EPSG:32633", dst_nodata=np.nan, resampling=method)
+    reproject(
+        coarse,
+        expected,
+        src_transform=transform,
+        src_crs="EPSG:32633",
+        src_nodata=0,
+        dst_transform=grid.transform,
+        dst_crs="EPSG:32633",
+        dst_nodata=np.nan,
+        resampling=method,
+    )
     np.testing.assert_allclose(out, expected, rtol=0, atol=1e-3)
     assert not np.isnan(out).any()
 
@@ -95,8 +104,17 @@ def test_reprojection_from_a_neighbouring_utm_zone(tmp_path):
     with rasterio.open(path) as src:
         out = read_onto_grid(src, grid, Resampling.nearest, 0)
     expected = np.full(grid.shape, np.nan, np.float32)
-    reproject(data, expected, src_transform=transform, src_crs="EPSG:32634", src_nodata=0,
-              dst_transform=grid.transform, dst_crs="EPSG:32633", dst_nodata=np.nan, resampling=Resampling.nearest)
+    reproject(
+        data,
+        expected,
+        src_transform=transform,
+        src_crs="EPSG:32634",
+        src_nodata=0,
+        dst_transform=grid.transform,
+        dst_crs="EPSG:32633",
+        dst_nodata=np.nan,
+        resampling=Resampling.nearest,
+    )
     assert np.isfinite(out).mean() > 0.5
     np.testing.assert_array_equal(out, expected)
 

@@ -33,20 +33,40 @@ function evaluatePixel(s) { return [(s.B08 - s.B04) / (s.B08 + s.B04), s.B05, s.
 @pytest.fixture
 def real_settings(tmp_path) -> Settings:
     config = tmp_path / "collections.yaml"
-    config.write_text(yaml.safe_dump({"collections": {"sentinel-2-l1c-real": {
-        "preset": "sentinel-2-l1c", "source": {"kind": "static", "href": str((REAL / "collection.json").resolve())}}}}))
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "collections": {
+                    "sentinel-2-l1c-real": {
+                        "preset": "sentinel-2-l1c",
+                        "source": {"kind": "static", "href": str((REAL / "collection.json").resolve())},
+                    }
+                }
+            }
+        )
+    )
     clear_runtime_cache()
     return Settings(data_dir=tmp_path / "data", collections_file=config)
 
 
 def _run(settings, tile_name, order, to="2015-08-25T00:00:00Z", buffer=0, processing=None):
     tile = tile_by_name(1, tile_name)
-    data = {"type": "sentinel-2-l1c-real", "dataFilter": {
-        "timeRange": {"from": "2015-07-01T00:00:00Z", "to": to}, "mosaickingOrder": order},
-        "processing": processing or {}}
-    task = make_task(settings, tile, resolution=10.0, buffer=buffer, area=AREA, evalscript=SCRIPT, data=data,
-                     responses=[{"identifier": "ndvi", "format": {"type": "image/tiff"}}],
-                     output={"defaultTilePath": f"s3://real/{order}/<tileName>/<outputId>.<format>"})
+    data = {
+        "type": "sentinel-2-l1c-real",
+        "dataFilter": {"timeRange": {"from": "2015-07-01T00:00:00Z", "to": to}, "mosaickingOrder": order},
+        "processing": processing or {},
+    }
+    task = make_task(
+        settings,
+        tile,
+        resolution=10.0,
+        buffer=buffer,
+        area=AREA,
+        evalscript=SCRIPT,
+        data=data,
+        responses=[{"identifier": "ndvi", "format": {"type": "image/tiff"}}],
+        output={"defaultTilePath": f"s3://real/{order}/<tileName>/<outputId>.<format>"},
+    )
     result = process_tile(task)
     path = settings.buckets_dir / result.outputs[0].removeprefix("s3://")
     with rasterio.open(path) as src:
@@ -57,13 +77,21 @@ def _run(settings, tile_name, order, to="2015-08-25T00:00:00Z", buffer=0, proces
 def _warp(scene_id: str, band: str, grid: TargetGrid, resampling: Resampling) -> np.ndarray:
     out = np.full(grid.shape, np.nan, np.float32)
     with rasterio.open(REAL / scene_id / f"{band}.tif") as src:
-        reproject(rasterio.band(src, 1), out, dst_transform=grid.transform, dst_crs=grid.crs, src_nodata=0,
-                  dst_nodata=np.nan, resampling=resampling)
+        reproject(
+            rasterio.band(src, 1),
+            out,
+            dst_transform=grid.transform,
+            dst_crs=grid.crs,
+            src_nodata=0,
+            dst_nodata=np.nan,
+            resampling=resampling,
+        )
     return out * np.float32(0.0001)
 
 
-@pytest.mark.parametrize(("order", "scene"), [("mostRecent", "S2L1C_20150820T100728"),
-                                               ("leastCC", "S2L1C_20150711T100008")])
+@pytest.mark.parametrize(
+    ("order", "scene"), [("mostRecent", "S2L1C_20150820T100728"), ("leastCC", "S2L1C_20150711T100008")]
+)
 def test_ndvi_equals_numpy_on_real_pixels(real_settings, order, scene):
     # the source pixels (9.995 m) are finer than the 10 m grid: every band is downsampled, bilinearly
     processing = {"upsampling": "BICUBIC", "downsampling": "BILINEAR"}

@@ -32,13 +32,22 @@ def s3_archive(seaweed, tmp_path_factory, synthetic_scenes):
 @pytest.fixture
 def s3_settings(seaweed, s3_archive, tmp_path) -> Settings:
     clear_runtime_cache()
-    return Settings(data_dir=tmp_path / "data", collections_file=s3_archive, s3_endpoint=seaweed.endpoint,
-                    s3_access_key=seaweed.access_key, s3_secret_key=seaweed.secret_key)
+    return Settings(
+        data_dir=tmp_path / "data",
+        collections_file=s3_archive,
+        s3_endpoint=seaweed.endpoint,
+        s3_access_key=seaweed.access_key,
+        s3_secret_key=seaweed.secret_key,
+    )
 
 
 def test_reads_and_writes_through_s3(s3_settings, seaweed, tile, synthetic_scenes):
-    task = make_task(s3_settings, tile, responses=RESPONSES,
-                     output={"defaultTilePath": f"s3://{seaweed.bucket}/out/<tileName>/<outputId>.<format>"})
+    task = make_task(
+        s3_settings,
+        tile,
+        responses=RESPONSES,
+        output={"defaultTilePath": f"s3://{seaweed.bucket}/out/<tileName>/<outputId>.<format>"},
+    )
     result = process_tile(task)
     assert result.outputs == [f"s3://{seaweed.bucket}/out/33TVL_6_1/ndvi.tif"]
     body = seaweed.client().get_object(Bucket=seaweed.bucket, Key="out/33TVL_6_1/ndvi.tif")["Body"].read()
@@ -52,8 +61,10 @@ def test_reads_and_writes_through_s3(s3_settings, seaweed, tile, synthetic_scene
 
 def test_destination_with_wrong_credentials_fails_clearly(s3_settings, seaweed, tile):
     url = f"s3://{seaweed.bucket}/denied/<tileName>.<format>"
-    output = {"type": "raster", "delivery": {"s3": {"url": url, "accessKey": seaweed.access_key,
-                                                    "secretAccessKey": "wrong-secret"}}}
+    output = {
+        "type": "raster",
+        "delivery": {"s3": {"url": url, "accessKey": seaweed.access_key, "secretAccessKey": "wrong-secret"}},
+    }
     with pytest.raises(TileFailure) as err:
         process_tile(make_task(s3_settings, tile, responses=RESPONSES, output=output))
     assert not err.value.retryable
@@ -69,8 +80,14 @@ def test_missing_source_object_names_the_url(s3_settings, seaweed, tile, synthet
             seaweed.client().upload_file(str(path), seaweed.bucket, f"partial/{path.relative_to(root)}")
     settings = s3_settings.model_copy(update={"collections_file": config})
     with pytest.raises(TileFailure) as err:
-        process_tile(make_task(settings, tile, responses=RESPONSES,
-                               output={"defaultTilePath": f"s3://{seaweed.bucket}/missing/<tileName>.<format>"}))
+        process_tile(
+            make_task(
+                settings,
+                tile,
+                responses=RESPONSES,
+                output={"defaultTilePath": f"s3://{seaweed.bucket}/missing/<tileName>.<format>"},
+            )
+        )
     assert f"s3://{seaweed.bucket}/partial/S_mid/B04.tif" in err.value.reason
     assert "does not exist" in err.value.reason or "No such file" in err.value.reason
     assert err.value.retryable

@@ -44,17 +44,35 @@ class PostgresServer:
             shutil.chown(root, "postgres", "postgres")
         data = root / "data"
         subprocess.run(
-            _as_postgres([str(PG_BIN / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres",
-                          "--no-sync", "-E", "UTF8", "--locale=C.UTF-8"]),
-            check=True, capture_output=True,
+            _as_postgres(
+                [
+                    str(PG_BIN / "initdb"),
+                    "-D",
+                    str(data),
+                    "-A",
+                    "trust",
+                    "-U",
+                    "postgres",
+                    "--no-sync",
+                    "-E",
+                    "UTF8",
+                    "--locale=C.UTF-8",
+                ]
+            ),
+            check=True,
+            capture_output=True,
         )
         port = _free_port()
-        options = (f"-k {root} -c listen_addresses=127.0.0.1 -p {port} -c fsync=off "
-                   "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
+        options = (
+            f"-k {root} -c listen_addresses=127.0.0.1 -p {port} -c fsync=off "
+            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+        )
         subprocess.run(
-            _as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(data), "-l", str(root / "log"), "-w",
-                          "-o", options, "start"]),
-            check=True, capture_output=True,
+            _as_postgres(
+                [str(PG_BIN / "pg_ctl"), "-D", str(data), "-l", str(root / "log"), "-w", "-o", options, "start"]
+            ),
+            check=True,
+            capture_output=True,
         )
         return cls(root=root, port=port)
 
@@ -66,8 +84,7 @@ class PostgresServer:
         import psycopg
 
         name = "t_" + uuid.uuid4().hex[:12]
-        with psycopg.connect(f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres",
-                             autocommit=True) as conn:
+        with psycopg.connect(f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres", autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
         return self.url(name)
 

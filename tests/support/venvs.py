@@ -19,7 +19,8 @@ def venv_python(name: str, *requirements: str) -> Path:
     wanted = "\n".join(requirements)
     if not (marker.exists() and marker.read_text() == wanted and python.exists()):
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", *requirements],
-                       check=True)
+        subprocess.run(
+            [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", *requirements], check=True
+        )
         marker.write_text(wanted)
     return python

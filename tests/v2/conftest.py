@@ -38,6 +38,7 @@ def v2_client(v2_settings: Settings, v2_database: Database) -> Iterator[TestClie
 def headers(v2_client: TestClient, v2_database: Database, v2_settings: Settings) -> dict[str, str]:
     with v2_database.session() as session:
         _account, client_id, secret = create_account(session, "v2-user", v2_settings)
-    token = v2_client.post("/oauth/token", data={"grant_type": "client_credentials", "client_id": client_id,
-                                                 "client_secret": secret}).json()["access_token"]
+    token = v2_client.post(
+        "/oauth/token", data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret}
+    ).json()["access_token"]
     return {"Authorization": f"Bearer {token}"}

@@ -30,65 +30,92 @@ def short_sleep(seconds):
 
 def main(base_url, client_id, client_secret, s3_json):
     s3 = json.loads(s3_json)
-    config = SHConfig(use_defaults=True, sh_client_id=client_id, sh_client_secret=client_secret,
-                      sh_base_url=base_url,
-                      sh_token_url=f"{base_url}/auth/realms/main/protocol/openid-connect/token",
-                      max_download_attempts=2, download_sleep_time=0.2)
+    config = SHConfig(
+        use_defaults=True,
+        sh_client_id=client_id,
+        sh_client_secret=client_secret,
+        sh_base_url=base_url,
+        sh_token_url=f"{base_url}/auth/realms/main/protocol/openid-connect/token",
+        max_download_attempts=2,
+        download_sleep_time=0.2,
+    )
     client = BatchProcessClient(config=config)
     process_request = SentinelHubRequest(
         evalscript=EVALSCRIPT,
-        input_data=[SentinelHubRequest.input_data(DataCollection.SENTINEL2_L2A,
-                                                  time_interval=("2024-05-01", "2024-05-31"))],
+        input_data=[
+            SentinelHubRequest.input_data(DataCollection.SENTINEL2_L2A, time_interval=("2024-05-01", "2024-05-31"))
+        ],
         responses=[SentinelHubRequest.output_response("default", MimeType.TIFF)],
-        bbox=BBOX, config=config,
+        bbox=BBOX,
+        config=config,
     )
     delivery = BatchProcessClient.s3_specification(
         url=f"s3://{s3['bucket']}/v2out/<requestId>/<tileName>/<outputId>.<format>",
-        access_key=s3["access_key"], secret_access_key=s3["secret_key"])
+        access_key=s3["access_key"],
+        secret_access_key=s3["secret_key"],
+    )
     output = BatchProcessClient.raster_output(delivery, overwrite=True)
     out = {}
 
-    grid_request = client.create(process_request, input=BatchProcessClient.tiling_grid_input(1, 20.0),
-                                 output=output, description="sh-v2 tiling grid")
-    out["grid_created"] = {"id": grid_request.request_id, "status": grid_request.status.value,
-                           "masked": grid_request.request["output"]["delivery"]["s3"]["secretAccessKey"]}
+    grid_request = client.create(
+        process_request,
+        input=BatchProcessClient.tiling_grid_input(1, 20.0),
+        output=output,
+        description="sh-v2 tiling grid",
+    )
+    out["grid_created"] = {
+        "id": grid_request.request_id,
+        "status": grid_request.status.value,
+        "masked": grid_request.request["output"]["delivery"]["s3"]["secretAccessKey"],
+    }
     with mock.patch("time.sleep", short_sleep):
         client.start_analysis(grid_request)
         analysed = monitor_batch_process_analysis(grid_request, client, sleep_time=5)
         out["grid_analysed"] = analysed.status.value
         client.start_job(grid_request)
         done = monitor_batch_process_job(grid_request, client, sleep_time=60, analysis_sleep_time=5)
-    out["grid_done"] = {"status": done.status.value, "completion": done.completion_percentage,
-                        "cost": done.cost_PU}
+    out["grid_done"] = {"status": done.status.value, "completion": done.completion_percentage, "cost": done.cost_PU}
 
-    features = BatchProcessClient.s3_specification(url=s3["features_url"], access_key=s3["access_key"],
-                                                   secret_access_key=s3["secret_key"])
-    feature_pr = SentinelHubRequest(
-        evalscript=EVALSCRIPT,
-        input_data=[SentinelHubRequest.input_data(DataCollection.SENTINEL2_L2A,
-                                                  time_interval=("2024-05-01", "2024-05-31"))],
-        responses=[SentinelHubRequest.output_response("default", MimeType.TIFF)],
-        bbox=BBOX, config=config,
-    ).download_list[0].post_values
+    features = BatchProcessClient.s3_specification(
+        url=s3["features_url"], access_key=s3["access_key"], secret_access_key=s3["secret_key"]
+    )
+    feature_pr = (
+        SentinelHubRequest(
+            evalscript=EVALSCRIPT,
+            input_data=[
+                SentinelHubRequest.input_data(DataCollection.SENTINEL2_L2A, time_interval=("2024-05-01", "2024-05-31"))
+            ],
+            responses=[SentinelHubRequest.output_response("default", MimeType.TIFF)],
+            bbox=BBOX,
+            config=config,
+        )
+        .download_list[0]
+        .post_values
+    )
     feature_pr["input"].pop("bounds")  # without bounds every feature is processed
-    feature_request = client.create(feature_pr, input=BatchProcessClient.geopackage_input(features),
-                                    output=output, description="sh-v2 geopackage")
+    feature_request = client.create(
+        feature_pr, input=BatchProcessClient.geopackage_input(features), output=output, description="sh-v2 geopackage"
+    )
     out["features_created"] = {"id": feature_request.request_id, "status": feature_request.status.value}
     with mock.patch("time.sleep", short_sleep):
         client.start_job(feature_request)
         done = monitor_batch_process_job(feature_request, client, sleep_time=60, analysis_sleep_time=5)
     out["features_done"] = {"status": done.status.value, "completion": done.completion_percentage}
 
-    third = client.create(process_request, input=BatchProcessClient.tiling_grid_input(1, 20.0), output=output,
-                          description="sh-v2 to stop")
+    third = client.create(
+        process_request, input=BatchProcessClient.tiling_grid_input(1, 20.0), output=output, description="sh-v2 to stop"
+    )
     with mock.patch("time.sleep", short_sleep):
         client.start_analysis(third)
         monitor_batch_process_analysis(third, client, sleep_time=5)
     client.stop_job(third)
     stopped = client.get_request(third)
-    out["stopped"] = {"id": stopped.request_id, "status": stopped.status.value,
-                      "reason": stopped.stopped_status_reason.value if stopped.stopped_status_reason else None,
-                      "user_action": stopped.user_action.value}
+    out["stopped"] = {
+        "id": stopped.request_id,
+        "status": stopped.status.value,
+        "reason": stopped.stopped_status_reason.value if stopped.stopped_status_reason else None,
+        "user_action": stopped.user_action.value,
+    }
     client.update_request(third, description="sh-v2 stopped")
     out["renamed"] = client.get_request(third).request.get("description")
 

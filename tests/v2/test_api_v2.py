@@ -16,10 +16,16 @@ EVALSCRIPT = """//VERSION=3
 function setup() { return {input: ["B04", "B08"], output: {id: "default", bands: 1, sampleType: "FLOAT32"}}; }
 function evaluatePixel(s) { return [(s.B08 - s.B04) / (s.B08 + s.B04)]; }
 """
-AOI = {"type": "Polygon", "coordinates": [[[14.50, 46.05], [14.53, 46.05], [14.53, 46.07], [14.50, 46.07],
-                                           [14.50, 46.05]]]}
-DATA = [{"type": "sentinel-2-l1c",
-         "dataFilter": {"timeRange": {"from": "2024-04-01T00:00:00Z", "to": "2024-04-30T23:59:59Z"}}}]
+AOI = {
+    "type": "Polygon",
+    "coordinates": [[[14.50, 46.05], [14.53, 46.05], [14.53, 46.07], [14.50, 46.07], [14.50, 46.05]]],
+}
+DATA = [
+    {
+        "type": "sentinel-2-l1c",
+        "dataFilter": {"timeRange": {"from": "2024-04-01T00:00:00Z", "to": "2024-04-30T23:59:59Z"}},
+    }
+]
 
 
 def v2_body(**changes: Any) -> dict[str, Any]:
@@ -30,10 +36,19 @@ def v2_body(**changes: Any) -> dict[str, Any]:
             "evalscript": EVALSCRIPT,
         },
         "input": {"type": "tiling-grid", "id": 1, "resolution": 10.0, "bufferX": 0, "bufferY": 0},
-        "output": {"type": "raster", "delivery": {"s3": {"url": "s3://results/<requestId>/<tileName>/<outputId>.<format>",
-                                                          "accessKey": "AKIAEXAMPLE", "secretAccessKey": "s3cr3t",
-                                                          "region": "us-east-1"}},
-                   "overwrite": True, "cogOutput": True},
+        "output": {
+            "type": "raster",
+            "delivery": {
+                "s3": {
+                    "url": "s3://results/<requestId>/<tileName>/<outputId>.<format>",
+                    "accessKey": "AKIAEXAMPLE",
+                    "secretAccessKey": "s3cr3t",
+                    "region": "us-east-1",
+                }
+            },
+            "overwrite": True,
+            "cogOutput": True,
+        },
         "instanceType": "normal",
         "description": "ndvi near Ljubljana",
     }
@@ -53,15 +68,22 @@ def test_create_echoes_body_with_masked_credentials(v2_client, headers, v2_datab
     assert task["status"] == "CREATED" and task["userAction"] == "NONE"
     assert task["completionPercentage"] == 0 and task["costPU"] == 0 and task["stoppedStatusReason"] is None
     s3 = task["request"]["output"]["delivery"]["s3"]
-    assert s3 == {"url": "s3://results/<requestId>/<tileName>/<outputId>.<format>", "accessKey": "***",
-                  "secretAccessKey": "***", "region": "us-east-1"}
+    assert s3 == {
+        "url": "s3://results/<requestId>/<tileName>/<outputId>.<format>",
+        "accessKey": "***",
+        "secretAccessKey": "***",
+        "region": "us-east-1",
+    }
     assert "s3cr3t" not in response.text
     assert task["request"]["input"] == v2_body()["input"]
     with v2_database.session() as session:
         row = session.get(BatchRequest, task["id"])
         assert row.api_version == "v2" and row.grid_id == 1 and row.tile_count >= 1
-        assert row.delivery_credentials == {"accessKey": "AKIAEXAMPLE", "secretAccessKey": "s3cr3t",
-                                            "region": "us-east-1"}
+        assert row.delivery_credentials == {
+            "accessKey": "AKIAEXAMPLE",
+            "secretAccessKey": "s3cr3t",
+            "region": "us-east-1",
+        }
         assert row.output["defaultTilePath"].startswith("s3://results/")
     got = v2_client.get(f"{V2}/process/{task['id']}", headers=headers).json()
     assert got["id"] == task["id"] and "s3cr3t" not in str(got)
@@ -78,12 +100,15 @@ def test_client_quirks_are_tolerated(v2_client, headers):
 
 
 def test_list_paging_search_and_v1_view(v2_client, headers):
-    ids = [v2_client.post(f"{V2}/process", json=v2_body(description=f"job {i}"), headers=headers).json()["id"]
-           for i in range(3)]
+    ids = [
+        v2_client.post(f"{V2}/process", json=v2_body(description=f"job {i}"), headers=headers).json()["id"]
+        for i in range(3)
+    ]
     first = v2_client.get(f"{V2}/process", params={"count": 2, "sort": "created:desc"}, headers=headers).json()
     assert [t["id"] for t in first["data"]] == ids[::-1][:2] and first["links"]["nextToken"] == "2"
-    second = v2_client.get(f"{V2}/process", params={"count": 2, "sort": "created:desc",
-                                                     "viewtoken": "2"}, headers=headers).json()
+    second = v2_client.get(
+        f"{V2}/process", params={"count": 2, "sort": "created:desc", "viewtoken": "2"}, headers=headers
+    ).json()
     assert [t["id"] for t in second["data"]] == [ids[0]] and "nextToken" not in second["links"]
     found = v2_client.get(f"{V2}/process", params={"search": "job 1"}, headers=headers).json()["data"]
     assert [t["id"] for t in found] == [ids[1]]
@@ -93,8 +118,11 @@ def test_list_paging_search_and_v1_view(v2_client, headers):
 
 
 def test_v1_requests_show_in_v2(v2_client, headers):
-    v1_body = {"processRequest": v2_body()["processRequest"], "tilingGrid": {"id": 1, "resolution": 10.0},
-               "output": {"defaultTilePath": "s3://results/<tileName>/<outputId>.<format>"}}
+    v1_body = {
+        "processRequest": v2_body()["processRequest"],
+        "tilingGrid": {"id": 1, "resolution": 10.0},
+        "output": {"defaultTilePath": "s3://results/<tileName>/<outputId>.<format>"},
+    }
     created = v2_client.post("/api/v1/batch/process", json=v1_body, headers=headers)
     assert created.status_code == 201, created.text
     task = v2_client.get(f"{V2}/process/{created.json()['id']}", headers=headers).json()
@@ -111,8 +139,7 @@ def test_update_description_and_actions(v2_client, headers, v2_database):
     assert updated.status_code == 200 and updated.json()["request"]["description"] == "renamed"
     stop = v2_client.post(f"{V2}/process/{task_id}/stop", headers={**headers, "Content-Type": "application/json"})
     assert stop.status_code == 400
-    assert stop.json()["error"]["message"] == \
-        "Illegal to change userAction from NONE to STOP with task status CREATED"
+    assert stop.json()["error"]["message"] == "Illegal to change userAction from NONE to STOP with task status CREATED"
     analyse = v2_client.post(f"{V2}/process/{task_id}/analyse", headers={**headers, "Content-Type": "application/json"})
     assert analyse.status_code == 204 and analyse.content == b""
     assert v2_client.post(f"{V2}/process/{task_id}/stop", headers=headers).status_code == 204
@@ -139,19 +166,37 @@ def test_tiling_grids(v2_client, headers):
     assert v2_client.get(f"{V2}/tilinggrids/99", headers=headers).status_code == 404
 
 
-@pytest.mark.parametrize(("change", "message"), [
-    ({"input": {"type": "tiling-grid", "id": 1, "resolution": 10.0, "features": {"s3": {"url": "s3://b/f.gpkg"}}}},
-     "either a tiling-grid input or a geopackage input"),
-    ({"input": {"type": "geopackage", "id": 1, "features": {"s3": {"url": "s3://results/f.gpkg"}}}},
-     "either a tiling-grid input or a geopackage input"),
-    ({"input": {"type": "grid"}}, "input.type: type 'grid' is not supported"),
-    ({"input": {"type": "tiling-grid", "id": 1, "resolution": 7.0}}, "Resolution 7.0 is not supported"),
-    ({"output": {"type": "raster", "delivery": {"s3": {"url": "s3://results/x", "accessKey": "k"}}}},
-     "both accessKey and secretAccessKey"),
-    ({"output": {"type": "zarr", "delivery": {"s3": {"url": "s3://results/z"}}, "group": {"zarr_format": 2}}},
-     "with Zarr output every response must be zarr/array"),
-    ({"instanceType": "huge"}, "instanceType 'huge' is not supported"),
-])
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            {
+                "input": {
+                    "type": "tiling-grid",
+                    "id": 1,
+                    "resolution": 10.0,
+                    "features": {"s3": {"url": "s3://b/f.gpkg"}},
+                }
+            },
+            "either a tiling-grid input or a geopackage input",
+        ),
+        (
+            {"input": {"type": "geopackage", "id": 1, "features": {"s3": {"url": "s3://results/f.gpkg"}}}},
+            "either a tiling-grid input or a geopackage input",
+        ),
+        ({"input": {"type": "grid"}}, "input.type: type 'grid' is not supported"),
+        ({"input": {"type": "tiling-grid", "id": 1, "resolution": 7.0}}, "Resolution 7.0 is not supported"),
+        (
+            {"output": {"type": "raster", "delivery": {"s3": {"url": "s3://results/x", "accessKey": "k"}}}},
+            "both accessKey and secretAccessKey",
+        ),
+        (
+            {"output": {"type": "zarr", "delivery": {"s3": {"url": "s3://results/z"}}, "group": {"zarr_format": 2}}},
+            "with Zarr output every response must be zarr/array",
+        ),
+        ({"instanceType": "huge"}, "instanceType 'huge' is not supported"),
+    ],
+)
 def test_bad_input_is_400_and_writes_nothing(v2_client, headers, v2_database, change, message):
     response = v2_client.post(f"{V2}/process", json=v2_body(**change), headers=headers)
     assert response.status_code == 400, response.text
@@ -160,11 +205,15 @@ def test_bad_input_is_400_and_writes_nothing(v2_client, headers, v2_database, ch
 
 
 def _zarr_body(grid_id: int, resolution: float) -> dict[str, Any]:
-    body = v2_body(input={"type": "tiling-grid", "id": grid_id, "resolution": resolution},
-                   output={"type": "zarr", "delivery": {"s3": {"url": "s3://results/zarr/<requestId>"}},
-                           "group": {"zarr_format": 2},
-                           "arrayParameter": {"dtype": "float32", "order": "C", "chunks": [1, 500, 500],
-                                              "fill_value": "NaN"}})
+    body = v2_body(
+        input={"type": "tiling-grid", "id": grid_id, "resolution": resolution},
+        output={
+            "type": "zarr",
+            "delivery": {"s3": {"url": "s3://results/zarr/<requestId>"}},
+            "group": {"zarr_format": 2},
+            "arrayParameter": {"dtype": "float32", "order": "C", "chunks": [1, 500, 500], "fill_value": "NaN"},
+        },
+    )
     body["processRequest"]["output"]["responses"] = [{"identifier": "ndvi", "format": {"type": "zarr/array"}}]
     return body
 
@@ -185,13 +234,19 @@ def test_zarr_on_laea_is_accepted_and_on_utm_refused(v2_client, headers, v2_data
 
 
 def test_geopackage_input_reads_features_from_the_bucket(v2_client, headers, v2_settings, v2_database, tmp_path):
-    rows = [{"id": 11, "identifier": "field-1", "width": 64, "height": 64, "geometry": square(460000, 5100000, 640)},
-            {"id": 12, "identifier": "field-2", "width": 32, "height": 32, "geometry": square(470000, 5100000, 640)}]
+    rows = [
+        {"id": 11, "identifier": "field-1", "width": 64, "height": 64, "geometry": square(460000, 5100000, 640)},
+        {"id": 12, "identifier": "field-2", "width": 32, "height": 32, "geometry": square(470000, 5100000, 640)},
+    ]
     bucket = v2_settings.buckets_dir / "inputs"
     bucket.mkdir(parents=True)
     write_gpkg(bucket / "features.gpkg", rows)
-    body = v2_body(input={"type": "geopackage", "features": {"s3": {"url": "s3://inputs/features.gpkg",
-                                                                    "accessKey": "k", "secretAccessKey": "hidden"}}})
+    body = v2_body(
+        input={
+            "type": "geopackage",
+            "features": {"s3": {"url": "s3://inputs/features.gpkg", "accessKey": "k", "secretAccessKey": "hidden"}},
+        }
+    )
     del body["processRequest"]["input"]["bounds"]
     response = v2_client.post(f"{V2}/process", json=body, headers=headers)
     assert response.status_code == 201, response.text
@@ -201,8 +256,11 @@ def test_geopackage_input_reads_features_from_the_bucket(v2_client, headers, v2_
         assert row.tile_count == 2 and row.grid_id is None
         assert row.delivery_credentials["features"] == {"accessKey": "k", "secretAccessKey": "hidden"}
 
-    write_gpkg(bucket / "bad.gpkg", [{"id": 1, "width": 8, "height": 8, "geometry": square(0, 0, 8)}],
-               columns=("id", "width", "height"))
+    write_gpkg(
+        bucket / "bad.gpkg",
+        [{"id": 1, "width": 8, "height": 8, "geometry": square(0, 0, 8)}],
+        columns=("id", "width", "height"),
+    )
     body["input"]["features"]["s3"]["url"] = "s3://inputs/bad.gpkg"
     bad = v2_client.post(f"{V2}/process", json=body, headers=headers)
     assert bad.status_code == 400 and "lacks the column(s) identifier" in bad.json()["error"]["message"]

@@ -61,7 +61,10 @@ def test_manifest_has_one_table_per_crs(tmp_path):
     _meta, fids, wkb, fields = pyogrio.raw.read(path, layer="feature_32633", return_fids=True)[:4]
     assert list(fids) == [1, 2]
     assert list(fields[0]) == ["default", "userdata"]
-    assert list(fields[2]) == ["s3://results/out/r1/33TVM_1_1/default.tif", "s3://results/out/r1/33TVM_1_1/userdata.json"]
+    assert list(fields[2]) == [
+        "s3://results/out/r1/33TVM_1_1/default.tif",
+        "s3://results/out/r1/33TVM_1_1/userdata.json",
+    ]
     assert list(fields[3]) == [1000, 1000]
     import shapely
 
@@ -85,14 +88,24 @@ class _Tile:
 
 
 def test_execution_database_rows(tmp_path):
-    tiles = [_Tile(1, "a", "PROCESSED"), _Tile(2, "b", "PROCESSED", no_data=True),
-             _Tile(3, "c", "FAILED", error="read failed"), _Tile(4, "d", "SCHEDULED"), _Tile(5, "e", "PENDING")]
+    tiles = [
+        _Tile(1, "a", "PROCESSED"),
+        _Tile(2, "b", "PROCESSED", no_data=True),
+        _Tile(3, "c", "FAILED", error="read failed"),
+        _Tile(4, "d", "SCHEDULED"),
+        _Tile(5, "e", "PENDING"),
+    ]
     path = tmp_path / "e.sqlite"
     path.write_bytes(execution_db_bytes([record_for_tile(t) for t in tiles]))
     with sqlite3.connect(path) as connection:
         rows = connection.execute("SELECT id, name, status, error, delivered FROM features ORDER BY id").fetchall()
-    assert rows == [(1, "a", "DONE", None, 1), (2, "b", "DONE", "No data", 0), (3, "c", "FATAL", "read failed", 0),
-                    (4, "d", "PENDING", None, 0), (5, "e", "PENDING", None, 0)]
+    assert rows == [
+        (1, "a", "DONE", None, 1),
+        (2, "b", "DONE", "No data", 0),
+        (3, "c", "FATAL", "read failed", 0),
+        (4, "d", "PENDING", None, 0),
+        (5, "e", "PENDING", None, 0),
+    ]
 
 
 def test_execution_uploads_are_throttled(tmp_path):
@@ -112,16 +125,23 @@ def test_execution_uploads_are_throttled(tmp_path):
     assert upload_execution_db(storage, TEMPLATE, "r4", []).endswith("execution-r4.sqlite")
 
 
-LAEA_TILES = [(4000000.0, 2980000.0, 4020000.0, 3000000.0), (4020000.0, 2980000.0, 4040000.0, 3000000.0),
-              (4000000.0, 2960000.0, 4020000.0, 2980000.0)]
+LAEA_TILES = [
+    (4000000.0, 2980000.0, 4020000.0, 3000000.0),
+    (4020000.0, 2980000.0, 4040000.0, 3000000.0),
+    (4000000.0, 2960000.0, 4020000.0, 2980000.0),
+]
 
 
 @pytest.mark.parametrize("origin", ["topLeft", "bottomLeft"])
 def test_zarr_output_opens_in_xarray_with_coordinates(tmp_path, origin):
     geometry = geometry_for_tiles(3035, 200.0, LAEA_TILES, origin=origin)
-    ZarrOutput.create(zarr.storage.LocalStore(tmp_path), geometry,
-                      [ZarrArraySpec("ndvi", "float32", float("nan")), ZarrArraySpec("mask", "uint8", 255)],
-                      time=datetime(2024, 5, 1, tzinfo=UTC), group_attributes={"title": "test"})
+    ZarrOutput.create(
+        zarr.storage.LocalStore(tmp_path),
+        geometry,
+        [ZarrArraySpec("ndvi", "float32", float("nan")), ZarrArraySpec("mask", "uint8", 255)],
+        time=datetime(2024, 5, 1, tzinfo=UTC),
+        group_attributes={"title": "test"},
+    )
     writer = ZarrOutput.open(zarr.storage.LocalStore(tmp_path))  # as a worker would
     block = np.arange(100 * 100, dtype="float32").reshape(100, 100)  # row 0 is the tile's north edge
     writer.write_tile("ndvi", LAEA_TILES[1], block)
@@ -135,10 +155,10 @@ def test_zarr_output_opens_in_xarray_with_coordinates(tmp_path, origin):
     ys = ds.y.values
     assert (ys[0], ys[-1]) == ((2999900.0, 2960100.0) if origin == "topLeft" else (2960100.0, 2999900.0))
     ndvi = ds.ndvi.isel(time=0)
-    assert float(ndvi.sel(x=4020100.0, y=2999900.0)) == 0.0          # north-west pixel of tile 2
+    assert float(ndvi.sel(x=4020100.0, y=2999900.0)) == 0.0  # north-west pixel of tile 2
     assert float(ndvi.sel(x=4020300.0, y=2999900.0)) == 1.0
-    assert float(ndvi.sel(x=4039900.0, y=2980100.0)) == 9999.0       # its south-east pixel
-    assert np.isnan(float(ndvi.sel(x=4000100.0, y=2999900.0)))       # tile 1 not written
+    assert float(ndvi.sel(x=4039900.0, y=2980100.0)) == 9999.0  # its south-east pixel
+    assert np.isnan(float(ndvi.sel(x=4000100.0, y=2999900.0)))  # tile 1 not written
     mask = ds["mask"].isel(time=0)
     assert int(mask.sel(x=4000100.0, y=2979900.0)) == 1 and int(mask.sel(x=4030100.0, y=2990100.0)) == 255
     assert ds.attrs["title"] == "test"
@@ -147,5 +167,6 @@ def test_zarr_output_opens_in_xarray_with_coordinates(tmp_path, origin):
 def test_zarr_chunks_must_divide_tile_size(tmp_path):
     geometry = geometry_for_tiles(3035, 200.0, LAEA_TILES)
     with pytest.raises(BadRequest, match="must divide the tile size 100 x 100"):
-        ZarrOutput.create(zarr.storage.LocalStore(tmp_path), geometry,
-                          [ZarrArraySpec("a", "uint8", 0, chunks=(30, 30))])
+        ZarrOutput.create(
+            zarr.storage.LocalStore(tmp_path), geometry, [ZarrArraySpec("a", "uint8", 0, chunks=(30, 30))]
+        )

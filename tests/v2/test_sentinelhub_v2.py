@@ -38,7 +38,7 @@ pytestmark = pytest.mark.slow
 CLIENT_SCRIPT = Path(__file__).with_name("sh_v2_client.py")
 SENTINELHUB = "sentinelhub==3.12.0"  # the current release, as pip resolves it
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
-BBOX = [11.90, 45.10, 11.93, 45.12]   # in the demo area, west of 12°E (UTM zone 32)
+BBOX = [11.90, 45.10, 11.93, 45.12]  # in the demo area, west of 12°E (UTM zone 32)
 MAY = {"from": "2024-05-01T00:00:00Z", "to": "2024-05-31T23:59:59Z"}
 NDVI = """//VERSION=3
 function setup() {
@@ -61,15 +61,18 @@ class Live:
 
     def headers(self) -> dict[str, str]:
         if self._token is None:
-            answer = httpx.post(f"{self.url}/oauth/token", data={
-                "grant_type": "client_credentials", "client_id": self.client_id, "client_secret": self.secret})
+            answer = httpx.post(
+                f"{self.url}/oauth/token",
+                data={"grant_type": "client_credentials", "client_id": self.client_id, "client_secret": self.secret},
+            )
             answer.raise_for_status()
             self._token = answer.json()["access_token"]
         return {"Authorization": f"Bearer {self._token}"}
 
     def post(self, path: str, body: Any = None) -> httpx.Response:
-        return httpx.post(f"{self.url}/api/v2/batch{path}", json=body if body is not None else {},
-                          headers=self.headers(), timeout=30)
+        return httpx.post(
+            f"{self.url}/api/v2/batch{path}", json=body if body is not None else {}, headers=self.headers(), timeout=30
+        )
 
     def task(self, task_id: str) -> dict[str, Any]:
         answer = httpx.get(f"{self.url}/api/v2/batch/process/{task_id}", headers=self.headers(), timeout=30)
@@ -98,9 +101,15 @@ class Live:
 def live(tmp_path_factory) -> Iterator[Live]:
     weed = start_seaweed()
     data_dir = tmp_path_factory.mktemp("v2-live")
-    settings = Settings(data_dir=data_dir, workers=2, poll_interval_s=0.05, s3_endpoint=weed.endpoint,
-                        s3_access_key=weed.access_key, s3_secret_key=weed.secret_key,
-                        execution_db_interval_s=0.2)
+    settings = Settings(
+        data_dir=data_dir,
+        workers=2,
+        poll_interval_s=0.05,
+        s3_endpoint=weed.endpoint,
+        s3_access_key=weed.access_key,
+        s3_secret_key=weed.secret_key,
+        execution_db_interval_s=0.2,
+    )
     service = Service(settings, port=free_port())
     with service.database.session() as session:
         _account, client_id, secret = create_account(session, "sentinelhub-py-v2", settings)
@@ -118,10 +127,20 @@ def _features_gpkg(path: Path) -> list[dict[str, Any]]:
     x, y = to_utm.transform(11.95, 45.15)
     x, y = round(x / 20) * 20, round(y / 20) * 20
     rows = [
-        {"id": 11, "identifier": "field-a", "width": 100, "height": 100,
-         "geometry": shapely.box(x, y, x + 2000, y + 2000)},
-        {"id": 12, "identifier": "field-b", "width": 80, "height": 50,
-         "geometry": shapely.box(x + 3000, y, x + 4600, y + 1000)},
+        {
+            "id": 11,
+            "identifier": "field-a",
+            "width": 100,
+            "height": 100,
+            "geometry": shapely.box(x, y, x + 2000, y + 2000),
+        },
+        {
+            "id": 12,
+            "identifier": "field-b",
+            "width": 80,
+            "height": 50,
+            "geometry": shapely.box(x + 3000, y, x + 4600, y + 1000),
+        },
     ]
     write_gpkg(path, rows, epsg=32632)
     return rows
@@ -129,8 +148,14 @@ def _features_gpkg(path: Path) -> list[dict[str, Any]]:
 
 def _tiff(live: Live, key: str) -> dict[str, Any]:
     with MemoryFile(live.read(key)) as mem, mem.open() as src:
-        return {"crs": src.crs.to_epsg(), "size": (src.width, src.height), "count": src.count,
-                "dtype": src.dtypes[0], "transform": src.transform, "data": src.read()}
+        return {
+            "crs": src.crs.to_epsg(),
+            "size": (src.width, src.height),
+            "count": src.count,
+            "dtype": src.dtypes[0],
+            "transform": src.transform,
+            "data": src.read(),
+        }
 
 
 def _manifest(live: Live, key: str) -> dict[str, list[dict[str, Any]]]:
@@ -157,11 +182,21 @@ def test_sentinelhub_py_v2_client_full_flow(live, tmp_path):
     python = venv_python("sh3120", SENTINELHUB)
     features = _features_gpkg(tmp_path / "fields.gpkg")
     live.weed.client().upload_file(str(tmp_path / "fields.gpkg"), live.weed.bucket, "inputs/fields.gpkg")
-    s3 = {"endpoint": live.weed.endpoint, "bucket": live.weed.bucket, "access_key": live.weed.access_key,
-          "secret_key": live.weed.secret_key, "features_url": f"s3://{live.weed.bucket}/inputs/fields.gpkg"}
+    s3 = {
+        "endpoint": live.weed.endpoint,
+        "bucket": live.weed.bucket,
+        "access_key": live.weed.access_key,
+        "secret_key": live.weed.secret_key,
+        "features_url": f"s3://{live.weed.bucket}/inputs/fields.gpkg",
+    }
     env = {**os.environ, "OAUTHLIB_INSECURE_TRANSPORT": "1", "HOME": str(tmp_path)}
-    run = subprocess.run([str(python), str(CLIENT_SCRIPT), live.url, live.client_id, live.secret, json.dumps(s3)],
-                         env=env, capture_output=True, text=True, timeout=300)
+    run = subprocess.run(
+        [str(python), str(CLIENT_SCRIPT), live.url, live.client_id, live.secret, json.dumps(s3)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert run.returncode == 0, run.stderr[-4000:]
     out = json.loads(run.stdout.strip().splitlines()[-1])
 
@@ -171,8 +206,7 @@ def test_sentinelhub_py_v2_client_full_flow(live, tmp_path):
     assert out["grid_analysed"] == "ANALYSIS_DONE"
     assert out["grid_done"]["status"] == "DONE" and out["grid_done"]["completion"] == 100
     assert out["grid_done"]["cost"] >= 100  # the request minimum
-    expected_tiles = grids.tiles_for_area(1, grids.area_from_bounds(
-        {"bbox": BBOX, "properties": {"crs": CRS84}}))
+    expected_tiles = grids.tiles_for_area(1, grids.area_from_bounds({"bbox": BBOX, "properties": {"crs": CRS84}}))
     names = sorted(t.name for t in expected_tiles)
     tiffs = [k for k in live.keys(f"v2out/{grid_id}/") if k.endswith(".tif")]
     assert tiffs == [f"v2out/{grid_id}/{name}/default.tif" for name in names]
@@ -188,8 +222,9 @@ def test_sentinelhub_py_v2_client_full_flow(live, tmp_path):
     assert {r["path"] for r in rows} == {f"s3://{live.weed.bucket}/{k}" for k in tiffs}
     assert {(r["outputId"], r["width"], r["height"]) for r in rows} == {("default", 500, 500)}
     execution = _execution(live, f"v2out/execution-{grid_id}.sqlite")
-    assert [(r[1], r[2], r[3], r[4]) for r in execution] == [(t.name, "DONE", None, 1)
-                                                            for t in sorted(expected_tiles, key=lambda t: t.id)]
+    assert [(r[1], r[2], r[3], r[4]) for r in execution] == [
+        (t.name, "DONE", None, 1) for t in sorted(expected_tiles, key=lambda t: t.id)
+    ]
 
     # GeoPackage request: one output per feature, named by its identifier, at the feature's own size
     feature_id = out["features_created"]["id"]
@@ -203,9 +238,13 @@ def test_sentinelhub_py_v2_client_full_flow(live, tmp_path):
     manifest = _manifest(live, f"v2out/featureManifest-{feature_id}.gpkg")
     assert list(manifest) == ["feature_32632"]
     assert sorted((r["identifier"], r["width"], r["height"]) for r in manifest["feature_32632"]) == [
-        ("field-a", 100, 100), ("field-b", 80, 50)]
+        ("field-a", 100, 100),
+        ("field-b", 80, 50),
+    ]
     assert _execution(live, f"v2out/execution-{feature_id}.sqlite") == [
-        (11, "field-a", "DONE", None, 1), (12, "field-b", "DONE", None, 1)]
+        (11, "field-a", "DONE", None, 1),
+        (12, "field-b", "DONE", None, 1),
+    ]
 
     # the stopped request: analysed (manifest written), never processed
     stopped = out["stopped"]
@@ -222,18 +261,22 @@ def test_sentinelhub_py_v2_client_full_flow(live, tmp_path):
 def _zarr_body(live: Live, url: str, secret: str | None = None) -> dict[str, Any]:
     return {
         "processRequest": {
-            "input": {"bounds": {"bbox": BBOX, "properties": {"crs": CRS84}},
-                      "data": [{"type": "sentinel-2-l2a", "dataFilter": {"timeRange": MAY}}]},
+            "input": {
+                "bounds": {"bbox": BBOX, "properties": {"crs": CRS84}},
+                "data": [{"type": "sentinel-2-l2a", "dataFilter": {"timeRange": MAY}}],
+            },
             "output": {"responses": [{"identifier": "ndvi", "format": {"type": "zarr/array"}}]},
             "evalscript": NDVI,
         },
         "input": {"type": "tiling-grid", "id": 7, "resolution": 20.0},
-        "output": {"type": "zarr",
-                   "delivery": {"s3": {"url": url, "accessKey": live.weed.access_key,
-                                       "secretAccessKey": secret or live.weed.secret_key}},
-                   "group": {"zarr_format": 2},
-                   "arrayParameters": {"dtype": "float32", "order": "C", "chunks": [1, 500, 500],
-                                       "fill_value": "NaN"}},
+        "output": {
+            "type": "zarr",
+            "delivery": {
+                "s3": {"url": url, "accessKey": live.weed.access_key, "secretAccessKey": secret or live.weed.secret_key}
+            },
+            "group": {"zarr_format": 2},
+            "arrayParameters": {"dtype": "float32", "order": "C", "chunks": [1, 500, 500], "fill_value": "NaN"},
+        },
         "description": "zarr on LAEA",
     }
 
@@ -278,9 +321,16 @@ def test_zarr_output_on_the_laea_grid_opens_with_xarray(live):
 
 def test_delivery_credentials_that_cannot_write_fail_the_analysis(live):
     body = _zarr_body(live, "unused")
-    body["output"] = {"type": "raster", "delivery": {"s3": {
-        "url": f"s3://{live.weed.bucket}/denied/<requestId>/<tileName>/<outputId>.<format>",
-        "accessKey": live.weed.access_key, "secretAccessKey": "wrong-secret"}}}
+    body["output"] = {
+        "type": "raster",
+        "delivery": {
+            "s3": {
+                "url": f"s3://{live.weed.bucket}/denied/<requestId>/<tileName>/<outputId>.<format>",
+                "accessKey": live.weed.access_key,
+                "secretAccessKey": "wrong-secret",
+            }
+        },
+    }
     body["processRequest"]["output"] = {"responses": [{"identifier": "ndvi", "format": {"type": "image/tiff"}}]}
     body["input"] = {"type": "tiling-grid", "id": 1, "resolution": 20.0}
     created = live.post("/process", body)

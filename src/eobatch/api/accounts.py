@@ -11,8 +11,9 @@ from eobatch.api.deps import principal, service
 from eobatch.api.service import BatchService
 
 
-def me(caller: Annotated[Principal, Depends(principal)],
-       svc: Annotated[BatchService, Depends(service)]) -> dict[str, Any]:
+def me(
+    caller: Annotated[Principal, Depends(principal)], svc: Annotated[BatchService, Depends(service)]
+) -> dict[str, Any]:
     """Balance (available, reserved, spent PU) and the reservations held per request."""
     return svc.account_summary(caller.account_id)
 

@@ -45,8 +45,12 @@ def create_app(settings: Settings, database: Database | None = None, *, run_sche
             if scheduler is not None:
                 scheduler.stop()
 
-    app = FastAPI(title="eobatch", version="0.1.0", lifespan=lifespan,
-                  description="Batch processing API, wire-compatible with Sentinel Hub Batch v1 and v2.")
+    app = FastAPI(
+        title="eobatch",
+        version="0.1.0",
+        lifespan=lifespan,
+        description="Batch processing API, wire-compatible with Sentinel Hub Batch v1 and v2.",
+    )
     app.state.settings = settings
     app.state.database = database
     app.state.tokens = TokenIssuer(load_secret(settings), settings.token_lifetime_s)

@@ -66,8 +66,14 @@ class TokenIssuer:
 
     def issue(self, account_id: str, client_id: str) -> str:
         now = int(time.time())
-        claims = {"sub": account_id, "azp": client_id, "iat": now, "exp": now + self.lifetime_s,
-                  "jti": uuid.uuid4().hex, "typ": "Bearer"}
+        claims = {
+            "sub": account_id,
+            "azp": client_id,
+            "iat": now,
+            "exp": now + self.lifetime_s,
+            "jti": uuid.uuid4().hex,
+            "typ": "Bearer",
+        }
         return jwt.encode(claims, self.secret, algorithm=ALGORITHM)
 
     def verify(self, token: str) -> Principal:

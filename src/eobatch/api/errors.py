@@ -66,8 +66,13 @@ def error_body(status: int, message: str, code: str, errors: list[dict[str, str]
     return {"error": body}
 
 
-def error_response(status: int, message: str, code: str | None = None,
-                   errors: list[dict[str, str]] | None = None, headers: dict[str, str] | None = None) -> JSONResponse:
+def error_response(
+    status: int,
+    message: str,
+    code: str | None = None,
+    errors: list[dict[str, str]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
     code = code or CODE_BY_STATUS.get(status, "COMMON_EXCEPTION")
     return JSONResponse(error_body(status, message, code, errors), status_code=status, headers=headers)
 
@@ -88,8 +93,9 @@ def _location(loc: tuple[Any, ...]) -> str:
 
 async def _validation(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    errors = [{"parameter": _location(tuple(e.get("loc", ()))), "violation": str(e.get("msg", ""))}
-              for e in exc.errors()]
+    errors = [
+        {"parameter": _location(tuple(e.get("loc", ()))), "violation": str(e.get("msg", ""))} for e in exc.errors()
+    ]
     message = "; ".join(f"{e['parameter']}: {e['violation']}" for e in errors) or "Invalid request"
     return error_response(400, message, "COMMON_BAD_PAYLOAD", errors)
 

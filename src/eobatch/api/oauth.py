@@ -17,8 +17,9 @@ TOKEN_PATHS = ("/oauth/token", "/auth/realms/main/protocol/openid-connect/token"
 
 
 def _oauth_error(status: int, error: str, description: str) -> JSONResponse:
-    return JSONResponse({"error": error, "error_description": description}, status_code=status,
-                        headers={"Cache-Control": "no-store"})
+    return JSONResponse(
+        {"error": error, "error_description": description}, status_code=status, headers={"Cache-Control": "no-store"}
+    )
 
 
 def _basic(request: Request) -> tuple[str | None, str | None]:
@@ -41,8 +42,7 @@ async def token(request: Request) -> JSONResponse:
         return _oauth_error(400, "invalid_request", "The body must be application/x-www-form-urlencoded")
     grant_type = form.get("grant_type")
     if grant_type != "client_credentials":
-        return _oauth_error(400, "unsupported_grant_type",
-                            f"grant_type must be client_credentials, got {grant_type!r}")
+        return _oauth_error(400, "unsupported_grant_type", f"grant_type must be client_credentials, got {grant_type!r}")
     basic_id, basic_secret = _basic(request)
     client_id = str(form.get("client_id") or basic_id or "")
     client_secret = str(form.get("client_secret") or basic_secret or "")
@@ -60,8 +60,14 @@ async def token(request: Request) -> JSONResponse:
         return _oauth_error(401, "invalid_client", "Invalid client credentials")
     issuer = request.app.state.tokens
     return JSONResponse(
-        {"access_token": issuer.issue(account_id, client_id), "expires_in": issuer.lifetime_s,
-         "token_type": "Bearer", "refresh_expires_in": 0, "not-before-policy": 0, "scope": "email profile"},
+        {
+            "access_token": issuer.issue(account_id, client_id),
+            "expires_in": issuer.lifetime_s,
+            "token_type": "Bearer",
+            "refresh_expires_in": 0,
+            "not-before-policy": 0,
+            "scope": "email profile",
+        },
         headers={"Cache-Control": "no-store", "Pragma": "no-cache"},
     )
 
@@ -69,6 +75,12 @@ async def token(request: Request) -> JSONResponse:
 def router() -> APIRouter:
     r = APIRouter(tags=["auth"])
     for index, path in enumerate(TOKEN_PATHS):
-        r.add_api_route(path, token, methods=["POST"], operation_id=f"token_{index}",
-                        summary="OAuth2 client-credentials token", include_in_schema=True)
+        r.add_api_route(
+            path,
+            token,
+            methods=["POST"],
+            operation_id=f"token_{index}",
+            summary="OAuth2 client-credentials token",
+            include_in_schema=True,
+        )
     return r

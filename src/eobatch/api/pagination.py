@@ -44,8 +44,13 @@ def page_params(
     return PageParams(offset=_positive(viewtoken, "viewtoken", 0), limit=limit)
 
 
-def page(request: Request, params: PageParams, items: list[Any], has_more: bool,
-         render: Callable[[Any], dict[str, Any]] | None = None) -> dict[str, Any]:
+def page(
+    request: Request,
+    params: PageParams,
+    items: list[Any],
+    has_more: bool,
+    render: Callable[[Any], dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     """The `{data, links}` envelope of one page."""
     links: dict[str, Any] = {"@id": str(request.url), "currentToken": str(params.offset)}
     if has_more:

@@ -32,16 +32,18 @@ class BatchService:
         with self.database.session() as session:
             return requests.get_request(session, account_id, request_id)
 
-    def list(self, account_id: str, params: PageParams, *, search: str | None, sort: str | None
-             ) -> requests.Slice:
+    def list(self, account_id: str, params: PageParams, *, search: str | None, sort: str | None) -> requests.Slice:
         with self.database.session() as session:
-            return requests.list_requests(session, account_id, offset=params.offset, limit=params.limit,
-                                          search=search, sort=sort)
+            return requests.list_requests(
+                session, account_id, offset=params.offset, limit=params.limit, search=search, sort=sort
+            )
 
     def update(self, account_id: str, request_id: str, body: Any) -> BatchRequest:
         if not isinstance(body, dict):
-            raise BadRequest("Request body must be a JSON object with output and/or description",
-                             [Violation("body", "must be an object")])
+            raise BadRequest(
+                "Request body must be a JSON object with output and/or description",
+                [Violation("body", "must be an object")],
+            )
         output, description = body.get("output"), body.get("description")
         if output is not None and not isinstance(output, dict):
             raise BadRequest("output must be an object", [Violation("output", "must be an object")])
@@ -56,8 +58,13 @@ class BatchService:
 
                 account = accounts.get_account(session, account_id)
                 ids, formats = parse_responses(dict(row.process_request))
-                parse_output({"output": merged, "bucketName": row.bucket_name}, ids, formats, self.settings,
-                             account.allowed_buckets or ())
+                parse_output(
+                    {"output": merged, "bucketName": row.bucket_name},
+                    ids,
+                    formats,
+                    self.settings,
+                    account.allowed_buckets or (),
+                )
             return requests.update_request(session, row, output=output, description=description)
 
     def delete(self, account_id: str, request_id: str) -> None:
@@ -74,8 +81,7 @@ class BatchService:
     def tiles(self, account_id: str, request_id: str, params: PageParams, status: str | None) -> requests.Slice:
         with self.database.session() as session:
             requests.get_request(session, account_id, request_id)
-            return requests.list_tiles(session, request_id, offset=params.offset, limit=params.limit,
-                                       status=status)
+            return requests.list_tiles(session, request_id, offset=params.offset, limit=params.limit, status=status)
 
     def tile(self, account_id: str, request_id: str, tile_id: int) -> Tile:
         with self.database.session() as session:

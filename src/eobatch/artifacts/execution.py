@@ -72,8 +72,9 @@ def execution_db_url(template: str, request_id: str) -> str:
     return f"{output_root(template)}execution-{request_id}.sqlite"
 
 
-def upload_execution_db(storage: ObjectStorage, template: str, request_id: str,
-                        records: Sequence[ExecutionRecord]) -> str:
+def upload_execution_db(
+    storage: ObjectStorage, template: str, request_id: str, records: Sequence[ExecutionRecord]
+) -> str:
     """Write the execution database to the output root; returns its URL (storage errors propagate)."""
     url = execution_db_url(template, request_id)
     storage.put(url, execution_db_bytes(records))
@@ -93,8 +94,15 @@ class ExecutionDbUploads:
         last = self._last.get(request_id)
         return final or last is None or self._clock() - last >= self.interval_s
 
-    def upload_if_due(self, storage: ObjectStorage, template: str, request_id: str,
-                      tiles: Callable[[], Iterable[Any]], *, final: bool = False) -> str | None:
+    def upload_if_due(
+        self,
+        storage: ObjectStorage,
+        template: str,
+        request_id: str,
+        tiles: Callable[[], Iterable[Any]],
+        *,
+        final: bool = False,
+    ) -> str | None:
         """Upload the rows of `tiles()` when due; returns the URL or None when it was not due."""
         if not self.due(request_id, final=final):
             return None

@@ -65,8 +65,10 @@ def read_feature_geopackage(
             return read_feature_geopackage(path, defaults=defaults, max_features=max_features, max_px=max_px)
     layers = _layers(source)
     if not layers:
-        raise _bad("the GeoPackage has no feature table; expected one with id, identifier, geometry and "
-                   "width/height or resolution columns")
+        raise _bad(
+            "the GeoPackage has no feature table; expected one with id, identifier, geometry and "
+            "width/height or resolution columns"
+        )
     infos = {layer: pyogrio.read_info(source, layer=layer, force_feature_count=True) for layer in layers}
     total = sum(int(info["features"]) for info in infos.values())
     if total > max_features:
@@ -86,18 +88,23 @@ def _layers(source: bytes | str | Path) -> list[str]:
     return [str(name) for name, geometry_type in listed if geometry_type is not None]
 
 
-def _read_layer(source: bytes | str | Path, layer: str, info: dict[str, Any],
-                defaults: Mapping[str, Any] | None, max_px: int) -> list[Feature]:
+def _read_layer(
+    source: bytes | str | Path, layer: str, info: dict[str, Any], defaults: Mapping[str, Any] | None, max_px: int
+) -> list[Feature]:
     columns = [str(c) for c in info["fields"]]
     missing = [c for c in REQUIRED_COLUMNS if c not in columns]
     if missing:
-        raise _bad(f"table {layer!r} lacks the column(s) {', '.join(missing)}; required: id INTEGER UNIQUE, "
-                   f"identifier TEXT UNIQUE, a geometry and width+height (INTEGER) or resolution (REAL); "
-                   f"found: {', '.join(columns) or 'none'}")
+        raise _bad(
+            f"table {layer!r} lacks the column(s) {', '.join(missing)}; required: id INTEGER UNIQUE, "
+            f"identifier TEXT UNIQUE, a geometry and width+height (INTEGER) or resolution (REAL); "
+            f"found: {', '.join(columns) or 'none'}"
+        )
     has_size = "width" in columns and "height" in columns
     if not has_size and "resolution" not in columns and not defaults:
-        raise _bad(f"table {layer!r} needs width and height (INTEGER) or resolution (REAL) columns; "
-                   f"found: {', '.join(columns)}")
+        raise _bad(
+            f"table {layer!r} needs width and height (INTEGER) or resolution (REAL) columns; "
+            f"found: {', '.join(columns)}"
+        )
     epsg = _epsg(info.get("crs"), layer)
     wanted = [c for c in ("id", "identifier", "width", "height", "resolution") if c in columns]
     _meta, _fids, wkb, values = pyogrio.raw.read(source, layer=layer, columns=wanted)[:4]
@@ -115,8 +122,15 @@ def _epsg(crs_text: str | None, layer: str) -> int:
     return int(epsg)
 
 
-def _feature(layer: str, row: int, data: dict[str, np.ndarray], geometry: Any, epsg: int,
-             defaults: Mapping[str, Any] | None, max_px: int) -> Feature:
+def _feature(
+    layer: str,
+    row: int,
+    data: dict[str, np.ndarray],
+    geometry: Any,
+    epsg: int,
+    defaults: Mapping[str, Any] | None,
+    max_px: int,
+) -> Feature:
     where = f"table {layer!r} row {row + 1}"
     raw_id = data["id"][row]
     if raw_id is None or (isinstance(raw_id, float) and not raw_id.is_integer()):
@@ -131,13 +145,21 @@ def _feature(layer: str, row: int, data: dict[str, np.ndarray], geometry: Any, e
         raise _bad(f"{where} ({identifier}): geometry must be a non-empty POLYGON or MULTIPOLYGON, got {kind}")
     width, height = _size(where, identifier, data, row, geometry, defaults)
     if not (1 <= width <= max_px and 1 <= height <= max_px):
-        raise _bad(f"{where} ({identifier}): output size {width} x {height} px is not allowed; "
-                   f"each side must be 1 to {max_px} px")
+        raise _bad(
+            f"{where} ({identifier}): output size {width} x {height} px is not allowed; "
+            f"each side must be 1 to {max_px} px"
+        )
     return Feature(int(raw_id), identifier, epsg, geometry, width, height)
 
 
-def _size(where: str, identifier: str, data: dict[str, np.ndarray], row: int, geometry: BaseGeometry,
-          defaults: Mapping[str, Any] | None) -> tuple[int, int]:
+def _size(
+    where: str,
+    identifier: str,
+    data: dict[str, np.ndarray],
+    row: int,
+    geometry: BaseGeometry,
+    defaults: Mapping[str, Any] | None,
+) -> tuple[int, int]:
     width = _number(data, "width", row)
     height = _number(data, "height", row)
     if width is not None and height is not None:
@@ -180,8 +202,7 @@ def feature_pixel_grid(feature: Feature) -> PixelGrid:
     minx, miny, maxx, maxy = feature.geometry.bounds
     res_x = (maxx - minx) / feature.width
     res_y = (maxy - miny) / feature.height
-    return PixelGrid(feature.epsg, affine.Affine(res_x, 0.0, minx, 0.0, -res_y, maxy), feature.width,
-                     feature.height)
+    return PixelGrid(feature.epsg, affine.Affine(res_x, 0.0, minx, 0.0, -res_y, maxy), feature.width, feature.height)
 
 
 def feature_tiles(features: list[Feature]) -> list[tuple[GridTile, PixelGrid]]:

@@ -68,8 +68,14 @@ def manifest_entries(
     for tile, grid in tiles:
         geometry = (geometries or {}).get(tile.id) or _grid_box(grid)
         for output_id, extension in outputs:
-            path = render_tile_path(template, request_id=request_id, tile_name=tile.name, tile_id=tile.id,
-                                    output_id=output_id, fmt=extension)
+            path = render_tile_path(
+                template,
+                request_id=request_id,
+                tile_name=tile.name,
+                tile_id=tile.id,
+                output_id=output_id,
+                fmt=extension,
+            )
             entries.append(ManifestEntry(output_id, tile.name, path, grid.width, grid.height, tile.epsg, geometry))
     return entries
 
@@ -99,8 +105,15 @@ def write_feature_manifest(entries: Sequence[ManifestEntry], path: str | Path) -
         ]
         wkb = shapely.to_wkb(np.array([_as_multi(e.geometry) for e in rows], dtype=object))
         pyogrio.raw.write(
-            str(path), np.asarray(wkb, dtype=object), field_data, FIELDS, layer=f"feature_{epsg}", driver="GPKG",
-            geometry_type="MultiPolygon", crs=f"EPSG:{epsg}", append=path.exists(),
+            str(path),
+            np.asarray(wkb, dtype=object),
+            field_data,
+            FIELDS,
+            layer=f"feature_{epsg}",
+            driver="GPKG",
+            geometry_type="MultiPolygon",
+            crs=f"EPSG:{epsg}",
+            append=path.exists(),
         )
     return path
 
@@ -117,8 +130,9 @@ def feature_manifest_bytes(entries: Sequence[ManifestEntry]) -> bytes:
         return write_feature_manifest(entries, Path(folder) / "manifest.gpkg").read_bytes()
 
 
-def upload_feature_manifest(storage: ObjectStorage, template: str, request_id: str,
-                            entries: Sequence[ManifestEntry]) -> str:
+def upload_feature_manifest(
+    storage: ObjectStorage, template: str, request_id: str, entries: Sequence[ManifestEntry]
+) -> str:
     """Write the manifest to the output root with the request's credentials; returns its URL.
 
     A failed write is a BadRequest saying the delivery location is not writable with those credentials.
@@ -128,7 +142,9 @@ def upload_feature_manifest(storage: ObjectStorage, template: str, request_id: s
     try:
         storage.put(url, data)
     except EobatchError as exc:
-        message = (f"Cannot write the feature manifest to {url} with the credentials in output.delivery.s3: "
-                   f"{exc.message}. Give accessKey/secretAccessKey that may write to this bucket")
+        message = (
+            f"Cannot write the feature manifest to {url} with the credentials in output.delivery.s3: "
+            f"{exc.message}. Give accessKey/secretAccessKey that may write to this bucket"
+        )
         raise BadRequest(message, [Violation("output.delivery.s3", message)]) from exc
     return url

@@ -33,7 +33,7 @@ class ZarrArraySpec:
     name: str
     dtype: str
     fill_value: float | int
-    chunks: tuple[int, int] | None = None      # (y, x); default one tile
+    chunks: tuple[int, int] | None = None  # (y, x); default one tile
     compressor: Mapping[str, Any] | None = None
     attributes: Mapping[str, Any] = field(default_factory=dict)
 
@@ -84,8 +84,9 @@ def _index(value: float) -> int:
     return int(nearest)
 
 
-def geometry_for_tiles(epsg: int, resolution: float, tile_bounds: Sequence[tuple[float, float, float, float]],
-                       origin: str = "topLeft") -> ZarrGeometry:
+def geometry_for_tiles(
+    epsg: int, resolution: float, tile_bounds: Sequence[tuple[float, float, float, float]], origin: str = "topLeft"
+) -> ZarrGeometry:
     """The group geometry covering every tile (all in EPSG:`epsg`, unbuffered, on one grid)."""
     if not tile_bounds:
         raise ValueError("a Zarr output needs at least one tile")
@@ -95,9 +96,14 @@ def geometry_for_tiles(epsg: int, resolution: float, tile_bounds: Sequence[tuple
     maxy = max(b[3] for b in tile_bounds)
     first = tile_bounds[0]
     return ZarrGeometry(
-        epsg=epsg, resolution=resolution, minx=minx, maxy=maxy,
-        width=_index((maxx - minx) / resolution), height=_index((maxy - miny) / resolution),
-        tile_width=_index((first[2] - first[0]) / resolution), tile_height=_index((first[3] - first[1]) / resolution),
+        epsg=epsg,
+        resolution=resolution,
+        minx=minx,
+        maxy=maxy,
+        width=_index((maxx - minx) / resolution),
+        height=_index((maxy - miny) / resolution),
+        tile_width=_index((first[2] - first[0]) / resolution),
+        tile_height=_index((first[3] - first[1]) / resolution),
         origin=origin,
     )
 
@@ -130,21 +136,35 @@ class ZarrOutput:
         zarr_format: int = 2,
     ) -> ZarrOutput:
         """Create the group with coordinate arrays and empty data arrays (fill value everywhere)."""
-        group = zarr.open_group(store, mode="w", zarr_format=zarr_format,
-                                attributes={**(group_attributes or {}), GEOMETRY_ATTR: _geometry_attrs(geometry)})
+        group = zarr.open_group(
+            store,
+            mode="w",
+            zarr_format=zarr_format,
+            attributes={**(group_attributes or {}), GEOMETRY_ATTR: _geometry_attrs(geometry)},
+        )
         ydim, xdim = geometry.spatial_dims
         moment = (time or datetime(1970, 1, 1, tzinfo=UTC)).astimezone(UTC)
-        _coordinate(group, "time", np.array([int(moment.timestamp())], dtype="int64"), "time",
-                    {"units": EPOCH_UNITS, "calendar": "proleptic_gregorian", "standard_name": "time"})
+        _coordinate(
+            group,
+            "time",
+            np.array([int(moment.timestamp())], dtype="int64"),
+            "time",
+            {"units": EPOCH_UNITS, "calendar": "proleptic_gregorian", "standard_name": "time"},
+        )
         _coordinate(group, ydim, geometry.y_coords(), ydim, _axis_attrs(geometry, "y"))
         _coordinate(group, xdim, geometry.x_coords(), xdim, _axis_attrs(geometry, "x"))
         for spec in arrays:
             chunks = spec.chunks or (geometry.tile_height, geometry.tile_width)
             check_chunks(spec.name, chunks, geometry)
             group.create_array(
-                spec.name, shape=(1, geometry.height, geometry.width), dtype=spec.dtype,
-                chunks=(1, *chunks), fill_value=spec.fill_value, compressors=_compressor(spec.compressor),
-                order="C", attributes={"_ARRAY_DIMENSIONS": ["time", ydim, xdim], **dict(spec.attributes)},
+                spec.name,
+                shape=(1, geometry.height, geometry.width),
+                dtype=spec.dtype,
+                chunks=(1, *chunks),
+                fill_value=spec.fill_value,
+                compressors=_compressor(spec.compressor),
+                order="C",
+                attributes={"_ARRAY_DIMENSIONS": ["time", ydim, xdim], **dict(spec.attributes)},
                 **({"dimension_names": ("time", ydim, xdim)} if zarr_format == 3 else {}),
             )
         return cls(group, geometry)
@@ -173,31 +193,48 @@ def check_chunks(name: str, chunks: Sequence[int], geometry: ZarrGeometry) -> No
     """BadRequest unless the chunk's y and x sizes divide the tile size in pixels."""
     cy, cx = (int(c) for c in chunks)
     if cy <= 0 or cx <= 0 or geometry.tile_height % cy or geometry.tile_width % cx:
-        message = (f"chunks [1, {cy}, {cx}] of array {name!r} must divide the tile size "
-                   f"{geometry.tile_height} x {geometry.tile_width} px")
+        message = (
+            f"chunks [1, {cy}, {cx}] of array {name!r} must divide the tile size "
+            f"{geometry.tile_height} x {geometry.tile_width} px"
+        )
         raise BadRequest(message, [Violation("output.arrayParameters.chunks", message)])
 
 
 def _coordinate(group: zarr.Group, name: str, values: np.ndarray, dim: str, attrs: Mapping[str, Any]) -> None:
-    array = group.create_array(name, shape=values.shape, dtype=values.dtype, chunks=values.shape, fill_value=None,
-                               attributes={"_ARRAY_DIMENSIONS": [dim], **attrs},
-                               **({"dimension_names": (dim,)} if group.metadata.zarr_format == 3 else {}))
+    array = group.create_array(
+        name,
+        shape=values.shape,
+        dtype=values.dtype,
+        chunks=values.shape,
+        fill_value=None,
+        attributes={"_ARRAY_DIMENSIONS": [dim], **attrs},
+        **({"dimension_names": (dim,)} if group.metadata.zarr_format == 3 else {}),
+    )
     array[...] = values
 
 
 def _axis_attrs(geometry: ZarrGeometry, axis: str) -> dict[str, Any]:
     if geometry.epsg == 4326:
-        return ({"standard_name": "latitude", "units": "degrees_north"} if axis == "y"
-                else {"standard_name": "longitude", "units": "degrees_east"})
+        return (
+            {"standard_name": "latitude", "units": "degrees_north"}
+            if axis == "y"
+            else {"standard_name": "longitude", "units": "degrees_east"}
+        )
     name = "projection_y_coordinate" if axis == "y" else "projection_x_coordinate"
     return {"standard_name": name, "units": "m", "crs": f"EPSG:{geometry.epsg}"}
 
 
 def _geometry_attrs(geometry: ZarrGeometry) -> dict[str, Any]:
     return {
-        "epsg": geometry.epsg, "resolution": geometry.resolution, "minx": geometry.minx, "maxy": geometry.maxy,
-        "width": geometry.width, "height": geometry.height, "tile_width": geometry.tile_width,
-        "tile_height": geometry.tile_height, "origin": geometry.origin,
+        "epsg": geometry.epsg,
+        "resolution": geometry.resolution,
+        "minx": geometry.minx,
+        "maxy": geometry.maxy,
+        "width": geometry.width,
+        "height": geometry.height,
+        "tile_width": geometry.tile_width,
+        "tile_height": geometry.tile_height,
+        "origin": geometry.origin,
     }
 
 
@@ -218,9 +255,15 @@ def array_specs(zarr_settings: Mapping[str, Any], response_ids: Sequence[str]) -
         if isinstance(fill, str) and fill.lower() == "nan":
             fill = float("nan")
         chunks = params.get("chunks")
-        specs.append(ZarrArraySpec(name=name, dtype=str(params["dtype"]), fill_value=fill,
-                                   chunks=(int(chunks[1]), int(chunks[2])) if chunks else None,
-                                   compressor=params.get("compressor")))
+        specs.append(
+            ZarrArraySpec(
+                name=name,
+                dtype=str(params["dtype"]),
+                fill_value=fill,
+                chunks=(int(chunks[1]), int(chunks[2])) if chunks else None,
+                compressor=params.get("compressor"),
+            )
+        )
     return specs
 
 
@@ -242,8 +285,11 @@ def zarr_store(url: str, settings: Any, credentials: Any = None) -> Any:
     access = credentials.access_key if credentials else settings.s3_access_key
     secret = credentials.secret_key if credentials else settings.s3_secret_key
     region = (getattr(credentials, "region", None) if credentials else None) or settings.s3_region
-    options: dict[str, Any] = {"endpoint": endpoint, "region": region,
-                               "client_options": {"allow_http": endpoint.startswith("http://")}}
+    options: dict[str, Any] = {
+        "endpoint": endpoint,
+        "region": region,
+        "client_options": {"allow_http": endpoint.startswith("http://")},
+    }
     if access and secret:
         options |= {"access_key_id": access, "secret_access_key": secret}
     else:

@@ -40,8 +40,8 @@ class BatchSpec:
     """Everything a create body says, checked. `tile_count` is the creation-time estimate."""
 
     body: dict[str, Any]
-    process_request: dict[str, Any]       # echoed on the wire, bounds.properties.crs filled in
-    tiling_grid: dict[str, Any]           # echoed as sent (deprecated aliases folded in)
+    process_request: dict[str, Any]  # echoed on the wire, bounds.properties.crs filled in
+    tiling_grid: dict[str, Any]  # echoed as sent (deprecated aliases folded in)
     grid_id: int
     resolution: float
     buffer_x: int
@@ -49,11 +49,11 @@ class BatchSpec:
     output: dict[str, Any] | None
     bucket_name: str | None
     description: str | None
-    output_template: str                  # the default tile path, with the default layout applied
+    output_template: str  # the default tile path, with the default layout applied
     response_ids: tuple[str, ...]
     inputs: tuple[DataInput, ...]
     evalscript: str
-    area_wgs84: Any = field(repr=False)   # shapely geometry (lon, lat)
+    area_wgs84: Any = field(repr=False)  # shapely geometry (lon, lat)
     tile_count: int = 0
     tile_width_px: int = 0
     tile_height_px: int = 0
@@ -123,15 +123,21 @@ def parse_tiling_grid(body: dict[str, Any]) -> tuple[dict[str, Any], int, float,
     if isinstance(grid_id, bool) or not isinstance(grid_id, int | str) or not str(grid_id).isdigit():
         raise fail("tilingGrid.id", f"must be a non-negative integer, got {grid_id!r}")
     resolution = raw.get("resolution")
-    if isinstance(resolution, bool) or not isinstance(resolution, int | float) or not math.isfinite(resolution) \
-            or resolution <= 0:
+    if (
+        isinstance(resolution, bool)
+        or not isinstance(resolution, int | float)
+        or not math.isfinite(resolution)
+        or resolution <= 0
+    ):
         raise fail("tilingGrid.resolution", f"is required as a positive number, got {resolution!r}")
     buffers = []
     for key in ("bufferX", "bufferY"):
         value = raw.get(key) or 0
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_BUFFER_PX:
-            raise fail(f"tilingGrid.{key}", f"must be an integer number of pixels from 0 to {MAX_BUFFER_PX}, "
-                                            f"got {raw.get(key)!r}")
+            raise fail(
+                f"tilingGrid.{key}",
+                f"must be an integer number of pixels from 0 to {MAX_BUFFER_PX}, got {raw.get(key)!r}",
+            )
         buffers.append(value)
     return echo, int(grid_id), float(resolution), buffers[0], buffers[1]
 
@@ -152,9 +158,11 @@ def check_resolution(grid: Any, resolution: float) -> float:
         if math.isclose(allowed, resolution, rel_tol=1e-9, abs_tol=1e-12):
             return float(allowed)
     allowed_text = ", ".join(f"{r:g}" for r in grid.resolutions)
-    raise fail("tilingGrid.resolution",
-               f"resolution {resolution:g} is not allowed for tiling grid {grid.id} ({grid.name}); "
-               f"allowed: {allowed_text} ({grid.unit})")
+    raise fail(
+        "tilingGrid.resolution",
+        f"resolution {resolution:g} is not allowed for tiling grid {grid.id} ({grid.name}); "
+        f"allowed: {allowed_text} ({grid.unit})",
+    )
 
 
 def parse_bounds(process_request: dict[str, Any]) -> Any:
@@ -171,13 +179,15 @@ def parse_bounds(process_request: dict[str, Any]) -> Any:
     if geometry is not None:
         kind = geometry.get("type") if isinstance(geometry, dict) else None
         if kind not in GEOMETRY_TYPES:
-            raise fail("processRequest.input.bounds.geometry",
-                       f"geometry type {kind!r} is not supported; allowed: {', '.join(GEOMETRY_TYPES)}")
+            raise fail(
+                "processRequest.input.bounds.geometry",
+                f"geometry type {kind!r} is not supported; allowed: {', '.join(GEOMETRY_TYPES)}",
+            )
     properties = bounds.get("properties")
     if properties is None:
         properties = bounds["properties"] = {}
     if not isinstance(properties, dict):
-        raise fail("processRequest.input.bounds.properties", "must be an object such as {\"crs\": \"...\"}")
+        raise fail("processRequest.input.bounds.properties", 'must be an object such as {"crs": "..."}')
     if not properties.get("crs"):
         properties["crs"] = CRS84
     return grids.area_from_bounds(bounds)
@@ -199,9 +209,16 @@ def parse_inputs(process_request: dict[str, Any], settings: Settings) -> tuple[D
             raise fail(f"{parameter}.type", "is required: a collection type such as sentinel-2-l1c")
         registry.get(item["type"], index)
         data_filter = validate_data_filter(item.get("dataFilter"), index=index, collection_type=item["type"])
-        parsed.append(DataInput(type=item["type"], id=item.get("id"), time_from=data_filter.time_from,
-                                time_to=data_filter.time_to, max_cloud_coverage=data_filter.max_cloud_coverage,
-                                mosaicking_order=data_filter.mosaicking_order))
+        parsed.append(
+            DataInput(
+                type=item["type"],
+                id=item.get("id"),
+                time_from=data_filter.time_from,
+                time_to=data_filter.time_to,
+                max_cloud_coverage=data_filter.max_cloud_coverage,
+                mosaicking_order=data_filter.mosaicking_order,
+            )
+        )
     return tuple(parsed)
 
 
@@ -234,11 +251,13 @@ def parse_responses(process_request: dict[str, Any]) -> tuple[tuple[str, ...], t
             raise fail(f"{parameter}.identifier", f"must be a non-empty string, got {identifier!r}")
         fmt = response.get("format")
         if fmt is not None and not isinstance(fmt, dict):
-            raise fail(f"{parameter}.format", f"must be an object such as {{\"type\": \"image/tiff\"}}, got {fmt!r}")
+            raise fail(f"{parameter}.format", f'must be an object such as {{"type": "image/tiff"}}, got {fmt!r}')
         kind = (fmt or {}).get("type", "image/tiff")
         if kind not in BATCH_FORMATS:
-            raise fail(f"{parameter}.format.type",
-                       f"format {kind!r} is not supported by batch processing; allowed: {', '.join(BATCH_FORMATS)}")
+            raise fail(
+                f"{parameter}.format.type",
+                f"format {kind!r} is not supported by batch processing; allowed: {', '.join(BATCH_FORMATS)}",
+            )
         if kind == "application/json" and identifier != "userdata":
             raise fail(f"{parameter}.identifier", "an application/json response must have identifier 'userdata'")
         if identifier in ids:
@@ -249,7 +268,10 @@ def parse_responses(process_request: dict[str, Any]) -> tuple[tuple[str, ...], t
 
 
 def parse_output(
-    body: dict[str, Any], response_ids: tuple[str, ...], formats: tuple[str, ...], settings: Settings,
+    body: dict[str, Any],
+    response_ids: tuple[str, ...],
+    formats: tuple[str, ...],
+    settings: Settings,
     allowed_buckets: Iterable[str],
 ) -> tuple[dict[str, Any] | None, str | None, str]:
     """Check `output` / `bucketName`: a valid path template in a bucket the account may write to.
@@ -261,7 +283,7 @@ def parse_output(
     output = body.get("output")
     bucket_name = body.get("bucketName")
     if output is not None and not isinstance(output, dict):
-        raise fail("output", "must be an object such as {\"defaultTilePath\": \"s3://bucket/<tileName>/...\"}")
+        raise fail("output", 'must be an object such as {"defaultTilePath": "s3://bucket/<tileName>/..."}')
     if bucket_name is not None and (not isinstance(bucket_name, str) or not bucket_name):
         raise fail("bucketName", f"must be a bucket name, got {bucket_name!r}")
     default_path = (output or {}).get("defaultTilePath")
@@ -322,7 +344,7 @@ def check_output_paths(output: dict[str, Any], buckets: Iterable[str]) -> None:
     if delivery is not None:
         s3 = delivery.get("s3") if isinstance(delivery, dict) else None
         if not isinstance(s3, dict):
-            raise fail("output.delivery", "must be an object {\"s3\": {\"url\": \"s3://bucket/...\"}}")
+            raise fail("output.delivery", 'must be an object {"s3": {"url": "s3://bucket/..."}}')
         if s3.get("url") is not None:
             check_path("output.delivery.s3.url", s3["url"], 1, buckets)
 
@@ -339,7 +361,7 @@ def check_cog_parameters(raw: Any, parameter: str) -> None:
     if raw is None:
         return
     if not isinstance(raw, dict):
-        raise fail(parameter, f"must be an object such as {{\"blockxsize\": 512}}, got {raw!r}")
+        raise fail(parameter, f'must be an object such as {{"blockxsize": 512}}, got {raw!r}')
     from eobatch.processing.outputs import CogParameters
 
     CogParameters.parse(raw)

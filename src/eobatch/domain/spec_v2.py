@@ -48,8 +48,8 @@ class V2Spec:
     input_type: str
     output_type: str
     credentials: dict[str, Any] | None
-    features: tuple[Any, ...] | None = None     # artifacts.Feature list for GeoPackage input
-    zarr: dict[str, Any] | None = None          # {"group", "arrayParameters", "arrayOverrides"}
+    features: tuple[Any, ...] | None = None  # artifacts.Feature list for GeoPackage input
+    zarr: dict[str, Any] | None = None  # {"group", "arrayParameters", "arrayOverrides"}
 
 
 def parse_v2(
@@ -97,16 +97,26 @@ def parse_v2(
         tile_count = v1.estimate_tile_count(grid_fields["grid_id"], area, settings.max_tiles_per_request)
     else:
         if output_type == "zarr":
-            raise fail("output.type", "Zarr output needs a tiling-grid input on a WGS84 or LAEA grid "
-                                      f"(ids {', '.join(map(str, ZARR_GRIDS))}); GeoPackage input is not allowed")
+            raise fail(
+                "output.type",
+                "Zarr output needs a tiling-grid input on a WGS84 or LAEA grid "
+                f"(ids {', '.join(map(str, ZARR_GRIDS))}); GeoPackage input is not allowed",
+            )
         features_s3 = _features_s3(source, settings, buckets)
         area = _optional_bounds(process_request)
         features = _read_features(features_s3, source.get("defaults"), fetch_features, settings, max_features)
         features = _features_in_area(features, area)
         if area is None:
             area = _features_area(features)
-        grid_fields = {"tiling_grid": None, "grid_id": None, "resolution": None, "buffer_x": 0, "buffer_y": 0,
-                       "tile_width_px": None, "tile_height_px": None}
+        grid_fields = {
+            "tiling_grid": None,
+            "grid_id": None,
+            "resolution": None,
+            "buffer_x": 0,
+            "buffer_y": 0,
+            "tile_width_px": None,
+            "tile_height_px": None,
+        }
         tile_count = len(features)
         if features_s3.get("accessKey") and features_s3.get("secretAccessKey"):
             credentials = {**(credentials or {}), "features": _secret_part(features_s3)}
@@ -169,8 +179,7 @@ def v1_output(output: dict[str, Any], template: str) -> dict[str, Any]:
     return view
 
 
-def engine_output(stored_output: dict[str, Any] | None, delivery_credentials: dict[str, Any] | None
-                  ) -> dict[str, Any]:
+def engine_output(stored_output: dict[str, Any] | None, delivery_credentials: dict[str, Any] | None) -> dict[str, Any]:
     """The output settings a worker needs for a v2 request: the stored v1 view plus `delivery.s3` with
     the request's keys, as `processing.outputs.OutputSettings.parse` reads them. Never store or echo it."""
     out = dict(stored_output or {})
@@ -204,8 +213,10 @@ def _with_input(process_request: dict[str, Any]) -> dict[str, Any]:
 
 def _tiling_grid(source: dict[str, Any], output_type: str) -> dict[str, Any]:
     if "features" in source:
-        raise fail("input", "give either a tiling-grid input or a geopackage input, not both "
-                            "(a tiling-grid input has no 'features')")
+        raise fail(
+            "input",
+            "give either a tiling-grid input or a geopackage input, not both (a tiling-grid input has no 'features')",
+        )
     from eobatch import grids
 
     echo = {k: source[k] for k in ("id", "resolution", "bufferX", "bufferY") if source.get(k) is not None}
@@ -215,30 +226,46 @@ def _tiling_grid(source: dict[str, Any], output_type: str) -> dict[str, Any]:
     for key in ("bufferX", "bufferY"):
         value = source.get(key) or 0
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= v1.MAX_BUFFER_PX:
-            raise fail(f"input.{key}", f"must be an integer number of pixels from 0 to {v1.MAX_BUFFER_PX}, "
-                                       f"got {source.get(key)!r}")
+            raise fail(
+                f"input.{key}",
+                f"must be an integer number of pixels from 0 to {v1.MAX_BUFFER_PX}, got {source.get(key)!r}",
+            )
         buffers.append(value)
     if output_type == "zarr":
         if grid.id not in ZARR_GRIDS:
-            raise fail("input.id", f"Zarr output supports only the WGS84 and LAEA grids "
-                                   f"(ids {', '.join(map(str, ZARR_GRIDS))}); grid {grid.id} ({grid.name}) is not one")
+            raise fail(
+                "input.id",
+                f"Zarr output supports only the WGS84 and LAEA grids "
+                f"(ids {', '.join(map(str, ZARR_GRIDS))}); grid {grid.id} ({grid.name}) is not one",
+            )
         if any(buffers):
             raise fail("input.bufferX", "Zarr output needs bufferX = bufferY = 0: buffered tiles would overlap")
-    return {"tiling_grid": echo, "grid_id": grid.id, "resolution": resolution, "buffer_x": buffers[0],
-            "buffer_y": buffers[1], "tile_width_px": round(grid.tile_width / resolution),
-            "tile_height_px": round(grid.tile_height / resolution)}
+    return {
+        "tiling_grid": echo,
+        "grid_id": grid.id,
+        "resolution": resolution,
+        "buffer_x": buffers[0],
+        "buffer_y": buffers[1],
+        "tile_width_px": round(grid.tile_width / resolution),
+        "tile_height_px": round(grid.tile_height / resolution),
+    }
 
 
 def _features_s3(source: dict[str, Any], settings: Settings, buckets: list[str]) -> dict[str, Any]:
     from eobatch.storage import check_destination
 
     if "id" in source or "resolution" in source:
-        raise fail("input", "give either a tiling-grid input or a geopackage input, not both "
-                            "(a geopackage input has no id or resolution)")
+        raise fail(
+            "input",
+            "give either a tiling-grid input or a geopackage input, not both "
+            "(a geopackage input has no id or resolution)",
+        )
     s3 = (source.get("features") or {}).get("s3") if isinstance(source.get("features"), dict) else None
     if not isinstance(s3, dict) or not isinstance(s3.get("url"), str):
-        raise fail("input.features", "is required: {\"s3\": {\"url\": \"s3://bucket/features.gpkg\", "
-                                     "\"accessKey\", \"secretAccessKey\"}}")
+        raise fail(
+            "input.features",
+            'is required: {"s3": {"url": "s3://bucket/features.gpkg", "accessKey", "secretAccessKey"}}',
+        )
     _check_keys(s3, "input.features.s3", settings)
     try:
         check_destination(s3["url"], buckets)
@@ -254,8 +281,9 @@ def _optional_bounds(process_request: dict[str, Any]) -> Any:
     return v1.parse_bounds(process_request)
 
 
-def _read_features(s3: dict[str, Any], defaults: Any, fetch: FetchFeatures | None, settings: Settings,
-                   max_features: int | None) -> list[Any]:
+def _read_features(
+    s3: dict[str, Any], defaults: Any, fetch: FetchFeatures | None, settings: Settings, max_features: int | None
+) -> list[Any]:
     from eobatch.artifacts import MAX_FEATURES, read_feature_geopackage
 
     fetch = fetch or default_fetch(settings)
@@ -290,8 +318,10 @@ def _features_in_area(features: list[Any], area: Any) -> list[Any]:
 
     kept = [f for f in features if feature_footprint_wgs84(f).intersects(area)]
     if not kept:
-        raise fail("processRequest.input.bounds", "no GeoPackage feature intersects the bounds; "
-                                                  "remove the bounds to process every feature")
+        raise fail(
+            "processRequest.input.bounds",
+            "no GeoPackage feature intersects the bounds; remove the bounds to process every feature",
+        )
     return kept
 
 
@@ -304,8 +334,11 @@ def _features_area(features: list[Any]) -> Any:
 def _delivery(output: dict[str, Any], settings: Settings) -> dict[str, Any]:
     s3 = (output.get("delivery") or {}).get("s3") if isinstance(output.get("delivery"), dict) else None
     if not isinstance(s3, dict) or not isinstance(s3.get("url"), str) or not s3["url"]:
-        raise fail("output.delivery", "is required: {\"s3\": {\"url\": \"s3://bucket/...\", \"accessKey\", "
-                                      "\"secretAccessKey\", \"region\"} or with \"iamRoleARN\"}")
+        raise fail(
+            "output.delivery",
+            'is required: {"s3": {"url": "s3://bucket/...", "accessKey", '
+            '"secretAccessKey", "region"} or with "iamRoleARN"}',
+        )
     _check_keys(s3, "output.delivery.s3", settings)
     return s3
 
@@ -316,8 +349,10 @@ def _check_keys(s3: dict[str, Any], parameter: str, settings: Settings) -> None:
     if bool(s3.get("accessKey")) != bool(s3.get("secretAccessKey")):
         raise fail(parameter, "give both accessKey and secretAccessKey, or neither")
     if s3.get("iamRoleARN") and not s3.get("accessKey") and settings.s3_endpoint:
-        raise fail(f"{parameter}.iamRoleARN",
-                   "iamRoleARN is not supported by this deployment; give accessKey and secretAccessKey")
+        raise fail(
+            f"{parameter}.iamRoleARN",
+            "iamRoleARN is not supported by this deployment; give accessKey and secretAccessKey",
+        )
 
 
 def _secret_part(s3: dict[str, Any]) -> dict[str, Any]:
@@ -329,8 +364,9 @@ def _secrets(delivery: dict[str, Any]) -> dict[str, Any] | None:
     return part or None
 
 
-def _template(output_type: str, url: str, response_ids: tuple[str, ...], settings: Settings,
-              allowed_buckets: Iterable[str]) -> str:
+def _template(
+    output_type: str, url: str, response_ids: tuple[str, ...], settings: Settings, allowed_buckets: Iterable[str]
+) -> str:
     from eobatch.storage import check_destination, split_s3_url
 
     buckets = list(allowed_buckets) or list(settings.allowed_buckets)
@@ -350,19 +386,25 @@ def _zarr_responses(process_request: dict[str, Any]) -> tuple[str, ...]:
     out = process_request.get("output")
     responses = out.get("responses") if isinstance(out, dict) else None
     if not isinstance(responses, list) or not responses:
-        raise fail("processRequest.output.responses", "is required for Zarr output: a list of "
-                                                      "{identifier, format: {type: zarr/array}}")
+        raise fail(
+            "processRequest.output.responses",
+            "is required for Zarr output: a list of {identifier, format: {type: zarr/array}}",
+        )
     ids = []
     for index, response in enumerate(responses):
         fmt = response.get("format") if isinstance(response, dict) else None
         kind = fmt.get("type") if isinstance(fmt, dict) else None
         if kind != ZARR_FORMAT:
-            raise fail(f"processRequest.output.responses[{index}].format.type",
-                       f"with Zarr output every response must be {ZARR_FORMAT}, got {kind!r}")
+            raise fail(
+                f"processRequest.output.responses[{index}].format.type",
+                f"with Zarr output every response must be {ZARR_FORMAT}, got {kind!r}",
+            )
         identifier = response.get("identifier", "default")
         if not isinstance(identifier, str) or not identifier.isidentifier() or identifier in ids:
-            raise fail(f"processRequest.output.responses[{index}].identifier",
-                       f"{identifier!r} must be a unique identifier (it names the Zarr array)")
+            raise fail(
+                f"processRequest.output.responses[{index}].identifier",
+                f"{identifier!r} must be a unique identifier (it names the Zarr array)",
+            )
         ids.append(identifier)
     return tuple(ids)
 
@@ -370,13 +412,14 @@ def _zarr_responses(process_request: dict[str, Any]) -> tuple[str, ...]:
 def _zarr_settings(output: dict[str, Any], response_ids: tuple[str, ...], spec: BatchSpec) -> dict[str, Any]:
     group = output.get("group")
     if not isinstance(group, dict):
-        raise fail("output.group", "is required for Zarr output: {\"zarr_format\": 2}")
+        raise fail("output.group", 'is required for Zarr output: {"zarr_format": 2}')
     if group.get("zarr_format", 2) not in (2, 3):
         raise fail("output.group.zarr_format", f"must be 2 or 3, got {group.get('zarr_format')!r}")
     coordinates = group.get("coordinates")
     if coordinates is not None and not isinstance(coordinates, dict):
-        raise fail("output.group.coordinates", f"must be an object such as {{\"origin\": \"topLeft\"}}, "
-                                               f"got {coordinates!r}")
+        raise fail(
+            "output.group.coordinates", f'must be an object such as {{"origin": "topLeft"}}, got {coordinates!r}'
+        )
     origin = (coordinates or {}).get("origin", "topLeft")
     if origin not in ("topLeft", "bottomLeft"):
         raise fail("output.group.coordinates.origin", f"must be topLeft or bottomLeft, got {origin!r}")
@@ -386,15 +429,19 @@ def _zarr_settings(output: dict[str, Any], response_ids: tuple[str, ...], spec: 
         raise fail("output.arrayParameters", "arrayParameters and arrayOverrides must be objects")
     unknown = sorted(set(overrides) - set(response_ids))
     if unknown:
-        raise fail("output.arrayOverrides", f"names {', '.join(unknown)}, which are not responses "
-                                            f"({', '.join(response_ids)})")
+        raise fail(
+            "output.arrayOverrides", f"names {', '.join(unknown)}, which are not responses ({', '.join(response_ids)})"
+        )
     for name in response_ids:
         override = overrides.get(name)
         if override is not None and not isinstance(override, dict):
             raise fail(f"output.arrayOverrides.{name}", f"must be an object of array parameters, got {override!r}")
         _check_array(name, {**base, **(override or {})}, spec)
-    return {"group": copy.deepcopy(group), "arrayParameters": copy.deepcopy(base),
-            "arrayOverrides": copy.deepcopy(overrides)}
+    return {
+        "group": copy.deepcopy(group),
+        "arrayParameters": copy.deepcopy(base),
+        "arrayOverrides": copy.deepcopy(overrides),
+    }
 
 
 def _check_array(name: str, params: dict[str, Any], spec: BatchSpec) -> None:
@@ -408,23 +455,31 @@ def _check_array(name: str, params: dict[str, Any], spec: BatchSpec) -> None:
             raise TypeError(dtype)
         kind = np.dtype(dtype).kind
     except TypeError as exc:
-        raise fail(f"{where}.dtype", f"dtype {dtype!r} of array {name!r} is not a Zarr dtype "
-                                     "(a string such as \"float32\" or \"uint16\")") from exc
+        raise fail(
+            f"{where}.dtype",
+            f'dtype {dtype!r} of array {name!r} is not a Zarr dtype (a string such as "float32" or "uint16")',
+        ) from exc
     if kind not in "biuf":
         raise fail(f"{where}.dtype", f"dtype {dtype!r} of array {name!r} must be a boolean, integer or float type")
     if params.get("order", "C") != "C":
-        raise fail(f"{where}.order", f"order must be \"C\", got {params.get('order')!r}")
+        raise fail(f"{where}.order", f'order must be "C", got {params.get("order")!r}')
     chunks = params["chunks"]
-    if not (isinstance(chunks, list) and len(chunks) == 3
-            and all(isinstance(c, int) and not isinstance(c, bool) for c in chunks) and chunks[0] == 1):
+    if not (
+        isinstance(chunks, list)
+        and len(chunks) == 3
+        and all(isinstance(c, int) and not isinstance(c, bool) for c in chunks)
+        and chunks[0] == 1
+    ):
         raise fail(f"{where}.chunks", f"chunks must be [1, height, width], got {chunks!r}")
     h, w = chunks[1], chunks[2]
     if h <= 0 or w <= 0 or spec.tile_height_px % h or spec.tile_width_px % w:
-        raise fail(f"{where}.chunks", f"chunk size {h} x {w} must divide the tile size "
-                                      f"{spec.tile_height_px} x {spec.tile_width_px} px")
+        raise fail(
+            f"{where}.chunks",
+            f"chunk size {h} x {w} must divide the tile size {spec.tile_height_px} x {spec.tile_width_px} px",
+        )
     fill = params["fill_value"]
     number = isinstance(fill, int | float) and not isinstance(fill, bool)
     if not (number or (isinstance(fill, str) and fill in ("NaN", "nan"))):
-        raise fail(f"{where}.fill_value", f"fill_value must be a number or \"NaN\", got {fill!r}")
+        raise fail(f"{where}.fill_value", f'fill_value must be a number or "NaN", got {fill!r}')
     if isinstance(fill, float) and math.isnan(fill) is False and not math.isfinite(fill):
         raise fail(f"{where}.fill_value", f"fill_value must be finite or NaN, got {fill!r}")

@@ -61,9 +61,7 @@ class StoppedReason(StrEnum):
     UNHEALTHY = "UNHEALTHY"
 
 
-FINAL_STATUSES = frozenset(
-    {RequestStatus.DONE, RequestStatus.PARTIAL, RequestStatus.FAILED, RequestStatus.CANCELED}
-)
+FINAL_STATUSES = frozenset({RequestStatus.DONE, RequestStatus.PARTIAL, RequestStatus.FAILED, RequestStatus.CANCELED})
 TILES_IN_FLIGHT = frozenset({TileStatus.SCHEDULED, TileStatus.QUEUED, TileStatus.PROCESSING})
 TILES_FINISHED = frozenset({TileStatus.PROCESSED, TileStatus.FAILED})
 
@@ -86,8 +84,7 @@ class Decision:
 
 def _illegal(action: UserAction, current: UserAction, status: RequestStatus, noun: str) -> IllegalAction:
     return IllegalAction(
-        f"Illegal to change userAction from {current.value} to {action.value} "
-        f"with {noun} status {status.value}"
+        f"Illegal to change userAction from {current.value} to {action.value} with {noun} status {status.value}"
     )
 
 
@@ -201,10 +198,10 @@ def v2_user_action(action: UserAction) -> UserAction:
 
 TILE_TRANSITIONS: dict[TileStatus, frozenset[TileStatus]] = {
     TileStatus.PENDING: frozenset({TileStatus.SCHEDULED, TileStatus.FAILED}),
-    TileStatus.SCHEDULED: frozenset({TileStatus.QUEUED, TileStatus.PROCESSING, TileStatus.PENDING,
-                                     TileStatus.PROCESSED, TileStatus.FAILED}),
-    TileStatus.QUEUED: frozenset({TileStatus.PROCESSING, TileStatus.PENDING, TileStatus.PROCESSED,
-                                  TileStatus.FAILED}),
+    TileStatus.SCHEDULED: frozenset(
+        {TileStatus.QUEUED, TileStatus.PROCESSING, TileStatus.PENDING, TileStatus.PROCESSED, TileStatus.FAILED}
+    ),
+    TileStatus.QUEUED: frozenset({TileStatus.PROCESSING, TileStatus.PENDING, TileStatus.PROCESSED, TileStatus.FAILED}),
     TileStatus.PROCESSING: frozenset({TileStatus.PROCESSED, TileStatus.FAILED, TileStatus.PENDING}),
     TileStatus.PROCESSED: frozenset(),
     TileStatus.FAILED: frozenset({TileStatus.PENDING}),

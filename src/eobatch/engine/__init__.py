@@ -16,7 +16,19 @@ from eobatch.engine.scheduler import Scheduler
 from eobatch.engine.tasks import TileSpec, build_tile_task, spec_task
 
 __all__ = [
-    "DEFAULT_TASK", "Attempt", "DaskExecutor", "Executor", "ExecutorUnavailable", "LocalExecutor", "RetryPolicy",
-    "Scheduler", "TileSpec", "build_scheduler", "build_tile_task", "make_executor", "run_scheduler", "run_task",
+    "DEFAULT_TASK",
+    "Attempt",
+    "DaskExecutor",
+    "Executor",
+    "ExecutorUnavailable",
+    "LocalExecutor",
+    "RetryPolicy",
+    "Scheduler",
+    "TileSpec",
+    "build_scheduler",
+    "build_tile_task",
+    "make_executor",
+    "run_scheduler",
+    "run_task",
     "spec_task",
 ]

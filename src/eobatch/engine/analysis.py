@@ -71,18 +71,31 @@ def analyse_request(request: RequestSnapshot, settings: Settings) -> AnalysisRes
         band_lookup[None] = set(next(iter(collections.values())).bands)
     responses = [r.get("identifier", "default") for r in (pr.get("output") or {}).get("responses") or []]
     t_from, t_to = _time_range(sources[0])
-    setup = validate_evalscript(pr.get("evalscript") or "", responses or ["default"], band_lookup,
-                                time_range=(t_from, t_to))
+    setup = validate_evalscript(
+        pr.get("evalscript") or "", responses or ["default"], band_lookup, time_range=(t_from, t_to)
+    )
 
     bands = tuple(sorted({b for i in setup.inputs for b in i.bands}))
-    inputs = CostInputs(bands=bands, float32=any(o.sample_type.upper() == "FLOAT32" for o in setup.outputs),
-                        fusion=cost.fusion_factor(len(sources)), mosaicking=setup.mosaicking,
-                        estimated_samples=cost.estimated_samples(setup.mosaicking, t_from, t_to))
+    inputs = CostInputs(
+        bands=bands,
+        float32=any(o.sample_type.upper() == "FLOAT32" for o in setup.outputs),
+        fusion=cost.fusion_factor(len(sources)),
+        mosaicking=setup.mosaicking,
+        estimated_samples=cost.estimated_samples(setup.mosaicking, t_from, t_to),
+    )
     scenes = [_scene_count(collections, sources, fp) for fp in footprints]
     figures = estimate([(p.width, p.height) for p in pixel_grids], inputs, scenes)
     planned = [
-        PlannedTile(tile_id=t.id, name=t.name, epsg=t.epsg, bounds=tuple(t.bounds), width_px=p.width,
-                    height_px=p.height, geometry=_geojson(fp), estimated_pu=pu)
+        PlannedTile(
+            tile_id=t.id,
+            name=t.name,
+            epsg=t.epsg,
+            bounds=tuple(t.bounds),
+            width_px=p.width,
+            height_px=p.height,
+            geometry=_geojson(fp),
+            estimated_pu=pu,
+        )
         for t, p, fp, pu in zip(grid_tiles, pixel_grids, footprints, figures.tile_pu, strict=True)
     ]
     width = height = None
@@ -94,8 +107,13 @@ def analyse_request(request: RequestSnapshot, settings: Settings) -> AnalysisRes
         from eobatch.engine.v2_outputs import prepare_v2_outputs
 
         prepare_v2_outputs(request, settings, list(zip(grid_tiles, pixel_grids, strict=True)), geometries)
-    return AnalysisResult(tiles=planned, tile_width_px=width, tile_height_px=height,
-                          value_estimate=figures.value_estimate, cost_estimate=figures.cost_estimate)
+    return AnalysisResult(
+        tiles=planned,
+        tile_width_px=width,
+        tile_height_px=height,
+        value_estimate=figures.value_estimate,
+        cost_estimate=figures.cost_estimate,
+    )
 
 
 def _grid_tiles(request: RequestSnapshot, settings: Settings) -> tuple[list, list, list]:
@@ -106,8 +124,7 @@ def _grid_tiles(request: RequestSnapshot, settings: Settings) -> tuple[list, lis
         raise BadRequest("tilingGrid needs an id and a resolution")
     area = grids.area_from_bounds((request.process_request.get("input") or {}).get("bounds") or {})
     grid_tiles = grids.tiles_for_area(request.grid_id, area, max_tiles=settings.max_tiles_per_request)
-    pixel_grids = [grids.pixel_grid(t, request.resolution, request.buffer_x, request.buffer_y)
-                   for t in grid_tiles]
+    pixel_grids = [grids.pixel_grid(t, request.resolution, request.buffer_x, request.buffer_y) for t in grid_tiles]
     return grid_tiles, pixel_grids, [grids.footprint_wgs84(t) for t in grid_tiles]
 
 
@@ -132,8 +149,9 @@ def _feature_tiles(request: RequestSnapshot, settings: Settings) -> tuple[list, 
         raise BadRequest(f"input.features: no GeoPackage at {url}: {exc.message}") from exc
     except EobatchError as exc:
         raise BadRequest(f"input.features: cannot read {url} with the given credentials: {exc.message}") from exc
-    features = read_feature_geopackage(data, defaults=source.get("defaults"),
-                                       max_features=min(settings.max_tiles_per_request, 700_000))
+    features = read_feature_geopackage(
+        data, defaults=source.get("defaults"), max_features=min(settings.max_tiles_per_request, 700_000)
+    )
     footprints = [feature_footprint_wgs84(f) for f in features]
     bounds = (request.process_request.get("input") or {}).get("bounds")
     if bounds:
@@ -143,8 +161,7 @@ def _feature_tiles(request: RequestSnapshot, settings: Settings) -> tuple[list, 
             raise BadRequest("no GeoPackage feature intersects processRequest.input.bounds")
         features, footprints = [features[i] for i in kept], [footprints[i] for i in kept]
     pairs = feature_tiles(features)
-    return ([t for t, _ in pairs], [p for _, p in pairs], footprints,
-            {f.id: f.geometry for f in features})
+    return ([t for t, _ in pairs], [p for _, p in pairs], footprints, {f.id: f.geometry for f in features})
 
 
 def _scene_count(collections: dict, sources: list[dict], footprint: Any) -> int:

@@ -65,8 +65,7 @@ class DaskExecutor:
 
     def submit(self, key: int, payload: Any) -> None:
         dask_key = f"eobatch-tile-{key}-{uuid.uuid4().hex[:8]}"
-        self._futures[key] = self.client.submit(run_task, self.task, payload, key=dask_key, pure=False,
-                                                retries=0)
+        self._futures[key] = self.client.submit(run_task, self.task, payload, key=dask_key, pure=False, retries=0)
         self._keys[dask_key] = key
 
     def running(self) -> set[int]:

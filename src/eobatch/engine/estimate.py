@@ -24,15 +24,15 @@ class CostInputs:
     bands: tuple[str, ...]
     float32: bool
     fusion: float
-    mosaicking: str          # SIMPLE | ORBIT | TILE
-    estimated_samples: int   # cost.estimated_samples(mosaicking, from, to)
+    mosaicking: str  # SIMPLE | ORBIT | TILE
+    estimated_samples: int  # cost.estimated_samples(mosaicking, from, to)
 
 
 @dataclass(frozen=True)
 class Estimate:
     value_estimate: float
     cost_estimate: dict[str, Any]
-    tile_pu: list[float]     # expected charge of each tile, discounted
+    tile_pu: list[float]  # expected charge of each tile, discounted
 
 
 def _samples(inputs: CostInputs, scenes: int) -> int:
@@ -49,16 +49,21 @@ def estimate(sizes: list[tuple[int, int]], inputs: CostInputs, scenes_per_tile: 
     """Figures for tiles of output `sizes` (px, buffer included) holding `scenes_per_tile` scenes."""
     if len(sizes) != len(scenes_per_tile):
         raise ValueError("one scene count per tile is needed")
-    value = sum(cost.tile_pu(w, h, inputs.bands, float32=inputs.float32, samples=inputs.estimated_samples,
-                             fusion=inputs.fusion) for w, h in sizes)
+    value = sum(
+        cost.tile_pu(w, h, inputs.bands, float32=inputs.float32, samples=inputs.estimated_samples, fusion=inputs.fusion)
+        for w, h in sizes
+    )
     per_tile = [_charged(s, inputs, _samples(inputs, n)) for s, n in zip(sizes, scenes_per_tile, strict=True)]
     lo, hi = (min(scenes_per_tile), max(scenes_per_tile)) if scenes_per_tile else (0, 0)
     low = sum(_charged(s, inputs, _samples(inputs, lo)) for s in sizes)
     high = sum(_charged(s, inputs, _samples(inputs, hi)) for s in sizes)
     return Estimate(
         value_estimate=value,
-        cost_estimate={"low": cost.request_minimum(low), "high": cost.request_minimum(high),
-                       "expected": cost.request_minimum(sum(per_tile)),
-                       "scenes_per_tile": {"min": lo, "max": hi}},
+        cost_estimate={
+            "low": cost.request_minimum(low),
+            "high": cost.request_minimum(high),
+            "expected": cost.request_minimum(sum(per_tile)),
+            "scenes_per_tile": {"min": lo, "max": hi},
+        },
         tile_pu=per_tile,
     )

@@ -48,11 +48,11 @@ def run_task(task: TaskRef, payload: Any) -> Attempt:
     try:
         result = resolve_task(task)(payload)
     except TileFailure as exc:
-        return Attempt(False, error=exc.reason, retryable=exc.retryable,
-                       duration_s=time.perf_counter() - started)
+        return Attempt(False, error=exc.reason, retryable=exc.retryable, duration_s=time.perf_counter() - started)
     except Exception as exc:  # any other error is a retryable failure of this attempt
-        return Attempt(False, error=f"{type(exc).__name__}: {exc}", retryable=True,
-                       duration_s=time.perf_counter() - started)
+        return Attempt(
+            False, error=f"{type(exc).__name__}: {exc}", retryable=True, duration_s=time.perf_counter() - started
+        )
     return Attempt(True, result=result, duration_s=time.perf_counter() - started)
 
 

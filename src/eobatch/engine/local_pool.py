@@ -44,8 +44,7 @@ class LocalExecutor:
                 f.result(timeout=120)
         except Exception as exc:
             self.shutdown()
-            raise ExecutorUnavailable(f"The local process pool of {self.workers} workers did not start: {exc}") \
-                from exc
+            raise ExecutorUnavailable(f"The local process pool of {self.workers} workers did not start: {exc}") from exc
 
     def _live_pool(self) -> ProcessPoolExecutor:
         if self._pool is None or getattr(self._pool, "_broken", False):
@@ -94,6 +93,10 @@ def _attempt_of(future: Future) -> Attempt:
     if exc is None:
         return future.result()
     if isinstance(exc, BrokenProcessPool):
-        return Attempt(False, error="the worker process died while the pool ran this tile (killed or out of "
-                       "memory)", retryable=True, worker_lost=True)
+        return Attempt(
+            False,
+            error="the worker process died while the pool ran this tile (killed or out of memory)",
+            retryable=True,
+            worker_lost=True,
+        )
     return Attempt(False, error=f"{type(exc).__name__}: {exc}", retryable=True)

@@ -11,8 +11,7 @@ from eobatch.settings import Settings
 from eobatch.store.db import Database
 
 
-def build_scheduler(settings: Settings, database: Database | None = None, *,
-                    task: TaskRef = DEFAULT_TASK) -> Scheduler:
+def build_scheduler(settings: Settings, database: Database | None = None, *, task: TaskRef = DEFAULT_TASK) -> Scheduler:
     """A scheduler on `settings.executor`, against `database` (default: the settings' database, migrated)."""
     if database is None:
         database = Database(settings.resolved_database_url())

@@ -51,13 +51,23 @@ class _InFlight:
 
 def _outcome(attempt: Attempt, backoff_s: float) -> work.TileOutcome:
     if not attempt.ok:
-        return work.TileOutcome(ok=False, duration_s=attempt.duration_s, error=attempt.error,
-                                retryable=attempt.retryable, backoff_s=0.0 if attempt.worker_lost else backoff_s)
+        return work.TileOutcome(
+            ok=False,
+            duration_s=attempt.duration_s,
+            error=attempt.error,
+            retryable=attempt.retryable,
+            backoff_s=0.0 if attempt.worker_lost else backoff_s,
+        )
     r = attempt.result
     return work.TileOutcome(
-        ok=True, duration_s=attempt.duration_s, bytes_written=int(getattr(r, "bytes_written", 0) or 0),
-        outputs=tuple(getattr(r, "outputs", ()) or ()), scene_count=getattr(r, "scene_count", None),
-        no_data=bool(getattr(r, "no_data", False)), cost_pu=float(getattr(r, "cost_pu", 0.0) or 0.0))
+        ok=True,
+        duration_s=attempt.duration_s,
+        bytes_written=int(getattr(r, "bytes_written", 0) or 0),
+        outputs=tuple(getattr(r, "outputs", ()) or ()),
+        scene_count=getattr(r, "scene_count", None),
+        no_data=bool(getattr(r, "no_data", False)),
+        cost_pu=float(getattr(r, "cost_pu", 0.0) or 0.0),
+    )
 
 
 TRANSIENT_SQLSTATES = frozenset({"40001", "40P01"})  # serialization failure, deadlock detected
@@ -78,11 +88,21 @@ class Scheduler:
 
     SURVEY_INTERVAL_S = 0.05
 
-    def __init__(self, settings: Settings, database: Database, executor: Executor, *,
-                 task_builder: TaskBuilder = build_tile_task, analyse: Analyse = analyse_request,
-                 name: str | None = None, lease_s: float | None = None, poll_interval_s: float | None = None,
-                 retry: RetryPolicy | None = None, queue_extra: int | None = None,
-                 cleanup_interval_s: float = 300.0):
+    def __init__(
+        self,
+        settings: Settings,
+        database: Database,
+        executor: Executor,
+        *,
+        task_builder: TaskBuilder = build_tile_task,
+        analyse: Analyse = analyse_request,
+        name: str | None = None,
+        lease_s: float | None = None,
+        poll_interval_s: float | None = None,
+        retry: RetryPolicy | None = None,
+        queue_extra: int | None = None,
+        cleanup_interval_s: float = 300.0,
+    ):
         self.settings = settings
         self.database = database
         self.executor = executor
@@ -123,8 +143,7 @@ class Scheduler:
             self.executor.start()
             executor_started = True
             with work.unit(self.database) as s:
-                tiles = work.recover_tiles(s, self.id, now, self.retry.max_attempts,
-                                           every_foreign=self._singleton)
+                tiles = work.recover_tiles(s, self.id, now, self.retry.max_attempts, every_foreign=self._singleton)
                 analyses = work.recover_analyses(s, self.id, now, every_foreign=self._singleton)
         except BaseException:
             if executor_started:
@@ -134,8 +153,9 @@ class Scheduler:
             raise
         if tiles or analyses:
             log.info("scheduler %s recovered %d tiles and %d analyses", self.id, tiles, analyses)
-        self._analysis_pool = ThreadPoolExecutor(max(self.settings.max_concurrent_analyses, 1),
-                                                 thread_name_prefix="eobatch-analysis")
+        self._analysis_pool = ThreadPoolExecutor(
+            max(self.settings.max_concurrent_analyses, 1), thread_name_prefix="eobatch-analysis"
+        )
         self._started = True
         self._next_heartbeat = time.monotonic() + self.lease_s / 3
 
@@ -180,8 +200,10 @@ class Scheduler:
             if not busy and self._idle():
                 return True
             if time.monotonic() > deadline:
-                raise TimeoutError(f"scheduler {self.id} not idle after {timeout} s: {len(self._inflight)} "
-                                   f"tiles in flight, {len(self._analyses)} analyses running")
+                raise TimeoutError(
+                    f"scheduler {self.id} not idle after {timeout} s: {len(self._inflight)} "
+                    f"tiles in flight, {len(self._analyses)} analyses running"
+                )
             if not busy:
                 time.sleep(self.poll_interval_s)
 
@@ -195,7 +217,7 @@ class Scheduler:
                 failures += 1
                 log.exception("scheduler %s: a turn of the loop failed (%d in a row)", self.id, failures)
                 busy = False
-                self._stop.wait(min(self.poll_interval_s * 2 ** failures, 10.0))
+                self._stop.wait(min(self.poll_interval_s * 2**failures, 10.0))
             if not busy:
                 self._stop.wait(self.poll_interval_s)
 
@@ -271,8 +293,9 @@ class Scheduler:
         finished = self.executor.collect()
         if not finished:
             return False
-        order = sorted(finished, key=lambda kv: (self._inflight[kv[0]].request_id if kv[0] in self._inflight
-                                                 else "", kv[0]))
+        order = sorted(
+            finished, key=lambda kv: (self._inflight[kv[0]].request_id if kv[0] in self._inflight else "", kv[0])
+        )
         cancelled = [pk for pk, a in order if a.cancelled]
         infos = {pk: self._inflight.pop(pk, None) for pk, _ in finished}
         # if this transaction fails, the tiles are no longer heartbeated: their leases expire and
@@ -284,8 +307,9 @@ class Scheduler:
                 if attempt.cancelled or info is None:
                     continue
                 outcome = _outcome(attempt, self.retry.backoff(info.attempt))
-                status = work.record_outcome(s, self.id, pk, outcome, now, self.retry.max_attempts,
-                                             request_id=info.request_id)
+                status = work.record_outcome(
+                    s, self.id, pk, outcome, now, self.retry.max_attempts, request_id=info.request_id
+                )
                 if status is not None and not attempt.ok:
                     log.info("tile %d attempt %d failed (%s): %s", pk, info.attempt, status.value, attempt.error)
         for request_id in sorted({i.request_id for i in infos.values() if i is not None}):
@@ -293,8 +317,11 @@ class Scheduler:
         return True
 
     def _mark_running(self, now: datetime) -> None:
-        started = [pk for pk in self.executor.running()
-                   if pk in self._inflight and self._inflight[pk].status is not TileStatus.PROCESSING]
+        started = [
+            pk
+            for pk in self.executor.running()
+            if pk in self._inflight and self._inflight[pk].status is not TileStatus.PROCESSING
+        ]
         if not started:
             return
         with work.unit(self.database) as s:
@@ -311,9 +338,11 @@ class Scheduler:
             halted = set(work.halted_requests(s, request_ids))
         if not halted:
             return
-        withdrawn = [pk for pk, i in list(self._inflight.items())
-                     if i.request_id in halted and i.status is not TileStatus.PROCESSING
-                     and self.executor.cancel(pk)]
+        withdrawn = [
+            pk
+            for pk, i in list(self._inflight.items())
+            if i.request_id in halted and i.status is not TileStatus.PROCESSING and self.executor.cancel(pk)
+        ]
         if withdrawn:
             with work.unit(self.database) as s:
                 work.release_tiles(s, self.id, now, withdrawn, note="withdrawn: request canceled or stopped")
@@ -338,12 +367,17 @@ class Scheduler:
                 accounts = work.accounts_with_pending_tiles(s, now)
                 if not accounts:
                     return False
-                shares = fairness.share_slots(accounts, work.tiles_in_flight_by_account(s),
-                                              self.settings.max_tiles_in_flight_per_account, free,
-                                              self._round_robin)
+                shares = fairness.share_slots(
+                    accounts,
+                    work.tiles_in_flight_by_account(s),
+                    self.settings.max_tiles_in_flight_per_account,
+                    free,
+                    self._round_robin,
+                )
                 self._round_robin += 1
-                claimed = [t for a, n in shares.items()
-                           for t in work.claim_pending_tiles(s, self.id, a, n, now, self.lease_s)]
+                claimed = [
+                    t for a, n in shares.items() for t in work.claim_pending_tiles(s, self.id, a, n, now, self.lease_s)
+                ]
                 for request_id in {t.request_id for t in claimed} - set(self._requests):
                     self._requests[request_id] = work.load_request(s, request_id)
                 broken = []
@@ -354,14 +388,21 @@ class Scheduler:
                         message = exc.message if isinstance(exc, EobatchError) else f"{type(exc).__name__}: {exc}"
                         broken.append((tile, f"could not prepare the tile task: {message}"))
                         continue
-                    self._inflight[tile.pk] = _InFlight(tile.request_id, tile.account_id, tile.attempt,
-                                                        TileStatus.QUEUED)
+                    self._inflight[tile.pk] = _InFlight(
+                        tile.request_id, tile.account_id, tile.attempt, TileStatus.QUEUED
+                    )
                     self.executor.submit(tile.pk, payload)
                     submitted.append(tile.pk)
                 work.mark_tiles(s, self.id, submitted, TileStatus.QUEUED, now)
                 for tile, message in broken:
-                    work.record_outcome(s, self.id, tile.pk, work.TileOutcome(
-                        ok=False, duration_s=0.0, error=message, retryable=False), now, self.retry.max_attempts)
+                    work.record_outcome(
+                        s,
+                        self.id,
+                        tile.pk,
+                        work.TileOutcome(ok=False, duration_s=0.0, error=message, retryable=False),
+                        now,
+                        self.retry.max_attempts,
+                    )
         except BaseException:
             for pk in submitted:  # the claim was rolled back: these tiles are PENDING again
                 self.executor.cancel(pk)
@@ -455,8 +496,11 @@ class Scheduler:
 
     def cleanup(self, now: datetime | None = None) -> int:
         """Delete stale requests (ages from `settings.cleanup_*`); returns how many."""
-        ages = work.CleanupAges(self.settings.cleanup_failed_after_s, self.settings.cleanup_unstarted_after_s,
-                                self.settings.cleanup_finished_after_s)
+        ages = work.CleanupAges(
+            self.settings.cleanup_failed_after_s,
+            self.settings.cleanup_unstarted_after_s,
+            self.settings.cleanup_finished_after_s,
+        )
         with work.unit(self.database) as s:
             deleted = work.delete_stale_requests(s, now or utcnow(), ages)
         if deleted:

@@ -44,8 +44,9 @@ def build_tile_task(spec: TileSpec, settings: Settings) -> Any:
     if request.grid_id is None:
         grid_tile, pixel_grid, area = _feature_tile(spec, bounds)
     else:
-        grid_tile = grids.GridTile(grid_id=request.grid_id, id=tile.tile_id, name=tile.name, epsg=tile.epsg,
-                                   bounds=tile.bounds)
+        grid_tile = grids.GridTile(
+            grid_id=request.grid_id, id=tile.tile_id, name=tile.name, epsg=tile.epsg, bounds=tile.bounds
+        )
         pixel_grid = grids.pixel_grid(grid_tile, request.resolution, request.buffer_x, request.buffer_y)
         area = grids.area_from_bounds(bounds)
     output = dict(request.output or {})
@@ -55,9 +56,16 @@ def build_tile_task(spec: TileSpec, settings: Settings) -> Any:
         from eobatch.domain.spec_v2 import engine_output
 
         output = engine_output(request.output, request.delivery_credentials)
-    return TileTask(request_id=request.id, account_id=request.account_id, tile=grid_tile,
-                    pixel_grid=pixel_grid, area_wgs84_wkb=area.wkb, process_request=request.process_request,
-                    output=output, settings=settings)
+    return TileTask(
+        request_id=request.id,
+        account_id=request.account_id,
+        tile=grid_tile,
+        pixel_grid=pixel_grid,
+        area_wgs84_wkb=area.wkb,
+        process_request=request.process_request,
+        output=output,
+        settings=settings,
+    )
 
 
 def _feature_tile(spec: TileSpec, bounds: Any) -> tuple[Any, Any, Any]:
@@ -72,8 +80,9 @@ def _feature_tile(spec: TileSpec, bounds: Any) -> tuple[Any, Any, Any]:
     if not tile.geometry:
         raise BadRequest(f"tile {tile.name} has no footprint; analyse the request again")
     minx, miny, maxx, maxy = tile.bounds
-    grid_tile = grids.GridTile(grid_id=GEOPACKAGE_GRID_ID, id=tile.tile_id, name=tile.name, epsg=tile.epsg,
-                               bounds=tile.bounds)
+    grid_tile = grids.GridTile(
+        grid_id=GEOPACKAGE_GRID_ID, id=tile.tile_id, name=tile.name, epsg=tile.epsg, bounds=tile.bounds
+    )
     transform = affine.Affine((maxx - minx) / tile.width_px, 0.0, minx, 0.0, -(maxy - miny) / tile.height_px, maxy)
     pixel_grid = grids.PixelGrid(tile.epsg, transform, tile.width_px, tile.height_px)
     area = shape(tile.geometry)

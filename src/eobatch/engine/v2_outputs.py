@@ -30,8 +30,9 @@ def _responses(request: RequestSnapshot) -> list[dict[str, Any]]:
     return list(output.get("responses") or [{"identifier": "default"}])
 
 
-def prepare_v2_outputs(request: RequestSnapshot, settings: Settings, tiles: Sequence[tuple[Any, Any]],
-                       geometries: Mapping[int, Any] | None) -> str:
+def prepare_v2_outputs(
+    request: RequestSnapshot, settings: Settings, tiles: Sequence[tuple[Any, Any]], geometries: Mapping[int, Any] | None
+) -> str:
     """Upload the feature manifest (BadRequest naming the URL when the credentials cannot write there),
     then create the Zarr group of a Zarr request. Returns the manifest's URL."""
     from eobatch.artifacts import manifest_entries, upload_feature_manifest, zarr_group_url
@@ -49,8 +50,7 @@ def prepare_v2_outputs(request: RequestSnapshot, settings: Settings, tiles: Sequ
         outputs = [(str(r.get("identifier", "default")), "zarr") for r in responses]
     else:
         entry_template = template
-        outputs = [(str(r.get("identifier", "default")), EXTENSIONS.get(response_format(r), "tif"))
-                   for r in responses]
+        outputs = [(str(r.get("identifier", "default")), EXTENSIONS.get(response_format(r), "tif")) for r in responses]
     storage = ObjectStorage(settings, delivery_keys(request.delivery_credentials))
     entries = manifest_entries(request.id, tiles, outputs, entry_template, geometries)
     url = upload_feature_manifest(storage, template, request.id, entries)
@@ -59,8 +59,13 @@ def prepare_v2_outputs(request: RequestSnapshot, settings: Settings, tiles: Sequ
     return url
 
 
-def create_zarr_group(request: RequestSnapshot, settings: Settings, tiles: Sequence[Any], array_names: Sequence[str],
-                      zarr_settings: Mapping[str, Any]) -> str:
+def create_zarr_group(
+    request: RequestSnapshot,
+    settings: Settings,
+    tiles: Sequence[Any],
+    array_names: Sequence[str],
+    zarr_settings: Mapping[str, Any],
+) -> str:
     """Lay out the request's Zarr group over the union of its tiles; returns the group's URL.
 
     The `time` coordinate is the start of the first input's timeRange.
@@ -77,9 +82,14 @@ def create_zarr_group(request: RequestSnapshot, settings: Settings, tiles: Seque
     geometry = geometry_for_tiles(epsgs[0], request.resolution, [tuple(t.bounds) for t in tiles], origin=origin)
     credentials = S3Credentials.from_delivery(request.delivery_credentials)
     try:
-        ZarrOutput.create(zarr_store(url, settings, credentials), geometry, array_specs(zarr_settings, array_names),
-                          time=_time_from(request), group_attributes=group.get("customAttributes") or {},
-                          zarr_format=int(group.get("zarr_format", 2)))
+        ZarrOutput.create(
+            zarr_store(url, settings, credentials),
+            geometry,
+            array_specs(zarr_settings, array_names),
+            time=_time_from(request),
+            group_attributes=group.get("customAttributes") or {},
+            zarr_format=int(group.get("zarr_format", 2)),
+        )
     except EobatchError:
         raise
     except Exception as exc:  # the store refused or failed
@@ -96,8 +106,9 @@ def _time_from(request: RequestSnapshot) -> datetime | None:
     return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
 
 
-def upload_execution_db(uploads: Any, request: RequestSnapshot, settings: Settings, tiles: Any, *,
-                        final: bool) -> str | None:
+def upload_execution_db(
+    uploads: Any, request: RequestSnapshot, settings: Settings, tiles: Any, *, final: bool
+) -> str | None:
     """`ExecutionDbUploads.upload_if_due` for a v2 request, with its delivery credentials; the URL or None."""
     from eobatch.storage import ObjectStorage
 

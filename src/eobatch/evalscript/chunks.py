@@ -62,8 +62,7 @@ class ChunkRunner:
                 raise ValueError(f"sample {k} of input {spec.datasource!r} lacks bands {missing}")
             for band in spec.bands:
                 if np.shape(sample[band]) != shape:
-                    raise ValueError(f"band {band} of sample {k} has shape {np.shape(sample[band])}, "
-                                     f"expected {shape}")
+                    raise ValueError(f"band {band} of sample {k} has shape {np.shape(sample[band])}, expected {shape}")
 
     def _descriptor(self, spec: InputSpec, count: int, scenes: dict) -> dict[str, Any]:
         listed: list[SceneInfo] = list(scenes.get(spec.datasource, scenes.get(self.script.key_of(spec), [])))
@@ -72,8 +71,10 @@ class ChunkRunner:
         have = len(group_by_day(listed)) if spec.mosaicking == "ORBIT" else len(listed)
         if have != count:
             unit = "UTC days" if spec.mosaicking == "ORBIT" else "scenes"
-            raise ValueError(f"input {spec.datasource!r} has {count} samples but its scenes cover {have} {unit}; "
-                             f"{spec.mosaicking} mosaicking needs one sample per {unit[:-1]}")
+            raise ValueError(
+                f"input {spec.datasource!r} has {count} samples but its scenes cover {have} {unit}; "
+                f"{spec.mosaicking} mosaicking needs one sample per {unit[:-1]}"
+            )
         return descriptor(spec.datasource, spec.mosaicking, listed)
 
     # -- buffers ----------------------------------------------------------------------------------
@@ -92,17 +93,22 @@ class ChunkRunner:
         self.release()
         ids = [o.id for o in self.script.outputs]
         run = self.script._run
-        run(f"__eobatch.driver.alloc({size}, {json.dumps(counts)}, {json.dumps(bands)}, {json.dumps(ids)}, "
-            f"{json.dumps(self.strict_band_count)})", "buffer allocation")
+        run(
+            f"__eobatch.driver.alloc({size}, {json.dumps(counts)}, {json.dumps(bands)}, {json.dumps(ids)}, "
+            f"{json.dumps(self.strict_band_count)})",
+            "buffer allocation",
+        )
         for n, spec in enumerate(self.script.setup.inputs):
-            self._inputs.append([
-                np.frombuffer(run(f"__eobatch.driver.inputs[{n}][{j}].buffer", "buffer allocation"),
-                              dtype=np.float32)
-                for j in range(len(spec.bands))
-            ])
+            self._inputs.append(
+                [
+                    np.frombuffer(
+                        run(f"__eobatch.driver.inputs[{n}][{j}].buffer", "buffer allocation"), dtype=np.float32
+                    )
+                    for j in range(len(spec.bands))
+                ]
+            )
         for o, b in enumerate(bands):
-            view = np.frombuffer(run(f"__eobatch.driver.outputs[{o}].buffer", "buffer allocation"),
-                                 dtype=np.float64)
+            view = np.frombuffer(run(f"__eobatch.driver.outputs[{o}].buffer", "buffer allocation"), dtype=np.float64)
             self._outputs.append(view[: b * size].reshape(b, size))
         self._layout = layout
 
@@ -131,19 +137,21 @@ class ChunkRunner:
             return {k: v.reshape(v.shape[0], height, width) for k, v in results.items()}
         size = self._chunk_size(pixels, counts)
         self._allocate(size, counts)
-        flat = [[{b: np.asarray(s[b]).reshape(-1) for b in spec.bands} for s in stack]
-                for spec, stack in zip(inputs, per_input, strict=True)]
+        flat = [
+            [{b: np.asarray(s[b]).reshape(-1) for b in spec.bands} for s in stack]
+            for spec, stack in zip(inputs, per_input, strict=True)
+        ]
         for start in range(0, pixels, size):
             n = min(size, pixels - start)
             for buffers, spec, stack in zip(self._inputs, inputs, flat, strict=True):
                 for j, band in enumerate(spec.bands):
                     for k, sample in enumerate(stack):
-                        buffers[j][k * size: k * size + n] = sample[band][start: start + n]
+                        buffers[j][k * size : k * size + n] = sample[band][start : start + n]
             failure = script._run(f"__eobatch.driver.run({n})", "evaluatePixel()")
             if failure:
                 raise self._pixel_error(json.loads(failure), start, width)
             for o, out in zip(script.outputs, self._outputs, strict=True):
-                results[o.id][:, start: start + n] = out[:, :n]
+                results[o.id][:, start : start + n] = out[:, :n]
         return {k: v.reshape(v.shape[0], height, width) for k, v in results.items()}
 
     def _pixel_error(self, described: dict[str, Any], start: int, width: int) -> EvalscriptError:

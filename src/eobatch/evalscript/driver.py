@@ -29,8 +29,10 @@ def _samples_code(setup: SetupInfo, fusion: bool) -> tuple[str, str]:
             lines.append(f"const s{n} = K[{n}] === 0 ? [] : [{_sample_literal(n, spec.bands, 'i')}];")
         else:
             lines.append(f"const s{n} = new Array(K[{n}]);")
-            lines.append(f"for (let k = 0, o = i; k < K[{n}]; k++, o += C) "
-                         f"{{ s{n}[k] = {_sample_literal(n, spec.bands, 'o')}; }}")
+            lines.append(
+                f"for (let k = 0, o = i; k < K[{n}]; k++, o += C) "
+                f"{{ s{n}[k] = {_sample_literal(n, spec.bands, 'o')}; }}"
+            )
         key = spec.datasource if spec.datasource is not None else str(n)
         parts.append(f"{json.dumps(key)}: s{n}")
     expr = "{" + ", ".join(parts) + "}" if fusion else "s0"

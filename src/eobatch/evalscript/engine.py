@@ -71,9 +71,16 @@ class EvalscriptEngine:
     by default the extra values are dropped (public scripts rely on it).
     """
 
-    def __init__(self, settings: Settings | None = None, *, timeout_s: float | None = None,
-                 max_memory_mb: int | None = None, chunk_pixels: int = DEFAULT_CHUNK_PIXELS,
-                 chunk_bytes: int = DEFAULT_CHUNK_BYTES, strict_band_count: bool = False):
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        timeout_s: float | None = None,
+        max_memory_mb: int | None = None,
+        chunk_pixels: int = DEFAULT_CHUNK_PIXELS,
+        chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+        strict_band_count: bool = False,
+    ):
         settings = settings or Settings()
         self.limits = Limits(
             timeout_s=float(timeout_s if timeout_s is not None else settings.evalscript_timeout_s),
@@ -91,8 +98,13 @@ class EvalscriptEngine:
         if not isinstance(source, str) or not source.strip():
             raise EvalscriptError("Evalscript is empty; send a VERSION=3 script with setup() and evaluatePixel().")
         prepared = prepare(source)
-        return Evalscript(source, prepared, self._library, self.limits,
-                          ChunkOptions(self.chunk_pixels, self.chunk_bytes, self.strict_band_count))
+        return Evalscript(
+            source,
+            prepared,
+            self._library,
+            self.limits,
+            ChunkOptions(self.chunk_pixels, self.chunk_bytes, self.strict_band_count),
+        )
 
 
 class Evalscript:
@@ -100,8 +112,9 @@ class Evalscript:
 
     setup: SetupInfo
 
-    def __init__(self, source: str, prepared: PreparedSource, library: list[str], limits: Limits,
-                 options: ChunkOptions):
+    def __init__(
+        self, source: str, prepared: PreparedSource, library: list[str], limits: Limits, options: ChunkOptions
+    ):
         self.source = source
         self.limits = limits
         self._deadline = time.monotonic() + limits.timeout_s
@@ -115,8 +128,10 @@ class Evalscript:
                 self._run(code, "library set-up")
             self._run(prepared.code, "script compilation", user_code=True)
             if self._run("typeof evaluatePixel", "script compilation") != "function":
-                raise EvalscriptError("Evalscript defines no evaluatePixel() function; a VERSION=3 script "
-                                      "needs one (or must be a simple script ending in a top-level return).")
+                raise EvalscriptError(
+                    "Evalscript defines no evaluatePixel() function; a VERSION=3 script "
+                    "needs one (or must be a simple script ending in a top-level return)."
+                )
             self.setup = self._simple_setup(prepared) if prepared.simple else self._script_setup()
             self.fusion = is_fusion(self.setup)
             self.outputs: tuple[OutputSpec, ...] = self.setup.outputs
@@ -135,8 +150,9 @@ class Evalscript:
         remaining = self._deadline - time.monotonic()
         if remaining <= 0:
             self.close()
-            raise EvalscriptError(f"Evalscript exceeded the time limit of {self.limits.timeout_s:g} s per tile "
-                                  f"before {phase}.")
+            raise EvalscriptError(
+                f"Evalscript exceeded the time limit of {self.limits.timeout_s:g} s per tile before {phase}."
+            )
         try:
             return self._ctx.eval(code, timeout_sec=remaining)
         except MiniRacerBaseException as exc:
@@ -156,13 +172,11 @@ class Evalscript:
         name = described.get("name") or ""
         message = described.get("message") or ""
         text = f"{name}: {message}" if name and described.get("kind") == "script" else message
-        return located(f"Evalscript failed in {phase}: {text}", script_line(described.get("stack") or ""),
-                       self.source)
+        return located(f"Evalscript failed in {phase}: {text}", script_line(described.get("stack") or ""), self.source)
 
     def _call(self, expr: str, phase: str) -> Any:
         """Call a runtime function that returns a JSON string; script exceptions become EvalscriptError."""
-        code = (f"(function () {{ try {{ return {expr}; }} catch (e) "
-                f"{{ return 'E' + __eobatch.describe(e); }} }})()")
+        code = f"(function () {{ try {{ return {expr}; }} catch (e) {{ return 'E' + __eobatch.describe(e); }} }})()"
         text = self._run(code, phase)
         if isinstance(text, str) and text.startswith("E{"):
             raise self._script_error(json.loads(text[1:]), phase)
@@ -197,10 +211,12 @@ class Evalscript:
         length = self._call(
             f"(function (r) {{ return JSON.stringify(Array.isArray(r) ? r.length : "
             f"typeof r === 'number' ? 1 : -1); }})(evaluatePixel({json.dumps(probe)}))",
-            "the simple script's body")
+            "the simple script's body",
+        )
         if not isinstance(length, int) or length < 1:
-            raise EvalscriptError("Script must return an array. The simple script's top-level return gave no "
-                                  "array of numbers.")
+            raise EvalscriptError(
+                "Script must return an array. The simple script's top-level return gave no array of numbers."
+            )
         bands = prepared.simple_bands
         return SetupInfo(
             inputs=(InputSpec(None, bands, (DEFAULT_UNIT,) * len(bands), "SIMPLE"),),
@@ -223,8 +239,9 @@ class Evalscript:
 
     # -- hooks ----------------------------------------------------------------------------------
 
-    def filter_scenes(self, datasource: str | None, scenes: list[SceneInfo], time_from: datetime | None,
-                      time_to: datetime | None) -> list[SceneInfo]:
+    def filter_scenes(
+        self, datasource: str | None, scenes: list[SceneInfo], time_from: datetime | None, time_to: datetime | None
+    ) -> list[SceneInfo]:
         """Apply preProcessScenes (or the legacy filterScenes) to one input's scenes, in mosaicking order."""
         spec = self.input_for(datasource)
         self._time_range = (iso(time_from), iso(time_to))
@@ -232,7 +249,8 @@ class Evalscript:
         kept = self._call(
             f"JSON.stringify(__eobatch.filterScenes({json.dumps(desc)}, {json.dumps(self._time_range[0])}, "
             f"{json.dumps(self._time_range[1])}, {json.dumps(self.fusion)}))",
-            "preProcessScenes()/filterScenes()")
+            "preProcessScenes()/filterScenes()",
+        )
         result = list(scenes) if kept is None else kept_scenes(spec.mosaicking, scenes, kept)
         self._filtered[self.key_of(spec)] = result
         return result
@@ -245,8 +263,9 @@ class Evalscript:
             firsts = [s.date for s in scenes]
         return [iso(d) for d in firsts] if len(firsts) == count else [None] * count
 
-    def update_output(self, scene_counts: dict[str | None, int],
-                      scenes: dict[str | None, list[SceneInfo]] | None = None) -> tuple[OutputSpec, ...]:
+    def update_output(
+        self, scene_counts: dict[str | None, int], scenes: dict[str | None, list[SceneInfo]] | None = None
+    ) -> tuple[OutputSpec, ...]:
         """Run updateOutput(outputs, collection) if defined; returns (and keeps) the outputs' band counts.
 
         `scene_counts[datasource]` is the number of samples each input will have. Scene dates come
@@ -260,15 +279,20 @@ class Evalscript:
             count = scene_counts.get(spec.datasource, scene_counts.get(key, 0) if key is None else 0)
             counts.append({"key": spec.datasource, "dates": self._sample_dates(spec, int(count))})
         outs = [{"id": o.id, "bands": o.bands} for o in self.outputs]
-        bands = self._call(f"__eobatch.updateOutput({json.dumps(outs)}, {json.dumps(counts)}, "
-                           f"{json.dumps(self.fusion)})", "updateOutput()")
+        bands = self._call(
+            f"__eobatch.updateOutput({json.dumps(outs)}, {json.dumps(counts)}, {json.dumps(self.fusion)})",
+            "updateOutput()",
+        )
         if bands is not None:
             self.outputs = with_band_counts(self.outputs, bands)
         return self.outputs
 
-    def evaluate(self, samples: dict[str | None, list[dict[str, Any]]],
-                 scenes: dict[str | None, list[SceneInfo]] | None = None,
-                 shape: tuple[int, int] | None = None) -> dict[str, Any]:
+    def evaluate(
+        self,
+        samples: dict[str | None, list[dict[str, Any]]],
+        scenes: dict[str | None, list[SceneInfo]] | None = None,
+        shape: tuple[int, int] | None = None,
+    ) -> dict[str, Any]:
         """Run evaluatePixel over every pixel; returns {output_id: float64 (bands, H, W)} of raw values.
 
         `samples[datasource][k][band]` are (H, W) arrays (SIMPLE: exactly one sample, ORBIT: one per

@@ -57,11 +57,13 @@ def translate(exc: Exception, phase: str, source: str, limits: Limits, user_code
     if isinstance(exc, JSTimeoutException):
         return EvalscriptError(
             f"Evalscript exceeded the time limit of {limits.timeout_s:g} s per tile during {phase}; "
-            "it may loop forever. Simplify the script or split the request into smaller tiles.")
+            "it may loop forever. Simplify the script or split the request into smaller tiles."
+        )
     if isinstance(exc, JSOOMException):
         return EvalscriptError(
             f"Evalscript exceeded the memory limit of {limits.max_memory_mb} MB during {phase}; "
-            "it may allocate without end (e.g. growing a global array per pixel).")
+            "it may allocate without end (e.g. growing a global array per pixel)."
+        )
     text = str(exc)
     header = _HEADER.match(text)
     message = header.group("message") if header else text.strip().splitlines()[0] if text.strip() else text

@@ -42,5 +42,4 @@ def to_sample_type(values: np.ndarray, sample_type: str) -> np.ndarray:
         return _round_clamp(scaled, np.uint8)
     if name in _INTEGER_TYPES:
         return _round_clamp(values, _INTEGER_TYPES[name])
-    raise EvalscriptError(f"sampleType {sample_type!r} is unknown; allowed: AUTO, INT8, UINT8, INT16, UINT16, "
-                          "FLOAT32.")
+    raise EvalscriptError(f"sampleType {sample_type!r} is unknown; allowed: AUTO, INT8, UINT8, INT16, UINT16, FLOAT32.")

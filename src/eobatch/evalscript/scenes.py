@@ -58,13 +58,15 @@ def descriptor(key: str | None, mosaicking: str, scenes: list[SceneInfo]) -> dic
     items = []
     for k, members in enumerate(group_by_day(scenes)):
         day = _day(scenes[members[0]].date)
-        items.append({
-            "dateFrom": iso(day),
-            "dateTo": iso(day + timedelta(days=1) - timedelta(seconds=1)),
-            "date": iso(scenes[members[0]].date),
-            "tiles": [_tile(scenes[n], n) for n in members],
-            "__idx": k,
-        })
+        items.append(
+            {
+                "dateFrom": iso(day),
+                "dateTo": iso(day + timedelta(days=1) - timedelta(seconds=1)),
+                "date": iso(scenes[members[0]].date),
+                "tiles": [_tile(scenes[n], n) for n in members],
+                "__idx": k,
+            }
+        )
     return {"key": key, "mosaicking": mosaicking, "items": items}
 
 

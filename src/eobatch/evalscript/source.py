@@ -21,8 +21,7 @@ _BAND = re.compile(
     r"CLOUD_BASE_PRESSURE|CLOUD_TOP_PRESSURE|CLOUD_BASE_HEIGHT|CLOUD_TOP_HEIGHT|"
     r"CLOUD_OPTICAL_THICKNESS|CLOUD_FRACTION|S\d|F\d|S\d_[a-z]+)(?![\w$])"
 )
-_COMMENT_OR_STRING = re.compile(r"//[^\n]*|/\*.*?\*/|\"(?:\\.|[^\"\\\n])*\"|'(?:\\.|[^'\\\n])*'|`[^`]*`",
-                                re.S)
+_COMMENT_OR_STRING = re.compile(r"//[^\n]*|/\*.*?\*/|\"(?:\\.|[^\"\\\n])*\"|'(?:\\.|[^'\\\n])*'|`[^`]*`", re.S)
 
 
 @dataclass(frozen=True)
@@ -42,10 +41,16 @@ def check_version(source: str) -> None:
     for line in head:
         m = _OTHER_VERSION.match(line)
         if m:
-            raise EvalscriptError(f"Evalscript VERSION={m.group(1)} is not supported; only VERSION=3 "
-                                  "scripts run here (start the script with //VERSION=3).", line=1)
-    raise EvalscriptError("Evalscript has no //VERSION=3 header; only VERSION=3 scripts are supported "
-                          "(put //VERSION=3 on the first line).", line=1)
+            raise EvalscriptError(
+                f"Evalscript VERSION={m.group(1)} is not supported; only VERSION=3 "
+                "scripts run here (start the script with //VERSION=3).",
+                line=1,
+            )
+    raise EvalscriptError(
+        "Evalscript has no //VERSION=3 header; only VERSION=3 scripts are supported "
+        "(put //VERSION=3 on the first line).",
+        line=1,
+    )
 
 
 def _code_only(source: str) -> str:

@@ -83,8 +83,10 @@ def _units(value: Any, bands: tuple[str, ...], where: str) -> tuple[str, ...]:
         return (value.upper(),) * len(bands)
     if isinstance(value, list) and all(isinstance(u, str) for u in value):
         if len(value) != len(bands):
-            raise _fail(f"{where}units has {len(value)} entries for {len(bands)} bands; give one unit "
-                        "per band or a single string for all.")
+            raise _fail(
+                f"{where}units has {len(value)} entries for {len(bands)} bands; give one unit "
+                "per band or a single string for all."
+            )
         return tuple(u.upper() for u in value)
     raise _fail(f"{where}units must be a string or an array of strings, got {value!r}.")
 
@@ -104,16 +106,20 @@ def _inputs(raw: Any, mosaicking: str) -> tuple[InputSpec, ...]:
             raise _fail(f"{where[:-1]} must be an object with bands, got {item!r}.")
         bands = _bands(item.get("bands"), where)
         ds = item.get("datasource")
-        specs.append(InputSpec(
-            datasource=None if ds is None else str(ds),
-            bands=bands,
-            units=_units(item.get("units"), bands, where),
-            mosaicking=_mosaicking(item.get("mosaicking"), mosaicking, where),
-        ))
+        specs.append(
+            InputSpec(
+                datasource=None if ds is None else str(ds),
+                bands=bands,
+                units=_units(item.get("units"), bands, where),
+                mosaicking=_mosaicking(item.get("mosaicking"), mosaicking, where),
+            )
+        )
     keys = [s.datasource for s in specs]
     if len(specs) > 1 and (None in keys or len(set(keys)) != len(keys)):
-        raise _fail("with several inputs (data fusion) each needs its own datasource id matching a request "
-                    f"input.data[].id; got {keys!r}.")
+        raise _fail(
+            "with several inputs (data fusion) each needs its own datasource id matching a request "
+            f"input.data[].id; got {keys!r}."
+        )
     return tuple(specs)
 
 
@@ -136,7 +142,7 @@ def _output(item: Any, n: int) -> OutputSpec:
     if not isinstance(out_id, str) or not out_id:
         raise _fail(f"{where}id must be a non-empty string, got {out_id!r}.")
     if out_id == USERDATA_ID:
-        raise _fail(f"{where}id \"userdata\" is reserved for outputMetadata.userData.")
+        raise _fail(f'{where}id "userdata" is reserved for outputMetadata.userData.')
     sample_type = item.get("sampleType", "AUTO")
     if not isinstance(sample_type, str) or sample_type.upper() not in SAMPLE_TYPES:
         raise _fail(f"{where}sampleType {sample_type!r} is unknown; allowed: {', '.join(SAMPLE_TYPES)}.")
@@ -145,8 +151,12 @@ def _output(item: Any, n: int) -> OutputSpec:
         nodata = float(nodata)  # the runtime sends NaN and the infinities by name
     if nodata is not None and (isinstance(nodata, bool) or not isinstance(nodata, int | float)):
         raise _fail(f"{where}nodataValue must be a number, got {nodata!r}.")
-    return OutputSpec(out_id, _bands_count(item.get("bands"), where, 1), sample_type.upper(),
-                      None if nodata is None else float(nodata))
+    return OutputSpec(
+        out_id,
+        _bands_count(item.get("bands"), where, 1),
+        sample_type.upper(),
+        None if nodata is None else float(nodata),
+    )
 
 
 def normalise_outputs(raw: Any) -> tuple[OutputSpec, ...]:
@@ -180,6 +190,9 @@ def with_band_counts(outputs: tuple[OutputSpec, ...], bands: dict[str, Any]) -> 
         value = bands.get(o.id, o.bands)
         if isinstance(value, float) and math.isfinite(value) and value.is_integer():
             value = int(value)
-        updated.append(OutputSpec(o.id, _bands_count(value, f"outputs.{o.id}.", 0, "updateOutput()"), o.sample_type,
-                                  o.nodata_value))
+        updated.append(
+            OutputSpec(
+                o.id, _bands_count(value, f"outputs.{o.id}.", 0, "updateOutput()"), o.sample_type, o.nodata_value
+            )
+        )
     return tuple(updated)

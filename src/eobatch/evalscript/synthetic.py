@@ -13,8 +13,7 @@ from eobatch.evalscript.spec import InputSpec, SceneInfo, SetupInfo
 MAX_SCENES = 400
 
 
-def synthetic_scenes(mosaicking: str, time_from: datetime, time_to: datetime,
-                     every_days: int = 1) -> list[SceneInfo]:
+def synthetic_scenes(mosaicking: str, time_from: datetime, time_to: datetime, every_days: int = 1) -> list[SceneInfo]:
     """One scene per `every_days` UTC days from time_to back to time_from (at most MAX_SCENES), newest
     first (mostRecent order); a single scene for SIMPLE mosaicking."""
     out = []
@@ -23,8 +22,15 @@ def synthetic_scenes(mosaicking: str, time_from: datetime, time_to: datetime,
         day -= timedelta(days=1)
     while day >= time_from and len(out) < (1 if mosaicking == "SIMPLE" else MAX_SCENES):
         n = len(out)
-        out.append(SceneInfo(id=str(1000 + n), date=day, cloud_cover=float((7 * n) % 100),
-                             data_path=f"synthetic://scene/{n}", tile_id=f"T{n}"))
+        out.append(
+            SceneInfo(
+                id=str(1000 + n),
+                date=day,
+                cloud_cover=float((7 * n) % 100),
+                data_path=f"synthetic://scene/{n}",
+                tile_id=f"T{n}",
+            )
+        )
         day -= timedelta(days=every_days)
     return out
 
@@ -70,8 +76,9 @@ def _sample(spec: InputSpec, shape: tuple[int, int], seed: int) -> dict[str, np.
     return {b: synthetic_band(b, u, shape, seed) for b, u in zip(spec.bands, spec.units, strict=True)}
 
 
-def synthetic_samples(setup: SetupInfo, scenes: dict[str | None, list[SceneInfo]],
-                      shape: tuple[int, int]) -> dict[str | None, list[dict[str, np.ndarray]]]:
+def synthetic_samples(
+    setup: SetupInfo, scenes: dict[str | None, list[SceneInfo]], shape: tuple[int, int]
+) -> dict[str | None, list[dict[str, np.ndarray]]]:
     """One sample per SIMPLE input, one per UTC day (ORBIT) or scene (TILE) of `scenes`."""
     from eobatch.evalscript.scenes import group_by_day
 

@@ -30,8 +30,10 @@ def check_responses(setup: SetupInfo, response_ids: Iterable[str]) -> None:
     ids = [o.id for o in setup.outputs]
     for rid in response_ids:
         if rid != USERDATA_ID and rid not in ids:
-            raise EvalscriptError(f"Output {rid!r} requested in output.responses is not defined in the "
-                                  f"evalscript's setup(); its outputs are: {', '.join(ids)} (plus userdata).")
+            raise EvalscriptError(
+                f"Output {rid!r} requested in output.responses is not defined in the "
+                f"evalscript's setup(); its outputs are: {', '.join(ids)} (plus userdata)."
+            )
 
 
 def check_bands(setup: SetupInfo, band_lookup: BandLookup) -> None:
@@ -39,16 +41,19 @@ def check_bands(setup: SetupInfo, band_lookup: BandLookup) -> None:
     for spec in setup.inputs:
         available = _available(band_lookup, spec.datasource)
         if available is None:
-            raise EvalscriptError(f"setup() input datasource {spec.datasource!r} matches no input.data[].id of "
-                                  "the request.")
+            raise EvalscriptError(
+                f"setup() input datasource {spec.datasource!r} matches no input.data[].id of the request."
+            )
         for band in spec.bands:
             if band in available or band in ALWAYS_AVAILABLE:
                 continue
             hint = [b for b in available if b.lower() == band.lower()]
             extra = f" (did you mean {hint[0]!r}? band names are case-sensitive)" if hint else ""
             where = "" if spec.datasource is None else f" of datasource {spec.datasource!r}"
-            raise EvalscriptError(f"Band {band!r}{where} requested in setup() does not exist in the collection"
-                                  f"{extra}; available: {', '.join(sorted(available))}.")
+            raise EvalscriptError(
+                f"Band {band!r}{where} requested in setup() does not exist in the collection"
+                f"{extra}; available: {', '.join(sorted(available))}."
+            )
 
 
 def _try_sample(script: Evalscript, time_range: tuple[datetime, datetime] | None = None) -> None:
@@ -76,9 +81,13 @@ def _try_sample(script: Evalscript, time_range: tuple[datetime, datetime] | None
     script.output_metadata()
 
 
-def validate_evalscript(source: str, response_ids: Iterable[str], band_lookup: BandLookup,
-                        engine: EvalscriptEngine | None = None,
-                        time_range: tuple[datetime, datetime] | None = None) -> SetupInfo:
+def validate_evalscript(
+    source: str,
+    response_ids: Iterable[str],
+    band_lookup: BandLookup,
+    engine: EvalscriptEngine | None = None,
+    time_range: tuple[datetime, datetime] | None = None,
+) -> SetupInfo:
     """Compile, run setup(), check outputs and bands, evaluate a synthetic sample; EvalscriptError on failure.
 
     `band_lookup` maps a datasource id (None: the single, unnamed input) to the band names its

@@ -89,8 +89,14 @@ def encode_cog(data: np.ndarray, grid: TargetGrid, nodata: float | None, cog: Co
                     dst.write(data)
                 return bytes(mem.getbuffer())
         with MemoryFile() as staging, MemoryFile() as final:
-            with staging.open(driver="GTiff", tiled=True, blockxsize=cog.blockxsize, blockysize=cog.blockysize,
-                              interleave=options["interleave"], **profile) as tmp:
+            with staging.open(
+                driver="GTiff",
+                tiled=True,
+                blockxsize=cog.blockxsize,
+                blockysize=cog.blockysize,
+                interleave=options["interleave"],
+                **profile,
+            ) as tmp:
                 tmp.write(data)
                 tmp.build_overviews(levels, Resampling[cog.resampling])
             with staging.open() as tmp:

@@ -71,9 +71,7 @@ def per_scene(scenes: Sequence[object], read: SceneReader, aoi: np.ndarray, band
     return samples
 
 
-def per_day(
-    days: Sequence[Sequence[object]], read: SceneReader, aoi: np.ndarray, bands: Sequence[str]
-) -> list[Sample]:
+def per_day(days: Sequence[Sequence[object]], read: SceneReader, aoi: np.ndarray, bands: Sequence[str]) -> list[Sample]:
     """ORBIT mosaicking: one first-valid mosaic per UTC day (groups already in order)."""
     return [first_valid(day, read, aoi, bands) for day in days]
 

@@ -46,16 +46,22 @@ class CogParameters:
             raise _bad("output.cogParameters", f"output.cogParameters must be an object, got {raw!r}")
         levels = raw.get("overviewLevels")
         if levels is not None and not isinstance(levels, list | tuple):
-            raise _bad("output.cogParameters.overviewLevels",
-                       f"output.cogParameters.overviewLevels must be a list of integers, got {levels!r}")
+            raise _bad(
+                "output.cogParameters.overviewLevels",
+                f"output.cogParameters.overviewLevels must be a list of integers, got {levels!r}",
+            )
         resampling = raw.get("resamplingAlgorithm") or "average"
         if not isinstance(resampling, str):
-            raise _bad("output.cogParameters.resamplingAlgorithm",
-                       f"output.cogParameters.resamplingAlgorithm must be a string, got {resampling!r}")
+            raise _bad(
+                "output.cogParameters.resamplingAlgorithm",
+                f"output.cogParameters.resamplingAlgorithm must be a string, got {resampling!r}",
+            )
         predictor = raw.get("usePredictor", True)
         if not isinstance(predictor, bool):
-            raise _bad("output.cogParameters.usePredictor",
-                       f"output.cogParameters.usePredictor must be true or false, got {predictor!r}")
+            raise _bad(
+                "output.cogParameters.usePredictor",
+                f"output.cogParameters.usePredictor must be true or false, got {predictor!r}",
+            )
         params = cls(
             overview_levels=tuple(_int(v, "overviewLevels") for v in levels) if levels is not None else None,
             overview_min_size=_opt_int(raw.get("overviewMinSize"), "overviewMinSize"),
@@ -70,15 +76,19 @@ class CogParameters:
     def validate(self) -> None:
         if self.resampling not in COG_RESAMPLING:
             allowed = ", ".join(COG_RESAMPLING)
-            raise _bad("output.cogParameters.resamplingAlgorithm",
-                       f"resamplingAlgorithm {self.resampling!r} is not supported; allowed: {allowed}")
+            raise _bad(
+                "output.cogParameters.resamplingAlgorithm",
+                f"resamplingAlgorithm {self.resampling!r} is not supported; allowed: {allowed}",
+            )
         for name in ("blockxsize", "blockysize"):
             value = getattr(self, name)
             if value < 16 or value % 16:
                 raise _bad(f"output.cogParameters.{name}", f"{name} must be a positive multiple of 16, got {value}")
         if self.overview_levels is not None and any(v < 2 for v in self.overview_levels):
-            raise _bad("output.cogParameters.overviewLevels",
-                       f"overviewLevels must be integers >= 2, got {list(self.overview_levels)}")
+            raise _bad(
+                "output.cogParameters.overviewLevels",
+                f"overviewLevels must be integers >= 2, got {list(self.overview_levels)}",
+            )
         if self.overview_min_size is not None and self.overview_min_size < 1:
             raise _bad("output.cogParameters.overviewMinSize", "overviewMinSize must be a positive integer")
 
@@ -167,17 +177,22 @@ def validate_output_formats(
             raise _bad(f"{where}.format.type", f"{JSON} is only for the 'userdata' output, not {output_id!r}")
         spec = outputs.get(output_id)
         if spec is None:
-            raise _bad(f"{where}.identifier",
-                       f"Response {output_id!r} is not an evalscript output; outputs: {', '.join(outputs) or 'none'}")
+            raise _bad(
+                f"{where}.identifier",
+                f"Response {output_id!r} is not an evalscript output; outputs: {', '.join(outputs) or 'none'}",
+            )
         sample_type = str(spec.sample_type).upper()
         if sample_type not in _FORMAT_SAMPLE_TYPES[fmt]:
             allowed = ", ".join(sorted(_FORMAT_SAMPLE_TYPES[fmt]))
-            raise _bad(f"{where}.format.type",
-                       f"Output {output_id!r} has sampleType {sample_type}, which {fmt} cannot hold; "
-                       f"allowed: {allowed}")
+            raise _bad(
+                f"{where}.format.type",
+                f"Output {output_id!r} has sampleType {sample_type}, which {fmt} cannot hold; allowed: {allowed}",
+            )
         if fmt in _MAX_BANDS and spec.bands > _MAX_BANDS[fmt]:
-            raise _bad(f"{where}.format.type",
-                       f"Output {output_id!r} has {spec.bands} bands; {fmt} holds at most {_MAX_BANDS[fmt]}")
+            raise _bad(
+                f"{where}.format.type",
+                f"Output {output_id!r} has {spec.bands} bands; {fmt} holds at most {_MAX_BANDS[fmt]}",
+            )
         if cog_output and fmt != TIFF:
             raise _bad(f"{where}.format.type", f"cogOutput requires every output to be {TIFF}; {output_id!r} is {fmt}")
         if cog_output and sample_type == "INT8":

@@ -138,8 +138,9 @@ def _process(task, script, registry, storage, settings_out, responses, grid, clo
         typed.clear()
         float32 = any(specs[t.output_id].sample_type.upper() == "FLOAT32" for t in targets)
         cost = tile_cost(grid.width, grid.height, [i.spec for i in inputs], sample_counts, float32)
-        return TileResult(written, [t.url for t in targets], sum(len(i.scenes) for i in inputs), no_data, cost,
-                          clock.timings)
+        return TileResult(
+            written, [t.url for t in targets], sum(len(i.scenes) for i in inputs), no_data, cost, clock.timings
+        )
 
     with clock.stage("encode"):
         cog = settings_out.cog if settings_out.cog_output else None
@@ -148,8 +149,9 @@ def _process(task, script, registry, storage, settings_out, responses, grid, clo
             if target.fmt == JSON:
                 return target.url, encode_json(userdata)
             spec = specs[target.output_id]
-            return target.url, encode_raster(typed[target.output_id], target.fmt, grid, nodata=spec.nodata_value,
-                                             cog=cog)
+            return target.url, encode_raster(
+                typed[target.output_id], target.fmt, grid, nodata=spec.nodata_value, cog=cog
+            )
 
         if len(targets) > 1 and ENCODE_WORKERS > 1:
             with ThreadPoolExecutor(max_workers=min(ENCODE_WORKERS, len(targets))) as pool:
@@ -218,8 +220,10 @@ def _zarr_targets(task: TileTask, responses: list[dict], out: OutputSettings) ->
     from eobatch.artifacts.zarr_output import zarr_group_url
 
     group = zarr_group_url(out.default_tile_path, task.request_id)
-    return [_Target(str(r.get("identifier", "default")), "zarr/array", f"{group}/{r.get('identifier', 'default')}")
-            for r in responses]
+    return [
+        _Target(str(r.get("identifier", "default")), "zarr/array", f"{group}/{r.get('identifier', 'default')}")
+        for r in responses
+    ]
 
 
 def _write_zarr(task: TileTask, out: OutputSettings, typed: dict[str, np.ndarray]) -> int:
@@ -231,13 +235,16 @@ def _write_zarr(task: TileTask, out: OutputSettings, typed: dict[str, np.ndarray
     try:
         group = ZarrOutput.open(zarr_store(url, task.settings, out.credentials))
     except Exception as exc:
-        raise TileFailure(f"Cannot open the Zarr group at {url} (created at analysis): {type(exc).__name__}: "
-                          f"{exc}", retryable=True) from exc
+        raise TileFailure(
+            f"Cannot open the Zarr group at {url} (created at analysis): {type(exc).__name__}: {exc}", retryable=True
+        ) from exc
     written = 0
     for name, values in typed.items():
         if values.shape[0] != 1:
-            raise TileFailure(f"Zarr output {name!r} must have exactly one band, the evalscript gives "
-                              f"{values.shape[0]}", retryable=False)
+            raise TileFailure(
+                f"Zarr output {name!r} must have exactly one band, the evalscript gives {values.shape[0]}",
+                retryable=False,
+            )
         block = values[0].astype(group.group[name].dtype, copy=False)
         group.write_tile(name, tuple(task.tile.bounds), block)
         written += block.nbytes
@@ -318,8 +325,13 @@ def _read_and_mosaic(inputs: list[_Input], aoi: np.ndarray, grid: TargetGrid, ta
         processing = item.data.get("processing") or {}
         harmonize = bool(processing.get("harmonizeValues", True))
         reader = SceneReader(
-            item.collection, band_plans(item.collection, spec.bands, spec.units, harmonize), grid,
-            task.settings, processing, harmonize, band_workers,
+            item.collection,
+            band_plans(item.collection, spec.bands, spec.units, harmonize),
+            grid,
+            task.settings,
+            processing,
+            harmonize,
+            band_workers,
         )
         names = [b for b in spec.bands if b != mosaic.DATA_MASK]
         if spec.mosaicking == "SIMPLE":

@@ -36,8 +36,7 @@ def apply_action(session: Session, request: BatchRequest, action: UserAction, *,
     if decision.restart_failed_tiles:
         failed_pu = sum(
             (t.estimated_pu or 0.0)
-            for t in session.query(Tile).filter(Tile.request_id == request.id,
-                                                Tile.status == TileStatus.FAILED.value)
+            for t in session.query(Tile).filter(Tile.request_id == request.id, Tile.status == TileStatus.FAILED.value)
         )
         ledger.reserve(session, request, reservation_for(request, failed_tiles_only=True, failed_pu=failed_pu))
         session.execute(

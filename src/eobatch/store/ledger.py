@@ -25,25 +25,39 @@ class Balance:
 
 
 def _account(session: Session, account_id: str) -> Account:
-    account = session.execute(
-        select(Account).where(Account.id == account_id).with_for_update()
-    ).scalar_one_or_none()
+    account = session.execute(select(Account).where(Account.id == account_id).with_for_update()).scalar_one_or_none()
     if account is None:
         raise NotFound(f"Account {account_id} not found")
     return account
 
 
-def _entry(session: Session, account: Account, kind: str, available: float, reserved: float, *,
-           request_id: str | None = None, tile_pk: int | None = None, note: str | None = None) -> None:
+def _entry(
+    session: Session,
+    account: Account,
+    kind: str,
+    available: float,
+    reserved: float,
+    *,
+    request_id: str | None = None,
+    tile_pk: int | None = None,
+    note: str | None = None,
+) -> None:
     account.available_pu += available
     account.reserved_pu += reserved
-    session.add(LedgerEntry(account_id=account.id, request_id=request_id, tile_pk=tile_pk, kind=kind,
-                            available_delta=available, reserved_delta=reserved, note=note))
+    session.add(
+        LedgerEntry(
+            account_id=account.id,
+            request_id=request_id,
+            tile_pk=tile_pk,
+            kind=kind,
+            available_delta=available,
+            reserved_delta=reserved,
+            note=note,
+        )
+    )
 
 
-def grant(
-    session: Session, account_id: str, amount: float, *, kind: str = "GRANT", note: str | None = None
-) -> None:
+def grant(session: Session, account_id: str, amount: float, *, kind: str = "GRANT", note: str | None = None) -> None:
     """Add PU to an account (GRANT for new accounts, TOPUP by an operator)."""
     if amount <= 0:
         raise ValueError("a grant must be positive")
@@ -68,8 +82,9 @@ def charge(session: Session, request: BatchRequest, amount: float, *, tile_pk: i
         return
     account = _account(session, request.account_id)
     from_reserved = min(amount, max(request.reserved_pu, 0.0))
-    _entry(session, account, "CHARGE", -(amount - from_reserved), -from_reserved,
-           request_id=request.id, tile_pk=tile_pk)
+    _entry(
+        session, account, "CHARGE", -(amount - from_reserved), -from_reserved, request_id=request.id, tile_pk=tile_pk
+    )
     request.reserved_pu -= from_reserved
     request.charged_pu += amount
 
@@ -101,8 +116,9 @@ def balance(session: Session, account_id: str) -> Balance:
     if account is None:
         raise NotFound(f"Account {account_id} not found")
     spent = session.execute(
-        select(func.coalesce(func.sum(LedgerEntry.available_delta + LedgerEntry.reserved_delta), 0.0))
-        .where(LedgerEntry.account_id == account_id, LedgerEntry.kind == "CHARGE")
+        select(func.coalesce(func.sum(LedgerEntry.available_delta + LedgerEntry.reserved_delta), 0.0)).where(
+            LedgerEntry.account_id == account_id, LedgerEntry.kind == "CHARGE"
+        )
     ).scalar_one()
     return Balance(available=account.available_pu, reserved=account.reserved_pu, spent=-float(spent))
 
@@ -113,8 +129,9 @@ def discrepancies(session: Session, tolerance: float = 1e-6) -> list[str]:
     sums = dict(
         (row[0], (row[1], row[2]))
         for row in session.execute(
-            select(LedgerEntry.account_id, func.sum(LedgerEntry.available_delta),
-                   func.sum(LedgerEntry.reserved_delta)).group_by(LedgerEntry.account_id)
+            select(
+                LedgerEntry.account_id, func.sum(LedgerEntry.available_delta), func.sum(LedgerEntry.reserved_delta)
+            ).group_by(LedgerEntry.account_id)
         )
     )
     for account in session.execute(select(Account)).scalars():
@@ -127,8 +144,7 @@ def discrepancies(session: Session, tolerance: float = 1e-6) -> list[str]:
             problems.append(f"account {account.id}: negative reservation {account.reserved_pu}")
     for request in session.execute(select(BatchRequest)).scalars():
         held = session.execute(
-            select(func.coalesce(func.sum(LedgerEntry.reserved_delta), 0.0))
-            .where(LedgerEntry.request_id == request.id)
+            select(func.coalesce(func.sum(LedgerEntry.reserved_delta), 0.0)).where(LedgerEntry.request_id == request.id)
         ).scalar_one()
         if abs(request.reserved_pu - float(held)) > tolerance:
             problems.append(f"request {request.id}: reserved {request.reserved_pu} != ledger {held}")

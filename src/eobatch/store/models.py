@@ -134,8 +134,7 @@ class Tile(Base):
         Index("ix_tiles_status_account", "status", "account_id"),
     )
 
-    pk: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
-                                    autoincrement=True)
+    pk: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
     request_id: Mapped[str] = mapped_column(ForeignKey("batch_requests.id", ondelete="CASCADE"))
     account_id: Mapped[str] = mapped_column(String(36))
     tile_id: Mapped[int] = mapped_column(BigInteger)
@@ -173,8 +172,7 @@ class TileEvent(Base):
 
     __tablename__ = "tile_events"
 
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
-                                    autoincrement=True)
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
     tile_pk: Mapped[int] = mapped_column(ForeignKey("tiles.pk", ondelete="CASCADE"), index=True)
     status: Mapped[str] = mapped_column(String(12))
     at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -191,8 +189,7 @@ class LedgerEntry(Base):
 
     __tablename__ = "ledger_entries"
 
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
-                                    autoincrement=True)
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
     account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
     request_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
     tile_pk: Mapped[int | None] = mapped_column(BigInteger, nullable=True)

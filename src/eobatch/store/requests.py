@@ -41,21 +41,38 @@ def create_request(session: Session, account_id: str, spec: BatchSpec, *, api_ve
     """Insert a CREATED request from a parsed spec and return it (flushed, so it has its id)."""
     now = utcnow()
     request = BatchRequest(
-        id=str(uuid.uuid4()), account_id=account_id, api_version=api_version, created=now, last_updated=now,
-        status=RequestStatus.CREATED.value, user_action="NONE", user_action_updated=None,
-        description=spec.description, body=spec.body, process_request=spec.process_request,
-        tiling_grid=spec.tiling_grid, output=spec.output, bucket_name=spec.bucket_name,
-        grid_id=spec.grid_id, resolution=spec.resolution, buffer_x=spec.buffer_x, buffer_y=spec.buffer_y,
-        tile_count=spec.tile_count, tile_width_px=spec.tile_width_px, tile_height_px=spec.tile_height_px,
-        charged_pu=0.0, reserved_pu=0.0,
+        id=str(uuid.uuid4()),
+        account_id=account_id,
+        api_version=api_version,
+        created=now,
+        last_updated=now,
+        status=RequestStatus.CREATED.value,
+        user_action="NONE",
+        user_action_updated=None,
+        description=spec.description,
+        body=spec.body,
+        process_request=spec.process_request,
+        tiling_grid=spec.tiling_grid,
+        output=spec.output,
+        bucket_name=spec.bucket_name,
+        grid_id=spec.grid_id,
+        resolution=spec.resolution,
+        buffer_x=spec.buffer_x,
+        buffer_y=spec.buffer_y,
+        tile_count=spec.tile_count,
+        tile_width_px=spec.tile_width_px,
+        tile_height_px=spec.tile_height_px,
+        charged_pu=0.0,
+        reserved_pu=0.0,
     )
     session.add(request)
     session.flush()
     return request
 
 
-def get_request(session: Session, account_id: str, request_id: str, *, lock: bool = False,
-                api_version: str | None = None) -> BatchRequest:
+def get_request(
+    session: Session, account_id: str, request_id: str, *, lock: bool = False, api_version: str | None = None
+) -> BatchRequest:
     """The account's request; NotFound also for another account's id. `lock`: SELECT ... FOR UPDATE."""
     query = select(BatchRequest).where(BatchRequest.id == request_id, BatchRequest.account_id == account_id)
     if api_version:
@@ -73,8 +90,9 @@ def get_request(session: Session, account_id: str, request_id: str, *, lock: boo
 def _take_sqlite_write_lock(session: Session, request_id: str) -> None:
     """SQLite ignores FOR UPDATE: a no-op write takes the database write lock before the row is read,
     so concurrent actions on one request run one after the other and each sees the other's result."""
-    session.execute(update(BatchRequest).where(BatchRequest.id == request_id)
-                    .values(last_updated=BatchRequest.last_updated))
+    session.execute(
+        update(BatchRequest).where(BatchRequest.id == request_id).values(last_updated=BatchRequest.last_updated)
+    )
 
 
 def search_clause(search: str) -> Any:
@@ -91,12 +109,22 @@ def search_clause(search: str) -> Any:
 
 def _word(word: str) -> Any:
     pattern = "%" + word.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    return or_(func.lower(BatchRequest.id).like(pattern, escape="\\"),
-               func.lower(func.coalesce(BatchRequest.description, "")).like(pattern, escape="\\"))
+    return or_(
+        func.lower(BatchRequest.id).like(pattern, escape="\\"),
+        func.lower(func.coalesce(BatchRequest.description, "")).like(pattern, escape="\\"),
+    )
 
 
-def list_requests(session: Session, account_id: str, *, offset: int, limit: int, search: str | None = None,
-                  sort: str | None = None, api_version: str | None = None) -> Slice:
+def list_requests(
+    session: Session,
+    account_id: str,
+    *,
+    offset: int,
+    limit: int,
+    search: str | None = None,
+    sort: str | None = None,
+    api_version: str | None = None,
+) -> Slice:
     """A page of the account's requests, matching `search`, ordered by `sort`."""
     key = (sort or DEFAULT_SORT).strip()
     if key not in SORTS:
@@ -113,8 +141,9 @@ def list_requests(session: Session, account_id: str, *, offset: int, limit: int,
     return Slice(rows[:limit], len(rows) > limit)
 
 
-def update_request(session: Session, request: BatchRequest, *, output: dict[str, Any] | None = None,
-                   description: str | None = None) -> BatchRequest:
+def update_request(
+    session: Session, request: BatchRequest, *, output: dict[str, Any] | None = None, description: str | None = None
+) -> BatchRequest:
     """Change `output` (merged) and/or `description`; Conflict while analysing or processing."""
     check_editable(request)
     if output is not None:
@@ -129,8 +158,10 @@ def check_editable(request: BatchRequest) -> None:
     """Conflict while the request is analysing or processing."""
     status = RequestStatus(request.status)
     if status in NOT_EDITABLE:
-        raise Conflict(f"Batch request {request.id} cannot be updated while its status is {status.value}; "
-                       "wait until it is finished or cancel it")
+        raise Conflict(
+            f"Batch request {request.id} cannot be updated while its status is {status.value}; "
+            "wait until it is finished or cancel it"
+        )
 
 
 def delete_request(session: Session, request: BatchRequest) -> None:
@@ -139,7 +170,8 @@ def delete_request(session: Session, request: BatchRequest) -> None:
     if status in NOT_DELETABLE:
         raise Conflict(f"Batch request {request.id} is {status.value}; it must be canceled before deletion")
     processed = session.execute(
-        select(func.count()).select_from(Tile)
+        select(func.count())
+        .select_from(Tile)
         .where(Tile.request_id == request.id, Tile.status == TileStatus.PROCESSED.value)
     ).scalar_one()
     if processed:
@@ -155,8 +187,7 @@ def delete_request(session: Session, request: BatchRequest) -> None:
     session.flush()
 
 
-def list_tiles(session: Session, request_id: str, *, offset: int, limit: int,
-               status: str | None = None) -> Slice:
+def list_tiles(session: Session, request_id: str, *, offset: int, limit: int, status: str | None = None) -> Slice:
     """A page of a request's tiles in grid-id order, optionally of one status."""
     query = select(Tile).where(Tile.request_id == request_id)
     if status:
@@ -197,5 +228,7 @@ def reservations(session: Session, account_id: str) -> list[tuple[str, float]]:
 
 def count_rows(session: Session) -> dict[str, int]:
     """Row counts of the request-related tables (used by tests to prove nothing was written)."""
-    return {model.__tablename__: session.execute(select(func.count()).select_from(model)).scalar_one()
-            for model in (BatchRequest, Tile, LedgerEntry)}
+    return {
+        model.__tablename__: session.execute(select(func.count()).select_from(model)).scalar_one()
+        for model in (BatchRequest, Tile, LedgerEntry)
+    }

@@ -50,8 +50,9 @@ OUT_OF_PU = StoppedReason.OUT_OF_PU.value
 
 def _halting():
     """A request on which a CANCEL or STOP is in force, or that ran out of PU while processing."""
-    return or_(BatchRequest.user_action.in_(HALTING_ACTIONS),
-               func.coalesce(BatchRequest.stopped_reason, "") == OUT_OF_PU)  # NULL-safe under NOT
+    return or_(
+        BatchRequest.user_action.in_(HALTING_ACTIONS), func.coalesce(BatchRequest.stopped_reason, "") == OUT_OF_PU
+    )  # NULL-safe under NOT
 
 
 @contextmanager
@@ -78,8 +79,7 @@ def _move(session: Session, tile: Tile, new: TileStatus, now: datetime, note: st
 # --------------------------------------------------------------------------- scheduler leases
 
 
-def acquire_scheduler_lease(session: Session, owner: str, now: datetime, ttl_s: float, *,
-                            singleton: bool) -> None:
+def acquire_scheduler_lease(session: Session, owner: str, now: datetime, ttl_s: float, *, singleton: bool) -> None:
     """Register a live scheduler. With `singleton` (SQLite) a live lease of another owner is a Conflict."""
     name = SQLITE_LEASE if singleton else owner
     row = session.get(SchedulerLease, name, with_for_update=True)
@@ -96,12 +96,12 @@ def acquire_scheduler_lease(session: Session, owner: str, now: datetime, ttl_s: 
     row.owner, row.expires, row.started = owner, expires, now
 
 
-def renew_scheduler_lease(session: Session, owner: str, now: datetime, ttl_s: float, *,
-                          singleton: bool) -> bool:
+def renew_scheduler_lease(session: Session, owner: str, now: datetime, ttl_s: float, *, singleton: bool) -> bool:
     """Push the lease deadline; False when the lease was lost to another scheduler."""
     name = SQLITE_LEASE if singleton else owner
     result = session.execute(
-        update(SchedulerLease).where(SchedulerLease.name == name, SchedulerLease.owner == owner)
+        update(SchedulerLease)
+        .where(SchedulerLease.name == name, SchedulerLease.owner == owner)
         .values(expires=now + timedelta(seconds=ttl_s))
     )
     return result.rowcount == 1
@@ -128,9 +128,9 @@ class RequestSnapshot:
     buffer_y: int
     user_action: str
     api_version: str = "v1"
-    body: dict[str, Any] | None = None                  # the create body (secrets masked)
+    body: dict[str, Any] | None = None  # the create body (secrets masked)
     delivery_credentials: dict[str, Any] | None = None  # v2: delivery keys, GeoPackage keys under "features"
-    bucket_name: str | None = None                       # v1 `bucketName`, the shorthand for defaultTilePath
+    bucket_name: str | None = None  # v1 `bucketName`, the shorthand for defaultTilePath
 
     @property
     def is_v2(self) -> bool:
@@ -143,9 +143,21 @@ class RequestSnapshot:
 
 
 def _snapshot(r: BatchRequest) -> RequestSnapshot:
-    return RequestSnapshot(r.id, r.account_id, r.process_request, r.output, r.grid_id, r.resolution,
-                           r.buffer_x or 0, r.buffer_y or 0, r.user_action, r.api_version or "v1", r.body,
-                           r.delivery_credentials, r.bucket_name)
+    return RequestSnapshot(
+        r.id,
+        r.account_id,
+        r.process_request,
+        r.output,
+        r.grid_id,
+        r.resolution,
+        r.buffer_x or 0,
+        r.buffer_y or 0,
+        r.user_action,
+        r.api_version or "v1",
+        r.body,
+        r.delivery_credentials,
+        r.bucket_name,
+    )
 
 
 def load_request(session: Session, request_id: str) -> RequestSnapshot | None:
@@ -156,8 +168,9 @@ def load_request(session: Session, request_id: str) -> RequestSnapshot | None:
 def analyses_running(session: Session, now: datetime) -> int:
     """Analyses held by a live lease, across all schedulers."""
     return session.execute(
-        select(func.count()).select_from(BatchRequest).where(
-            BatchRequest.status == RequestStatus.ANALYSING.value, BatchRequest.lease_expires > now)
+        select(func.count())
+        .select_from(BatchRequest)
+        .where(BatchRequest.status == RequestStatus.ANALYSING.value, BatchRequest.lease_expires > now)
     ).scalar_one()
 
 
@@ -165,12 +178,20 @@ def claim_analyses(session: Session, owner: str, limit: int, now: datetime, ttl_
     """Take up to `limit` ANALYSING requests nobody holds; tiles left by a dead analysis are deleted."""
     if limit <= 0:
         return []
-    rows = session.execute(
-        select(BatchRequest)
-        .where(BatchRequest.status == RequestStatus.ANALYSING.value,
-               or_(BatchRequest.lease_expires.is_(None), BatchRequest.lease_expires <= now))
-        .order_by(BatchRequest.created).limit(limit).with_for_update(skip_locked=True)
-    ).scalars().all()
+    rows = (
+        session.execute(
+            select(BatchRequest)
+            .where(
+                BatchRequest.status == RequestStatus.ANALYSING.value,
+                or_(BatchRequest.lease_expires.is_(None), BatchRequest.lease_expires <= now),
+            )
+            .order_by(BatchRequest.created)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        .scalars()
+        .all()
+    )
     for row in rows:
         row.lease_owner, row.lease_expires = owner, now + timedelta(seconds=ttl_s)
         _delete_tiles(session, [row.id])
@@ -185,7 +206,7 @@ class PlannedTile:
     name: str
     epsg: int
     bounds: tuple[float, float, float, float]
-    width_px: int       # output raster, buffer included
+    width_px: int  # output raster, buffer included
     height_px: int
     geometry: dict[str, Any]
     estimated_pu: float  # before the batch discount
@@ -194,14 +215,15 @@ class PlannedTile:
 @dataclass(frozen=True)
 class AnalysisResult:
     tiles: list[PlannedTile]
-    tile_width_px: int | None   # without buffer; None for GeoPackage features (each has its own size)
+    tile_width_px: int | None  # without buffer; None for GeoPackage features (each has its own size)
     tile_height_px: int | None
     value_estimate: float
     cost_estimate: dict[str, Any]
 
 
-def finish_analysis(session: Session, owner: str, request_id: str, now: datetime,
-                    result: AnalysisResult | None, error: str | None) -> RequestStatus | None:
+def finish_analysis(
+    session: Session, owner: str, request_id: str, now: datetime, result: AnalysisResult | None, error: str | None
+) -> RequestStatus | None:
     """Store an analysis outcome and move the request on; None when the lease was lost meanwhile.
 
     With START remembered, PU are reserved; when the account cannot cover them the request stays
@@ -242,14 +264,33 @@ def finish_analysis(session: Session, owner: str, request_id: str, now: datetime
 def _insert_tiles(session: Session, row: BatchRequest, tiles: Sequence[PlannedTile], now: datetime) -> None:
     if not tiles:
         return
-    session.execute(insert(Tile), [
-        dict(request_id=row.id, account_id=row.account_id, tile_id=t.tile_id, name=t.name, epsg=t.epsg,
-             minx=t.bounds[0], miny=t.bounds[1], maxx=t.bounds[2], maxy=t.bounds[3],
-             width_px=t.width_px, height_px=t.height_px, geometry=t.geometry, estimated_pu=t.estimated_pu,
-             status=TileStatus.PENDING.value, attempts=0, charged_pu=0.0, no_data=False,
-             created=now, updated=now)
-        for t in tiles
-    ])
+    session.execute(
+        insert(Tile),
+        [
+            dict(
+                request_id=row.id,
+                account_id=row.account_id,
+                tile_id=t.tile_id,
+                name=t.name,
+                epsg=t.epsg,
+                minx=t.bounds[0],
+                miny=t.bounds[1],
+                maxx=t.bounds[2],
+                maxy=t.bounds[3],
+                width_px=t.width_px,
+                height_px=t.height_px,
+                geometry=t.geometry,
+                estimated_pu=t.estimated_pu,
+                status=TileStatus.PENDING.value,
+                attempts=0,
+                charged_pu=0.0,
+                no_data=False,
+                created=now,
+                updated=now,
+            )
+            for t in tiles
+        ],
+    )
 
 
 def _delete_tiles(session: Session, request_ids: Sequence[str]) -> None:
@@ -263,21 +304,28 @@ def _delete_tiles(session: Session, request_ids: Sequence[str]) -> None:
 
 def _dispatchable(now: datetime):
     """Conditions of a PENDING tile that may be dispatched now."""
-    live = (select(BatchRequest.id).where(BatchRequest.status == RequestStatus.PROCESSING.value, ~_halting()))
-    return (Tile.status == TileStatus.PENDING.value, Tile.request_id.in_(live),
-            or_(Tile.lease_expires.is_(None), Tile.lease_expires <= now))
+    live = select(BatchRequest.id).where(BatchRequest.status == RequestStatus.PROCESSING.value, ~_halting())
+    return (
+        Tile.status == TileStatus.PENDING.value,
+        Tile.request_id.in_(live),
+        or_(Tile.lease_expires.is_(None), Tile.lease_expires <= now),
+    )
 
 
 def accounts_with_pending_tiles(session: Session, now: datetime) -> list[str]:
-    return list(session.execute(
-        select(Tile.account_id).where(*_dispatchable(now)).distinct().order_by(Tile.account_id)
-    ).scalars())
+    return list(
+        session.execute(
+            select(Tile.account_id).where(*_dispatchable(now)).distinct().order_by(Tile.account_id)
+        ).scalars()
+    )
 
 
 def tiles_in_flight_by_account(session: Session) -> dict[str, int]:
-    return dict(session.execute(
-        select(Tile.account_id, func.count()).where(Tile.status.in_(IN_FLIGHT)).group_by(Tile.account_id)
-    ).all())
+    return dict(
+        session.execute(
+            select(Tile.account_id, func.count()).where(Tile.status.in_(IN_FLIGHT)).group_by(Tile.account_id)
+        ).all()
+    )
 
 
 @dataclass(frozen=True)
@@ -295,38 +343,64 @@ class ClaimedTile:
     geometry: dict[str, Any] | None = None  # footprint in WGS84 (GeoJSON)
 
 
-def claim_pending_tiles(session: Session, owner: str, account_id: str, limit: int, now: datetime,
-                        ttl_s: float) -> list[ClaimedTile]:
+def claim_pending_tiles(
+    session: Session, owner: str, account_id: str, limit: int, now: datetime, ttl_s: float
+) -> list[ClaimedTile]:
     """Move up to `limit` dispatchable tiles of one account to SCHEDULED under our lease (oldest first)."""
     if limit <= 0:
         return []
-    rows = session.execute(
-        select(Tile).where(Tile.account_id == account_id, *_dispatchable(now))
-        .order_by(Tile.pk).limit(limit).with_for_update(skip_locked=True)
-    ).scalars().all()
+    rows = (
+        session.execute(
+            select(Tile)
+            .where(Tile.account_id == account_id, *_dispatchable(now))
+            .order_by(Tile.pk)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        .scalars()
+        .all()
+    )
     claimed = []
     for t in rows:
         _move(session, t, TileStatus.SCHEDULED, now, f"by {owner}")
         t.attempts += 1
         t.lease_owner, t.lease_expires, t.heartbeat_at = owner, now + timedelta(seconds=ttl_s), now
-        claimed.append(ClaimedTile(t.pk, t.request_id, t.account_id, t.tile_id, t.name, t.epsg,
-                                   (t.minx, t.miny, t.maxx, t.maxy), t.width_px, t.height_px, t.attempts,
-                                   t.geometry))
+        claimed.append(
+            ClaimedTile(
+                t.pk,
+                t.request_id,
+                t.account_id,
+                t.tile_id,
+                t.name,
+                t.epsg,
+                (t.minx, t.miny, t.maxx, t.maxy),
+                t.width_px,
+                t.height_px,
+                t.attempts,
+                t.geometry,
+            )
+        )
     return claimed
 
 
 _FORWARD = (TileStatus.SCHEDULED, TileStatus.QUEUED, TileStatus.PROCESSING)
 
 
-def mark_tiles(session: Session, owner: str, pks: Sequence[int], new: TileStatus, now: datetime,
-               note: str | None = None) -> int:
+def mark_tiles(
+    session: Session, owner: str, pks: Sequence[int], new: TileStatus, now: datetime, note: str | None = None
+) -> int:
     """Move our in-flight tiles forward (SCHEDULED -> QUEUED -> PROCESSING); others are left alone."""
     if not pks:
         return 0
-    rows = session.execute(
-        select(Tile).where(Tile.pk.in_(pks), Tile.lease_owner == owner, Tile.status.in_(IN_FLIGHT))
-        .with_for_update()
-    ).scalars().all()
+    rows = (
+        session.execute(
+            select(Tile)
+            .where(Tile.pk.in_(pks), Tile.lease_owner == owner, Tile.status.in_(IN_FLIGHT))
+            .with_for_update()
+        )
+        .scalars()
+        .all()
+    )
     moved = 0
     for t in rows:
         if _FORWARD.index(new) <= _FORWARD.index(TileStatus(t.status)):
@@ -344,7 +418,8 @@ def heartbeat_tiles(session: Session, owner: str, pks: Sequence[int], now: datet
     if not pks:
         return 0
     return session.execute(
-        update(Tile).where(Tile.pk.in_(pks), Tile.lease_owner == owner, Tile.status.in_(IN_FLIGHT))
+        update(Tile)
+        .where(Tile.pk.in_(pks), Tile.lease_owner == owner, Tile.status.in_(IN_FLIGHT))
         .values(lease_expires=now + timedelta(seconds=ttl_s), heartbeat_at=now)
     ).rowcount
 
@@ -355,8 +430,12 @@ def heartbeat_analyses(session: Session, owner: str, request_ids: list[str], now
     if not request_ids:
         return 0
     return session.execute(
-        update(BatchRequest).where(BatchRequest.lease_owner == owner, BatchRequest.id.in_(request_ids),
-                                   BatchRequest.status == RequestStatus.ANALYSING.value)
+        update(BatchRequest)
+        .where(
+            BatchRequest.lease_owner == owner,
+            BatchRequest.id.in_(request_ids),
+            BatchRequest.status == RequestStatus.ANALYSING.value,
+        )
         .values(lease_expires=now + timedelta(seconds=ttl_s))
     ).rowcount
 
@@ -364,8 +443,12 @@ def heartbeat_analyses(session: Session, owner: str, request_ids: list[str], now
 def release_analysis(session: Session, owner: str, request_id: str) -> None:
     """Give up an analysis lease at once, so that the request is claimed and analysed again."""
     session.execute(
-        update(BatchRequest).where(BatchRequest.id == request_id, BatchRequest.lease_owner == owner,
-                                   BatchRequest.status == RequestStatus.ANALYSING.value)
+        update(BatchRequest)
+        .where(
+            BatchRequest.id == request_id,
+            BatchRequest.lease_owner == owner,
+            BatchRequest.status == RequestStatus.ANALYSING.value,
+        )
         .values(lease_owner=None, lease_expires=None)
     )
 
@@ -397,22 +480,33 @@ def _locked_request(session: Session, request_id: str) -> BatchRequest | None:
     return locked[request_id]
 
 
-def _owned_tile(session: Session, owner: str, tile_pk: int,
-                request_id: str | None) -> tuple[BatchRequest, Tile] | None:
+def _owned_tile(session: Session, owner: str, tile_pk: int, request_id: str | None) -> tuple[BatchRequest, Tile] | None:
     if request_id is None:
         request_id = session.execute(select(Tile.request_id).where(Tile.pk == tile_pk)).scalar_one_or_none()
     if request_id is None:
         return None
     request = _locked_request(session, request_id)
-    tile = session.execute(select(Tile).where(Tile.pk == tile_pk, Tile.request_id == request_id).with_for_update()
-                           .execution_options(populate_existing=True)).scalar_one_or_none()
+    tile = session.execute(
+        select(Tile)
+        .where(Tile.pk == tile_pk, Tile.request_id == request_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one_or_none()
     if request is None or tile is None or tile.lease_owner != owner or tile.status not in IN_FLIGHT:
         return None
     return request, tile
 
 
-def record_outcome(session: Session, owner: str, tile_pk: int, outcome: TileOutcome, now: datetime,
-                   max_attempts: int, *, request_id: str | None = None) -> TileStatus | None:
+def record_outcome(
+    session: Session,
+    owner: str,
+    tile_pk: int,
+    outcome: TileOutcome,
+    now: datetime,
+    max_attempts: int,
+    *,
+    request_id: str | None = None,
+) -> TileStatus | None:
     """Store an attempt's outcome; None when the tile is no longer ours (it was recovered meanwhile).
 
     A success is charged here, in the same transaction as the PROCESSED transition and only from an
@@ -450,12 +544,15 @@ def record_outcome(session: Session, owner: str, tile_pk: int, outcome: TileOutc
 
 def _failure_message(tile: Tile, outcome: TileOutcome, max_attempts: int) -> str:
     tries = f"after {tile.attempts} of {max_attempts} attempts" if outcome.retryable else "(not retryable)"
-    return (f"Tile {tile.name} failed {tries}: {outcome.error}. "
-            "Fix the cause, then call restartpartial to process the failed tiles again.")
+    return (
+        f"Tile {tile.name} failed {tries}: {outcome.error}. "
+        "Fix the cause, then call restartpartial to process the failed tiles again."
+    )
 
 
-def release_tiles(session: Session, owner: str, now: datetime, pks: Sequence[int] | None = None,
-                  note: str = "scheduler-stop") -> int:
+def release_tiles(
+    session: Session, owner: str, now: datetime, pks: Sequence[int] | None = None, note: str = "scheduler-stop"
+) -> int:
     """Give back our in-flight tiles (all, or `pks`) that never ran; the attempt is not counted."""
     query = select(Tile).where(Tile.lease_owner == owner, Tile.status.in_(IN_FLIGHT))
     if pks is not None:
@@ -474,16 +571,15 @@ def halted_requests(session: Session, request_ids: Sequence[str]) -> list[str]:
     """Those of `request_ids` on which a CANCEL or STOP is in force, or that ran out of PU."""
     if not request_ids:
         return []
-    return list(session.execute(
-        select(BatchRequest.id).where(BatchRequest.id.in_(request_ids), _halting())
-    ).scalars())
+    return list(session.execute(select(BatchRequest.id).where(BatchRequest.id.in_(request_ids), _halting())).scalars())
 
 
 # --------------------------------------------------------------------------- recovery
 
 
-def recover_tiles(session: Session, owner: str, now: datetime, max_attempts: int, *,
-                  every_foreign: bool = False) -> int:
+def recover_tiles(
+    session: Session, owner: str, now: datetime, max_attempts: int, *, every_foreign: bool = False
+) -> int:
     """Put tiles left in flight by a dead scheduler back to PENDING (the lost attempt counts).
 
     Normally only tiles whose lease expired are taken; `every_foreign` (the SQLite singleton just
@@ -492,15 +588,19 @@ def recover_tiles(session: Session, owner: str, now: datetime, max_attempts: int
     stale = or_(Tile.lease_expires.is_(None), Tile.lease_expires <= now)
     if every_foreign:
         stale = or_(stale, Tile.lease_owner.is_(None), Tile.lease_owner != owner)
-    rows = session.execute(
-        select(Tile).where(Tile.status.in_(IN_FLIGHT), stale).with_for_update(skip_locked=True)
-    ).scalars().all()
+    rows = (
+        session.execute(select(Tile).where(Tile.status.in_(IN_FLIGHT), stale).with_for_update(skip_locked=True))
+        .scalars()
+        .all()
+    )
     for t in rows:
         new = after_tile_failure(t.attempts, max_attempts)
         note = "lease-expired: the scheduler or worker holding the tile stopped answering"
         if new is TileStatus.FAILED:
-            t.error = (f"Tile {t.name} failed after {t.attempts} of {max_attempts} attempts: its scheduler "
-                       "or worker stopped answering each time. Call restartpartial to try again.")
+            t.error = (
+                f"Tile {t.name} failed after {t.attempts} of {max_attempts} attempts: its scheduler "
+                "or worker stopped answering each time. Call restartpartial to try again."
+            )
         t.lease_owner = t.lease_expires = None
         _move(session, t, new, now, note)
     return len(rows)
@@ -512,8 +612,8 @@ def recover_analyses(session: Session, owner: str, now: datetime, *, every_forei
     if every_foreign:
         stale = or_(stale, BatchRequest.lease_owner != owner)
     return session.execute(
-        update(BatchRequest).where(BatchRequest.status == RequestStatus.ANALYSING.value,
-                                   BatchRequest.lease_owner.is_not(None), stale)
+        update(BatchRequest)
+        .where(BatchRequest.status == RequestStatus.ANALYSING.value, BatchRequest.lease_owner.is_not(None), stale)
         .values(lease_owner=None, lease_expires=None)
     ).rowcount
 
@@ -525,10 +625,13 @@ def requests_to_settle(session: Session) -> list[str]:
     """PROCESSING requests with nothing in flight and nothing more to dispatch (or a CANCEL/STOP, or out of PU)."""
     in_flight = exists().where(Tile.request_id == BatchRequest.id, Tile.status.in_(IN_FLIGHT))
     pending = exists().where(Tile.request_id == BatchRequest.id, Tile.status == TileStatus.PENDING.value)
-    return list(session.execute(
-        select(BatchRequest.id).where(
-            BatchRequest.status == RequestStatus.PROCESSING.value, ~in_flight, or_(_halting(), ~pending))
-    ).scalars())
+    return list(
+        session.execute(
+            select(BatchRequest.id).where(
+                BatchRequest.status == RequestStatus.PROCESSING.value, ~in_flight, or_(_halting(), ~pending)
+            )
+        ).scalars()
+    )
 
 
 def settle_request(session: Session, request_id: str, now: datetime) -> RequestStatus | None:
@@ -536,14 +639,15 @@ def settle_request(session: Session, request_id: str, now: datetime) -> RequestS
     row = session.get(BatchRequest, request_id, with_for_update=True, populate_existing=True)
     if row is None or row.status != RequestStatus.PROCESSING.value:
         return None
-    counts = dict(session.execute(
-        select(Tile.status, func.count()).where(Tile.request_id == request_id).group_by(Tile.status)
-    ).all())
+    counts = dict(
+        session.execute(
+            select(Tile.status, func.count()).where(Tile.request_id == request_id).group_by(Tile.status)
+        ).all()
+    )
     action = UserAction(row.user_action)
     out_of_pu = row.stopped_reason == OUT_OF_PU
     pending = counts.get(TileStatus.PENDING.value, 0)
-    if any(counts.get(s, 0) for s in IN_FLIGHT) or (action.value not in HALTING_ACTIONS and pending
-                                                    and not out_of_pu):
+    if any(counts.get(s, 0) for s in IN_FLIGHT) or (action.value not in HALTING_ACTIONS and pending and not out_of_pu):
         return None
     processed, failed = counts.get(TileStatus.PROCESSED.value, 0), counts.get(TileStatus.FAILED.value, 0)
     if out_of_pu and pending and action.value not in HALTING_ACTIONS:
@@ -567,16 +671,21 @@ def settle_request(session: Session, request_id: str, now: datetime) -> RequestS
 
 def execution_rows(session: Session, request_id: str) -> list[Any]:
     """The tile facts of the v2 execution database (tile_id, name, status, error, no_data), by tile id."""
-    return list(session.execute(
-        select(Tile.tile_id, Tile.name, Tile.status, Tile.error, Tile.no_data)
-        .where(Tile.request_id == request_id).order_by(Tile.tile_id)
-    ).all())
+    return list(
+        session.execute(
+            select(Tile.tile_id, Tile.name, Tile.status, Tile.error, Tile.no_data)
+            .where(Tile.request_id == request_id)
+            .order_by(Tile.tile_id)
+        ).all()
+    )
 
 
 def _request_failure(session: Session, request_id: str, failed: int) -> str:
     first = session.execute(
-        select(Tile.error).where(Tile.request_id == request_id, Tile.status == TileStatus.FAILED.value)
-        .order_by(Tile.pk).limit(1)
+        select(Tile.error)
+        .where(Tile.request_id == request_id, Tile.status == TileStatus.FAILED.value)
+        .order_by(Tile.pk)
+        .limit(1)
     ).scalar_one_or_none()
     return f"All {failed} tiles failed. First error: {first}"
 
@@ -587,7 +696,8 @@ def _request_failure(session: Session, request_id: str, failed: int) -> str:
 def active_requests(session: Session) -> int:
     """Requests the engine still has to work on (ANALYSING or PROCESSING)."""
     return session.execute(
-        select(func.count()).select_from(BatchRequest)
+        select(func.count())
+        .select_from(BatchRequest)
         .where(BatchRequest.status.in_((RequestStatus.ANALYSING.value, RequestStatus.PROCESSING.value)))
     ).scalar_one()
 
@@ -607,18 +717,25 @@ def delete_stale_requests(session: Session, now: datetime, ages: CleanupAges) ->
     Ledger entries are kept; outputs in object storage are not touched.
     """
     S = RequestStatus
-    kinds = [((S.FAILED,), ages.failed_s), ((S.CREATED, S.ANALYSIS_DONE), ages.unstarted_s),
-             ((S.DONE, S.PARTIAL, S.CANCELED, S.STOPPED), ages.finished_s)]
+    kinds = [
+        ((S.FAILED,), ages.failed_s),
+        ((S.CREATED, S.ANALYSIS_DONE), ages.unstarted_s),
+        ((S.DONE, S.PARTIAL, S.CANCELED, S.STOPPED), ages.finished_s),
+    ]
     ids: list[str] = []
     for statuses, age in kinds:
         if age <= 0:
             continue
         cutoff = now - timedelta(seconds=age)
-        ids += session.execute(
-            select(BatchRequest.id).where(BatchRequest.status.in_([s.value for s in statuses]),
-                                          BatchRequest.last_updated <= cutoff)
-            .with_for_update(skip_locked=True)
-        ).scalars().all()
+        ids += (
+            session.execute(
+                select(BatchRequest.id)
+                .where(BatchRequest.status.in_([s.value for s in statuses]), BatchRequest.last_updated <= cutoff)
+                .with_for_update(skip_locked=True)
+            )
+            .scalars()
+            .all()
+        )
     if ids:
         held = session.execute(select(BatchRequest).where(BatchRequest.id.in_(ids), BatchRequest.reserved_pu > 0))
         for request in held.scalars():

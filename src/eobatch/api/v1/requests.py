@@ -31,18 +31,22 @@ def _body_schema(model: type) -> dict[str, Any]:
     return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
 
 
-def create(request: Request, caller: Caller, svc: Service,
-           body: Annotated[Any, Depends(read_create_body)]) -> JSONResponse:
+def create(
+    request: Request, caller: Caller, svc: Service, body: Annotated[Any, Depends(read_create_body)]
+) -> JSONResponse:
     row = svc.create(caller.account_id, body)
     return JSONResponse(render_request(row), status_code=201, headers={"Location": f"{request.url}/{row.id}"})
 
 
-def list_requests(request: Request, caller: Caller, svc: Service,
-                  params: Annotated[PageParams, Depends(page_params)],
-                  search: Annotated[str | None, Query(description="words joined by | (or) and & (and)")] = None,
-                  sort: Annotated[str | None, Query(description="created, created:desc, status, status:desc")] = None,
-                  userid: Annotated[str | None, Query(description="accepted and ignored")] = None,
-                  ) -> dict[str, Any]:
+def list_requests(
+    request: Request,
+    caller: Caller,
+    svc: Service,
+    params: Annotated[PageParams, Depends(page_params)],
+    search: Annotated[str | None, Query(description="words joined by | (or) and & (and)")] = None,
+    sort: Annotated[str | None, Query(description="created, created:desc, status, status:desc")] = None,
+    userid: Annotated[str | None, Query(description="accepted and ignored")] = None,
+) -> dict[str, Any]:
     found = svc.list(caller.account_id, params, search=search, sort=sort)
     return page(request, params, list(found.items), found.has_more, render_request)
 
@@ -51,8 +55,9 @@ def get_request(request_id: str, caller: Caller, svc: Service) -> dict[str, Any]
     return render_request(svc.get(caller.account_id, request_id))
 
 
-def update_request(request_id: str, caller: Caller, svc: Service,
-                   body: Annotated[Any, Depends(read_json)]) -> dict[str, Any]:
+def update_request(
+    request_id: str, caller: Caller, svc: Service, body: Annotated[Any, Depends(read_json)]
+) -> dict[str, Any]:
     return render_request(svc.update(caller.account_id, request_id, body))
 
 
@@ -73,21 +78,58 @@ def _action_route(action: UserAction):
 
 def router() -> APIRouter:
     r = APIRouter(prefix="/api/v1/batch/process", tags=["v1 batch requests"])
-    r.add_api_route("", create, methods=["POST"], status_code=201, operation_id="v1_create_request",
-                    summary="Create a batch request", responses={201: {"model": BatchRequestV1}},
-                    openapi_extra=_body_schema(CreateRequestV1))
-    r.add_api_route("", list_requests, methods=["GET"], operation_id="v1_list_requests",
-                    summary="List batch requests", responses={200: {"model": RequestPage}})
-    r.add_api_route("/{request_id}", get_request, methods=["GET"], operation_id="v1_get_request",
-                    summary="Get a batch request", responses={200: {"model": BatchRequestV1}})
-    r.add_api_route("/{request_id}", update_request, methods=["PUT"], operation_id="v1_update_request",
-                    summary="Update output/description", responses={200: {"model": BatchRequestV1}},
-                    openapi_extra=_body_schema(UpdateRequestV1))
-    r.add_api_route("/{request_id}", delete_request, methods=["DELETE"], status_code=204,
-                    operation_id="v1_delete_request", summary="Delete a batch request")
+    r.add_api_route(
+        "",
+        create,
+        methods=["POST"],
+        status_code=201,
+        operation_id="v1_create_request",
+        summary="Create a batch request",
+        responses={201: {"model": BatchRequestV1}},
+        openapi_extra=_body_schema(CreateRequestV1),
+    )
+    r.add_api_route(
+        "",
+        list_requests,
+        methods=["GET"],
+        operation_id="v1_list_requests",
+        summary="List batch requests",
+        responses={200: {"model": RequestPage}},
+    )
+    r.add_api_route(
+        "/{request_id}",
+        get_request,
+        methods=["GET"],
+        operation_id="v1_get_request",
+        summary="Get a batch request",
+        responses={200: {"model": BatchRequestV1}},
+    )
+    r.add_api_route(
+        "/{request_id}",
+        update_request,
+        methods=["PUT"],
+        operation_id="v1_update_request",
+        summary="Update output/description",
+        responses={200: {"model": BatchRequestV1}},
+        openapi_extra=_body_schema(UpdateRequestV1),
+    )
+    r.add_api_route(
+        "/{request_id}",
+        delete_request,
+        methods=["DELETE"],
+        status_code=204,
+        operation_id="v1_delete_request",
+        summary="Delete a batch request",
+    )
     for name, action in ACTIONS.items():
-        r.add_api_route(f"/{{request_id}}/{name}", _action_route(action), methods=["POST"], status_code=204,
-                        operation_id=f"v1_{name}", summary=f"{name} a batch request")
+        r.add_api_route(
+            f"/{{request_id}}/{name}",
+            _action_route(action),
+            methods=["POST"],
+            status_code=204,
+            operation_id=f"v1_{name}",
+            summary=f"{name} a batch request",
+        )
     return r
 
 

@@ -18,10 +18,14 @@ Caller = Annotated[Principal, Depends(principal)]
 Service = Annotated[BatchService, Depends(service)]
 
 
-def list_tiles(request: Request, request_id: str, caller: Caller, svc: Service,
-               params: Annotated[PageParams, Depends(page_params)],
-               status: Annotated[str | None, Query(description="only tiles of this status")] = None,
-               ) -> dict[str, Any]:
+def list_tiles(
+    request: Request,
+    request_id: str,
+    caller: Caller,
+    svc: Service,
+    params: Annotated[PageParams, Depends(page_params)],
+    status: Annotated[str | None, Query(description="only tiles of this status")] = None,
+) -> dict[str, Any]:
     found = svc.tiles(caller.account_id, request_id, params, status)
     return page(request, params, list(found.items), found.has_more, render_tile)
 
@@ -30,12 +34,13 @@ def get_tile(request_id: str, tile_id: int, caller: Caller, svc: Service) -> dic
     return render_tile(svc.tile(caller.account_id, request_id, tile_id))
 
 
-def list_grids(request: Request, _caller: Caller,
-               params: Annotated[PageParams, Depends(page_params)]) -> dict[str, Any]:
+def list_grids(
+    request: Request, _caller: Caller, params: Annotated[PageParams, Depends(page_params)]
+) -> dict[str, Any]:
     from eobatch import grids
 
     every = grids.list_grids()
-    chosen = every[params.offset: params.offset + params.limit]
+    chosen = every[params.offset : params.offset + params.limit]
     return page(request, params, chosen, params.offset + len(chosen) < len(every), render_grid)
 
 
@@ -48,9 +53,12 @@ def get_grid(grid_id: int, _caller: Caller) -> dict[str, Any]:
         raise NotFound(f"Tiling grid {grid_id} not found") from exc
 
 
-async def export_grid(request: Request, grid_id: int, _caller: Caller,
-                      format: Annotated[str, Query(description="gpkg, geojson or shp (zipped)")] = "gpkg",
-                      ) -> Response:
+async def export_grid(
+    request: Request,
+    grid_id: int,
+    _caller: Caller,
+    format: Annotated[str, Query(description="gpkg, geojson or shp (zipped)")] = "gpkg",
+) -> Response:
     """The tiles of a grid that cover the posted area (bounds object or GeoJSON), as a file."""
     from eobatch import grids
     from eobatch.grids.export import FORMATS, bounds_from_geojson
@@ -60,27 +68,65 @@ async def export_grid(request: Request, grid_id: int, _caller: Caller,
         raise BadRequest(message, [Violation("format", message)])
     grids.get_grid(grid_id)
     bounds = bounds_from_geojson(await read_json(request))
-    tiles = grids.tiles_for_area(grid_id, grids.area_from_bounds(bounds, parameter="bounds"),
-                                 max_tiles=request.app.state.settings.max_tiles_per_request)
+    tiles = grids.tiles_for_area(
+        grid_id,
+        grids.area_from_bounds(bounds, parameter="bounds"),
+        max_tiles=request.app.state.settings.max_tiles_per_request,
+    )
     media, suffix = EXPORT_MEDIA[format]
-    return Response(grids.export_tiles(tiles, format), media_type=media, headers={
-        "Content-Disposition": f'attachment; filename="tiling-grid-{grid_id}{suffix}"'})
+    return Response(
+        grids.export_tiles(tiles, format),
+        media_type=media,
+        headers={"Content-Disposition": f'attachment; filename="tiling-grid-{grid_id}{suffix}"'},
+    )
 
 
-EXPORT_MEDIA = {"gpkg": ("application/geopackage+sqlite3", ".gpkg"), "geojson": ("application/geo+json", ".geojson"),
-                "shp": ("application/zip", ".zip")}
+EXPORT_MEDIA = {
+    "gpkg": ("application/geopackage+sqlite3", ".gpkg"),
+    "geojson": ("application/geo+json", ".geojson"),
+    "shp": ("application/zip", ".zip"),
+}
 
 
 def router() -> APIRouter:
     r = APIRouter(prefix="/api/v1/batch", tags=["v1 tiles and grids"])
-    r.add_api_route("/process/{request_id}/tiles", list_tiles, methods=["GET"], operation_id="v1_list_tiles",
-                    summary="List the tiles of a request", responses={200: {"model": TilePage}})
-    r.add_api_route("/process/{request_id}/tiles/{tile_id}", get_tile, methods=["GET"],
-                    operation_id="v1_get_tile", summary="Get one tile", responses={200: {"model": TileV1}})
-    r.add_api_route("/tilinggrids", list_grids, methods=["GET"], operation_id="v1_list_grids",
-                    summary="List tiling grids", responses={200: {"model": GridPage}})
-    r.add_api_route("/tilinggrids/{grid_id}", get_grid, methods=["GET"], operation_id="v1_get_grid",
-                    summary="Get a tiling grid", responses={200: {"model": GridV1}})
-    r.add_api_route("/tilinggrids/{grid_id}/export", export_grid, methods=["POST"], operation_id="v1_export_grid",
-                    summary="Export the tiles of a grid covering an area (GeoPackage, GeoJSON, zipped Shapefile)")
+    r.add_api_route(
+        "/process/{request_id}/tiles",
+        list_tiles,
+        methods=["GET"],
+        operation_id="v1_list_tiles",
+        summary="List the tiles of a request",
+        responses={200: {"model": TilePage}},
+    )
+    r.add_api_route(
+        "/process/{request_id}/tiles/{tile_id}",
+        get_tile,
+        methods=["GET"],
+        operation_id="v1_get_tile",
+        summary="Get one tile",
+        responses={200: {"model": TileV1}},
+    )
+    r.add_api_route(
+        "/tilinggrids",
+        list_grids,
+        methods=["GET"],
+        operation_id="v1_list_grids",
+        summary="List tiling grids",
+        responses={200: {"model": GridPage}},
+    )
+    r.add_api_route(
+        "/tilinggrids/{grid_id}",
+        get_grid,
+        methods=["GET"],
+        operation_id="v1_get_grid",
+        summary="Get a tiling grid",
+        responses={200: {"model": GridV1}},
+    )
+    r.add_api_route(
+        "/tilinggrids/{grid_id}/export",
+        export_grid,
+        methods=["POST"],
+        operation_id="v1_export_grid",
+        summary="Export the tiles of a grid covering an area (GeoPackage, GeoJSON, zipped Shapefile)",
+    )
     return r

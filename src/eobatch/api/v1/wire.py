@@ -181,6 +181,13 @@ def render_grid(grid: Any) -> dict[str, Any]:
     as_wire = getattr(grids, "as_wire", None)
     if as_wire is not None:
         return as_wire(grid)
-    return {"id": grid.id, "name": grid.name,
-            "properties": {"tileWidth": grid.tile_width, "tileHeight": grid.tile_height,
-                           "resolutions": list(grid.resolutions), "unit": grid.unit}}
+    return {
+        "id": grid.id,
+        "name": grid.name,
+        "properties": {
+            "tileWidth": grid.tile_width,
+            "tileHeight": grid.tile_height,
+            "resolutions": list(grid.resolutions),
+            "unit": grid.unit,
+        },
+    }

@@ -48,18 +48,22 @@ def build_v2_router(
     `fetch_features` overrides how GeoPackage inputs are read (default: object storage with the input's
     credentials), `max_features` the 700 000 feature limit, `restart_wait_s` the wait after a user STOP.
     """
-    svc = TaskService(settings, database, fetch_features=fetch_features, max_features=max_features,
-                      restart_wait_s=restart_wait_s)
+    svc = TaskService(
+        settings, database, fetch_features=fetch_features, max_features=max_features, restart_wait_s=restart_wait_s
+    )
 
     def create(request: Request, caller: Caller, body: Annotated[Any, Depends(read_create_body)]) -> JSONResponse:
         view = svc.create(caller.account_id, body)
         return JSONResponse(_render(view), status_code=201, headers={"Location": f"{request.url}/{view.row.id}"})
 
-    def list_tasks(request: Request, caller: Caller, params: Annotated[PageParams, Depends(page_params)],
-                   search: Annotated[str | None, Query(description="words joined by | (or) and & (and)")] = None,
-                   sort: Annotated[str | None, Query(description="created, created:desc, status, status:desc")] = None,
-                   userid: Annotated[str | None, Query(description="accepted and ignored")] = None,
-                   ) -> dict[str, Any]:
+    def list_tasks(
+        request: Request,
+        caller: Caller,
+        params: Annotated[PageParams, Depends(page_params)],
+        search: Annotated[str | None, Query(description="words joined by | (or) and & (and)")] = None,
+        sort: Annotated[str | None, Query(description="created, created:desc, status, status:desc")] = None,
+        userid: Annotated[str | None, Query(description="accepted and ignored")] = None,
+    ) -> dict[str, Any]:
         views, has_more = svc.list(caller.account_id, params, search=search, sort=sort)
         return page(request, params, views, has_more, _render)
 
@@ -78,22 +82,65 @@ def build_v2_router(
         act.__doc__ = f"Set userAction {action.value}; 204 with no body (an empty JSON body is accepted)."
         return act
 
-
     r = APIRouter(prefix=PREFIX, tags=["v2 batch tasks"])
-    r.add_api_route("/process", create, methods=["POST"], status_code=201, operation_id="v2_create_task",
-                    summary="Create a batch v2 task", response_model=TaskV2, openapi_extra=_body_schema(CreateTaskV2))
-    r.add_api_route("/process", list_tasks, methods=["GET"], operation_id="v2_list_tasks",
-                    summary="List batch tasks (v1- and v2-created)", response_model=TaskPage)
-    r.add_api_route("/process/{task_id}", get_task, methods=["GET"], operation_id="v2_get_task",
-                    summary="Get a batch task", response_model=TaskV2)
-    r.add_api_route("/process/{task_id}", update_task, methods=["PUT"], operation_id="v2_update_task",
-                    summary="Update a task's description", response_model=TaskV2,
-                    openapi_extra=_body_schema(UpdateTaskV2))
+    r.add_api_route(
+        "/process",
+        create,
+        methods=["POST"],
+        status_code=201,
+        operation_id="v2_create_task",
+        summary="Create a batch v2 task",
+        response_model=TaskV2,
+        openapi_extra=_body_schema(CreateTaskV2),
+    )
+    r.add_api_route(
+        "/process",
+        list_tasks,
+        methods=["GET"],
+        operation_id="v2_list_tasks",
+        summary="List batch tasks (v1- and v2-created)",
+        response_model=TaskPage,
+    )
+    r.add_api_route(
+        "/process/{task_id}",
+        get_task,
+        methods=["GET"],
+        operation_id="v2_get_task",
+        summary="Get a batch task",
+        response_model=TaskV2,
+    )
+    r.add_api_route(
+        "/process/{task_id}",
+        update_task,
+        methods=["PUT"],
+        operation_id="v2_update_task",
+        summary="Update a task's description",
+        response_model=TaskV2,
+        openapi_extra=_body_schema(UpdateTaskV2),
+    )
     for name, action in ACTIONS.items():
-        r.add_api_route(f"/process/{{task_id}}/{name}", action_route(action), methods=["POST"], status_code=204,
-                        operation_id=f"v2_{name}", summary=f"{name} a batch task")
-    r.add_api_route("/tilinggrids", list_grids, methods=["GET"], operation_id="v2_list_grids",
-                    summary="List tiling grids", responses={200: {"model": GridPage}})
-    r.add_api_route("/tilinggrids/{grid_id}", get_grid, methods=["GET"], operation_id="v2_get_grid",
-                    summary="Get a tiling grid", responses={200: {"model": GridV1}})
+        r.add_api_route(
+            f"/process/{{task_id}}/{name}",
+            action_route(action),
+            methods=["POST"],
+            status_code=204,
+            operation_id=f"v2_{name}",
+            summary=f"{name} a batch task",
+        )
+    r.add_api_route(
+        "/tilinggrids",
+        list_grids,
+        methods=["GET"],
+        operation_id="v2_list_grids",
+        summary="List tiling grids",
+        responses={200: {"model": GridPage}},
+    )
+    r.add_api_route(
+        "/tilinggrids/{grid_id}",
+        get_grid,
+        methods=["GET"],
+        operation_id="v2_get_grid",
+        summary="Get a tiling grid",
+        responses={200: {"model": GridV1}},
+    )
     return r

@@ -49,7 +49,7 @@ class TaskService:
     database: Database
     fetch_features: FetchFeatures | None = None
     max_features: int | None = None
-    restart_wait_s: float = 0.0          # Sentinel Hub refuses a restart for 30 min after a user STOP
+    restart_wait_s: float = 0.0  # Sentinel Hub refuses a restart for 30 min after a user STOP
     min_pu_to_create: float = MIN_PU_TO_CREATE
 
     def create(self, account_id: str, body: Any) -> TaskView:
@@ -57,10 +57,17 @@ class TaskService:
             account = accounts.get_account(session, account_id)
             available = ledger.balance(session, account_id).available
             if available < self.min_pu_to_create:
-                raise InsufficientUnits(f"Creating a batch v2 task needs at least {self.min_pu_to_create:g} PU "
-                                        f"available; the account has {available:g}")
-            parsed = parse_v2(body, self.settings, allowed_buckets=account.allowed_buckets or (),
-                              fetch_features=self.fetch_features, max_features=self.max_features)
+                raise InsufficientUnits(
+                    f"Creating a batch v2 task needs at least {self.min_pu_to_create:g} PU "
+                    f"available; the account has {available:g}"
+                )
+            parsed = parse_v2(
+                body,
+                self.settings,
+                allowed_buckets=account.allowed_buckets or (),
+                fetch_features=self.fetch_features,
+                max_features=self.max_features,
+            )
             row = requests.create_request(session, account_id, parsed.spec, api_version="v2")
             row.delivery_credentials = parsed.credentials
             if parsed.zarr is not None:
@@ -73,18 +80,21 @@ class TaskService:
             row = requests.get_request(session, account_id, task_id)
             return TaskView(row, finished_tile_counts(session, [row.id]).get(row.id, 0))
 
-    def list(self, account_id: str, params: PageParams, *, search: str | None, sort: str | None
-             ) -> tuple[list[TaskView], bool]:
+    def list(
+        self, account_id: str, params: PageParams, *, search: str | None, sort: str | None
+    ) -> tuple[list[TaskView], bool]:
         with self.database.session() as session:
-            found = requests.list_requests(session, account_id, offset=params.offset, limit=params.limit,
-                                           search=search, sort=_sort(sort))
+            found = requests.list_requests(
+                session, account_id, offset=params.offset, limit=params.limit, search=search, sort=_sort(sort)
+            )
             counts = finished_tile_counts(session, [r.id for r in found.items])
             return [TaskView(r, counts.get(r.id, 0)) for r in found.items], found.has_more
 
     def update(self, account_id: str, task_id: str, body: Any) -> TaskView:
         if not isinstance(body, dict):
-            raise BadRequest("Request body must be a JSON object {\"description\": \"...\"}",
-                             [Violation("body", "must be an object")])
+            raise BadRequest(
+                'Request body must be a JSON object {"description": "..."}', [Violation("body", "must be an object")]
+            )
         description = body.get("description")
         if description is not None and not isinstance(description, str):
             raise BadRequest("description must be a string", [Violation("description", "must be a string")])
@@ -111,8 +121,10 @@ class TaskService:
             return
         ready = row.user_action_updated + timedelta(seconds=self.restart_wait_s)
         if utcnow() < ready:
-            raise BadRequest(f"Batch task {row.id} was stopped by the user; it can be started again after "
-                             f"{ready.isoformat()} ({self.restart_wait_s:g} s after the stop)")
+            raise BadRequest(
+                f"Batch task {row.id} was stopped by the user; it can be started again after "
+                f"{ready.isoformat()} ({self.restart_wait_s:g} s after the stop)"
+            )
 
 
 def _sort(sort: str | None) -> str | None:
