@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+from eobatch.api.intake import IntakeContext, Locations
 from eobatch.api.pagination import PageParams
-from eobatch.domain.spec import parse_v1
+from eobatch.api.v1.intake import output_part, parse_v1
+from eobatch.domain.plan import BatchPlan
 from eobatch.domain.states import UserAction
 from eobatch.errors import BadRequest, Violation
 from eobatch.settings import Settings
@@ -22,11 +26,16 @@ class BatchService:
     database: Database
     api_version: str = "v1"
 
-    def create(self, account_id: str, body: Any) -> BatchRequest:
+    def context(self, account_id: str) -> IntakeContext:
+        """What intake needs to know of the account (read in a short transaction of its own)."""
         with self.database.session() as session:
-            account = accounts.get_account(session, account_id)
-            spec = parse_v1(body, self.settings, allowed_buckets=account.allowed_buckets or ())
-            return requests.create_request(session, account_id, spec)
+            buckets = accounts.get_account(session, account_id).allowed_buckets or ()
+        return IntakeContext(self.settings, tuple(buckets))
+
+    def create(self, account_id: str, body: Any) -> BatchRequest:
+        intake = parse_v1(body, self.context(account_id))  # collection registry, grids: outside a transaction
+        with self.database.session() as session:
+            return requests.create_request(session, account_id, intake)
 
     def get(self, account_id: str, request_id: str) -> BatchRequest:
         with self.database.session() as session:
@@ -49,23 +58,42 @@ class BatchService:
             raise BadRequest("output must be an object", [Violation("output", "must be an object")])
         if description is not None and not isinstance(description, str):
             raise BadRequest("description must be a string", [Violation("description", "must be a string")])
+        context = self.context(account_id)
         with self.database.session() as session:
             row = requests.get_request(session, account_id, request_id, lock=True)
             requests.check_editable(row)
-            if output:
-                merged = {**(row.output or {}), **output}
-                from eobatch.domain.spec import parse_output, parse_responses
+            if not output:
+                return requests.update_request(session, row, description=description)
+            plan, credentials = self._replan(row, {**(row.output or {}), **output}, context)
+            return requests.update_request(
+                session, row, output=output, description=description, plan=plan, credentials=credentials
+            )
 
-                account = accounts.get_account(session, account_id)
-                ids, formats = parse_responses(dict(row.process_request))
-                parse_output(
-                    {"output": merged, "bucketName": row.bucket_name},
-                    ids,
-                    formats,
-                    self.settings,
-                    account.allowed_buckets or (),
-                )
-            return requests.update_request(session, row, output=output, description=description)
+    @staticmethod
+    def _replan(row: BatchRequest, merged: dict[str, Any], context: IntakeContext) -> tuple[BatchPlan, Any]:
+        """The request's plan with the outputs of a merged v1 `output` (no I/O: paths and buckets only).
+
+        A v2 task keeps writing with the key pair it was created with."""
+        locations = Locations()
+        part = output_part(merged, row.bucket_name, copy.deepcopy(row.process_request), locations)
+        locations.check(context.buckets)
+        plan = BatchPlan.from_json(row.plan)
+        credentials = part.credentials
+        if row.api_version == "v2":
+            credentials = row.delivery_credentials
+            ref = plan.delivery.credentials
+            part = dataclasses.replace(
+                part,
+                outputs=tuple(
+                    o.model_copy(update={"destination": o.destination.model_copy(update={"credentials": ref})})
+                    for o in part.outputs
+                ),
+                delivery=part.delivery.model_copy(update={"credentials": ref}),
+            )
+        new = plan.model_copy(
+            update={"outputs": part.outputs, "delivery": part.delivery, "write": part.write, "cog": part.cog}
+        )
+        return new, credentials
 
     def delete(self, account_id: str, request_id: str) -> None:
         with self.database.session() as session:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 import tempfile
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ import shapely
 from pyproj import CRS
 from shapely.geometry.base import BaseGeometry
 
+from eobatch.domain.plan import FeatureDefaults
 from eobatch.errors import BadRequest, Violation
 from eobatch.grids.model import GridTile, PixelGrid
 
@@ -48,13 +48,13 @@ class Feature:
 def read_feature_geopackage(
     source: bytes | str | Path,
     *,
-    defaults: Mapping[str, Any] | None = None,
+    defaults: FeatureDefaults | None = None,
     max_features: int = MAX_FEATURES,
     max_px: int = MAX_FEATURE_PX,
 ) -> list[Feature]:
     """Every feature of every table in the GeoPackage, validated; BadRequest naming the first problem.
 
-    `defaults` ({"width", "height"} or {"resolution"}) fills in features whose row has neither.
+    `defaults` (width and height, or a resolution) fills in features whose row has neither.
     """
     if isinstance(source, bytes | bytearray):
         if not bytes(source[:16]).startswith(b"SQLite format 3"):
@@ -89,7 +89,7 @@ def _layers(source: bytes | str | Path) -> list[str]:
 
 
 def _read_layer(
-    source: bytes | str | Path, layer: str, info: dict[str, Any], defaults: Mapping[str, Any] | None, max_px: int
+    source: bytes | str | Path, layer: str, info: dict[str, Any], defaults: FeatureDefaults | None, max_px: int
 ) -> list[Feature]:
     columns = [str(c) for c in info["fields"]]
     missing = [c for c in REQUIRED_COLUMNS if c not in columns]
@@ -128,7 +128,7 @@ def _feature(
     data: dict[str, np.ndarray],
     geometry: Any,
     epsg: int,
-    defaults: Mapping[str, Any] | None,
+    defaults: FeatureDefaults | None,
     max_px: int,
 ) -> Feature:
     where = f"table {layer!r} row {row + 1}"
@@ -158,18 +158,18 @@ def _size(
     data: dict[str, np.ndarray],
     row: int,
     geometry: BaseGeometry,
-    defaults: Mapping[str, Any] | None,
+    defaults: FeatureDefaults | None,
 ) -> tuple[int, int]:
     width = _number(data, "width", row)
     height = _number(data, "height", row)
     if width is not None and height is not None:
         return int(width), int(height)
     resolution = _number(data, "resolution", row)
-    defaults = defaults or {}
-    if resolution is None and defaults.get("width") and defaults.get("height"):
-        return int(defaults["width"]), int(defaults["height"])
+    defaults = defaults or FeatureDefaults()
+    if resolution is None and defaults.width and defaults.height:
+        return int(defaults.width), int(defaults.height)
     if resolution is None:
-        resolution = defaults.get("resolution")
+        resolution = defaults.resolution
     if resolution is None or not resolution > 0:
         raise _bad(f"{where} ({identifier}): give width and height, or a positive resolution")
     minx, miny, maxx, maxy = geometry.bounds

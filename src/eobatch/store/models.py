@@ -99,6 +99,10 @@ class BatchRequest(Base):
     bucket_name: Mapped[str | None] = mapped_column(String(255), nullable=True)
     delivery_credentials: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
+    # the typed plan (`domain.plan.BatchPlan` as JSON) that the engine reads; the parts above are only echoed
+    plan: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    plan_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
     # the parsed grid settings
     grid_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     resolution: Mapped[float | None] = mapped_column(Float, nullable=True)

@@ -11,7 +11,6 @@ from typing import Any
 from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from eobatch.domain.spec import BatchSpec
 from eobatch.domain.states import RequestStatus, TileStatus
 from eobatch.errors import BadRequest, Conflict, NotFound, Violation
 from eobatch.store.models import BatchRequest, LedgerEntry, Tile, TileEvent, utcnow
@@ -37,9 +36,12 @@ class Slice:
     has_more: bool
 
 
-def create_request(session: Session, account_id: str, spec: BatchSpec, *, api_version: str = "v1") -> BatchRequest:
-    """Insert a CREATED request from a parsed spec and return it (flushed, so it has its id)."""
+def create_request(session: Session, account_id: str, intake: Any, *, api_version: str = "v1") -> BatchRequest:
+    """Insert a CREATED request from an `api.intake.Intake` (plan, echo, credentials, tile count) and
+    return it (flushed, so it has its id)."""
     now = utcnow()
+    plan, echo = intake.plan, intake.echo
+    grid = plan.grid
     request = BatchRequest(
         id=str(uuid.uuid4()),
         account_id=account_id,
@@ -49,19 +51,22 @@ def create_request(session: Session, account_id: str, spec: BatchSpec, *, api_ve
         status=RequestStatus.CREATED.value,
         user_action="NONE",
         user_action_updated=None,
-        description=spec.description,
-        body=spec.body,
-        process_request=spec.process_request,
-        tiling_grid=spec.tiling_grid,
-        output=spec.output,
-        bucket_name=spec.bucket_name,
-        grid_id=spec.grid_id,
-        resolution=spec.resolution,
-        buffer_x=spec.buffer_x,
-        buffer_y=spec.buffer_y,
-        tile_count=spec.tile_count,
-        tile_width_px=spec.tile_width_px,
-        tile_height_px=spec.tile_height_px,
+        description=echo.description,
+        body=echo.body,
+        process_request=echo.process_request,
+        tiling_grid=echo.tiling_grid,
+        output=echo.output,
+        bucket_name=echo.bucket_name,
+        delivery_credentials=intake.credentials,
+        plan=plan.to_json(),
+        plan_version=plan.version,
+        grid_id=grid.grid_id if grid else None,
+        resolution=grid.resolution if grid else None,
+        buffer_x=grid.buffer_x if grid else 0,
+        buffer_y=grid.buffer_y if grid else 0,
+        tile_count=intake.tile_count,
+        tile_width_px=grid.tile_width_px if grid else None,
+        tile_height_px=grid.tile_height_px if grid else None,
         charged_pu=0.0,
         reserved_pu=0.0,
     )
@@ -142,12 +147,22 @@ def list_requests(
 
 
 def update_request(
-    session: Session, request: BatchRequest, *, output: dict[str, Any] | None = None, description: str | None = None
+    session: Session,
+    request: BatchRequest,
+    *,
+    output: dict[str, Any] | None = None,
+    description: str | None = None,
+    plan: Any = None,
+    credentials: dict[str, Any] | None = None,
 ) -> BatchRequest:
-    """Change `output` (merged) and/or `description`; Conflict while analysing or processing."""
+    """Change `output` (merged; with its new `plan` and key pairs) and/or `description`; Conflict while
+    analysing or processing."""
     check_editable(request)
     if output is not None:
         request.output = {**(request.output or {}), **output}
+    if plan is not None:
+        request.plan, request.plan_version = plan.to_json(), plan.version
+        request.delivery_credentials = credentials
     if description is not None:
         request.description = description
     request.last_updated = utcnow()

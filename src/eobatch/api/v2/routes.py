@@ -10,12 +10,12 @@ from fastapi.responses import JSONResponse
 from eobatch.api.auth import Principal
 from eobatch.api.body import read_create_body, read_json
 from eobatch.api.deps import principal
+from eobatch.api.intake import FetchFeatures
 from eobatch.api.pagination import PageParams, page, page_params
 from eobatch.api.v1.tiles import get_grid, list_grids
 from eobatch.api.v1.wire import GridPage, GridV1
 from eobatch.api.v2.service import TaskService, TaskView
 from eobatch.api.v2.wire import CreateTaskV2, TaskPage, TaskV2, UpdateTaskV2, render_task
-from eobatch.domain.spec_v2 import FetchFeatures
 from eobatch.domain.states import UserAction
 from eobatch.settings import Settings
 from eobatch.store.db import Database

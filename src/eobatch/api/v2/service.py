@@ -10,8 +10,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from eobatch.api.intake import FetchFeatures, IntakeContext
 from eobatch.api.pagination import PageParams
-from eobatch.domain.spec_v2 import FetchFeatures, parse_v2
+from eobatch.api.v2.intake import parse_v2
 from eobatch.domain.states import TILES_FINISHED, RequestStatus, StoppedReason, UserAction
 from eobatch.errors import BadRequest, Conflict, InsufficientUnits, Violation
 from eobatch.settings import Settings
@@ -54,26 +55,24 @@ class TaskService:
 
     def create(self, account_id: str, body: Any) -> TaskView:
         with self.database.session() as session:
-            account = accounts.get_account(session, account_id)
-            available = ledger.balance(session, account_id).available
-            if available < self.min_pu_to_create:
-                raise InsufficientUnits(
-                    f"Creating a batch v2 task needs at least {self.min_pu_to_create:g} PU "
-                    f"available; the account has {available:g}"
-                )
-            parsed = parse_v2(
-                body,
-                self.settings,
-                allowed_buckets=account.allowed_buckets or (),
-                fetch_features=self.fetch_features,
-                max_features=self.max_features,
-            )
-            row = requests.create_request(session, account_id, parsed.spec, api_version="v2")
-            row.delivery_credentials = parsed.credentials
-            if parsed.zarr is not None:
-                row.output = {**(row.output or {}), "zarr": parsed.zarr}
-            session.flush()
+            buckets = accounts.get_account(session, account_id).allowed_buckets or ()
+            self._check_balance(session, account_id)
+        context = IntakeContext(
+            self.settings, tuple(buckets), fetch_features=self.fetch_features, max_features=self.max_features
+        )
+        intake = parse_v2(body, context)  # reads the GeoPackage: outside any transaction
+        with self.database.session() as session:
+            self._check_balance(session, account_id)
+            row = requests.create_request(session, account_id, intake, api_version="v2")
             return TaskView(row, 0)
+
+    def _check_balance(self, session: Session, account_id: str) -> None:
+        available = ledger.balance(session, account_id).available
+        if available < self.min_pu_to_create:
+            raise InsufficientUnits(
+                f"Creating a batch v2 task needs at least {self.min_pu_to_create:g} PU "
+                f"available; the account has {available:g}"
+            )
 
     def get(self, account_id: str, task_id: str) -> TaskView:
         with self.database.session() as session:

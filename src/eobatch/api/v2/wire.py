@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from eobatch.api.v1.wire import timestamp
-from eobatch.domain.spec_v2 import mask_secrets
+from eobatch.api.v2.intake import mask_secrets
 from eobatch.domain.states import RequestStatus, UserAction, v2_status, v2_user_action
 from eobatch.store.models import BatchRequest
 
