@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from eobatch.api import accounts, oauth
 from eobatch.api.auth import TokenIssuer, load_secret
 from eobatch.api.errors import install_error_handlers
+from eobatch.api.extensions import include_extensions
 from eobatch.api.service import BatchService
 from eobatch.api.v1 import requests as v1_requests
 from eobatch.api.v1 import tiles as v1_tiles
@@ -61,6 +62,7 @@ def create_app(settings: Settings, database: Database | None = None, *, run_sche
     app.include_router(v1_tiles.router())
     app.include_router(accounts.router())
     _include_v2(app, settings, database)
+    include_extensions(app)
     _document_bodies(app)
     return app
 
