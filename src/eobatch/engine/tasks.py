@@ -32,7 +32,7 @@ def spec_task(spec: TileSpec, settings: Settings) -> TileSpec:
 def build_tile_task(spec: TileSpec, settings: Settings) -> Any:
     """The `processing.TileTask` for a tile (grids and processing imported when first needed).
 
-    v2 requests write with their own delivery credentials (`spec_v2.engine_output`). A GeoPackage
+    v2 requests write with their own delivery credentials (`_engine_output`). A GeoPackage
     feature tile (no grid) gets the pixel grid stored on its row (bounds split into width x height) and
     the feature's footprint, clipped to the request's bounds when it has some, as its area.
     """
@@ -53,9 +53,7 @@ def build_tile_task(spec: TileSpec, settings: Settings) -> Any:
     if request.bucket_name and not output.get("defaultTilePath"):
         output["defaultTilePath"] = f"s3://{request.bucket_name}"  # v1: bucketName means this default layout
     if request.is_v2:
-        from eobatch.domain.spec_v2 import engine_output
-
-        output = engine_output(request.output, request.delivery_credentials)
+        output = _engine_output(request.output, request.delivery_credentials)
     return TileTask(
         request_id=request.id,
         account_id=request.account_id,
@@ -89,3 +87,14 @@ def _feature_tile(spec: TileSpec, bounds: Any) -> tuple[Any, Any, Any]:
     if bounds:
         area = area.intersection(grids.area_from_bounds(bounds))
     return grid_tile, pixel_grid, area
+
+
+def _engine_output(stored_output: dict[str, Any] | None, delivery_credentials: dict[str, Any] | None) -> dict[str, Any]:
+    """The stored v1 view of a v2 output plus `delivery.s3` with the request's keys."""
+    out = dict(stored_output or {})
+    s3 = {"url": out.get("defaultTilePath")}
+    for key in ("accessKey", "secretAccessKey", "region", "iamRoleARN"):
+        if (delivery_credentials or {}).get(key):
+            s3[key] = delivery_credentials[key]
+    out["delivery"] = {"s3": s3}
+    return out
