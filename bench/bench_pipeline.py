@@ -32,6 +32,7 @@ from affine import Affine
 from rasterio.io import MemoryFile
 from rasterio.warp import reproject, transform_geom
 from shapely.geometry import box, mapping
+from tests.support.plans import tile_plan
 
 from eobatch.grids import pixel_grid, tiles_for_area
 from eobatch.processing import TargetGrid, TileTask, process_tile
@@ -153,16 +154,15 @@ def make_task(
         "processing": processing or {},
         "dataFilter": {"timeRange": {"from": "2020-06-01T00:00:00Z", "to": "2020-06-30T00:00:00Z"}},
     }
-    return TileTask(
-        "bench",
-        "acc",
-        tile,
-        pixel_grid(tile, resolution),
-        shapely.to_wkb(AREA),
-        {"input": {"data": [data]}, "output": {"responses": responses}, "evalscript": evalscript},
-        {"defaultTilePath": out, "overwrite": True, "cogOutput": True},
-        settings,
+    plan, keys = tile_plan(
+        evalscript=evalscript,
+        responses=responses,
+        output={"defaultTilePath": out, "overwrite": True, "cogOutput": True},
+        data=[data],
+        grid_id=tile.grid_id,
+        resolution=resolution,
     )
+    return TileTask("bench", "acc", tile, pixel_grid(tile, resolution), shapely.to_wkb(AREA), plan, settings, keys)
 
 
 # -- the hand-written reference ---------------------------------------------------------------------

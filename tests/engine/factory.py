@@ -8,6 +8,7 @@ from typing import Any
 from eobatch.store import ledger
 from eobatch.store.db import Database
 from eobatch.store.models import Account, BatchRequest, Tile
+from tests.support.plans import tile_plan
 
 
 def make_account(database: Database, pu: float = 10_000.0, name: str | None = None) -> str:
@@ -43,6 +44,7 @@ def make_request(
             body={},
             process_request={"evalscript": "//VERSION=3"},
             output=output or {},
+            plan=plan_json(output),
             grid_id=1,
             resolution=10.0,
             tile_count=n_tiles,
@@ -75,3 +77,9 @@ def make_request(
         if status == "PROCESSING" and reserve:
             ledger.reserve(s, request, reserve)
     return request_id
+
+
+def plan_json(output: dict[str, Any] | None = None, evalscript: str = "//VERSION=3") -> dict[str, Any]:
+    """The stored plan of a factory request: its outputs go to `output["defaultTilePath"]` when given."""
+    wire = {"defaultTilePath": (output or {}).get("defaultTilePath") or "s3://out/<requestId>/<tileName>.<format>"}
+    return tile_plan(evalscript=evalscript, output=wire)[0].to_json()

@@ -27,7 +27,7 @@ class SmallResult:
 
 
 def tile_task(spec: TileSpec) -> SmallResult:
-    options = spec.request.output or {}
+    options = spec.request.stored_output or {}
     name = spec.tile.name
     out = Path(options["dir"]) / spec.request.id
     out.mkdir(parents=True, exist_ok=True)

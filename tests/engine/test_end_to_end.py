@@ -10,6 +10,7 @@ import pytest
 import rasterio
 from sqlalchemy import select
 
+from eobatch.api.stored_plans import plan_for_stored
 from eobatch.collections import DEMO_BBOX
 from eobatch.domain.states import UserAction
 from eobatch.engine import LocalExecutor, Scheduler
@@ -62,6 +63,10 @@ def _create(
             resolution=60.0,
             output=output,
             bucket_name=bucket_name,
+        )
+        request.plan = plan_for_stored(
+            {"process_request": process_request, "grid_id": 0, "resolution": 60.0, "output": output}
+            | {"bucket_name": bucket_name}
         )
         s.add(request)
         s.flush()

@@ -13,13 +13,13 @@ from eobatch.store import ledger
 from eobatch.store.actions import apply_action
 from eobatch.store.models import BatchRequest, LedgerEntry, Tile, TileEvent, utcnow
 from eobatch.store.work import AnalysisResult, PlannedTile
-from tests.engine.factory import make_account, make_request
+from tests.engine.factory import make_account, make_request, plan_json
 from tests.engine.helpers import check_invariants, local_scheduler, request_row, tile_statuses
 
 
 def _analysis(n: int, *, high: float = 100.0):
     def analyse(request, settings) -> AnalysisResult:
-        if "bad" in request.process_request["evalscript"]:
+        if "bad" in request.plan.evalscript:
             raise EvalscriptError("evaluatePixel is not defined (line 4)", line=4)
         tiles = [
             PlannedTile(
@@ -58,6 +58,7 @@ def _created(database, account: str, action: UserAction, evalscript: str = "//VE
     with database.session() as s:
         request = s.get(BatchRequest, request_id)
         request.process_request = {"evalscript": evalscript}
+        request.plan = plan_json(evalscript=evalscript)
         apply_action(s, request, action)
     return request_id
 

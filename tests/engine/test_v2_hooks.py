@@ -9,13 +9,18 @@ import pytest
 import shapely
 from shapely.geometry import mapping
 
+from eobatch.api.intake import IntakeContext
+from eobatch.api.v1.intake import parse_v1
+from eobatch.api.v2.intake import parse_v2
 from eobatch.domain.states import UserAction
 from eobatch.engine.tasks import TileSpec, build_tile_task
+from eobatch.processing.pipeline import write_keys
 from eobatch.settings import Settings
+from eobatch.storage import S3Credentials
 from eobatch.store import ledger
 from eobatch.store.actions import apply_action
 from eobatch.store.models import BatchRequest
-from eobatch.store.work import ClaimedTile, RequestSnapshot
+from eobatch.store.work import ClaimedTile, RequestSnapshot, stored_credentials
 from tests.engine.factory import make_account, make_request
 from tests.engine.helpers import check_invariants, local_scheduler, request_row, tile_statuses
 
@@ -91,31 +96,57 @@ def test_v2_requests_upload_their_execution_database(database, engine_settings, 
     assert not (engine_settings.buckets_dir / "out" / f"execution-{v1_id}.sqlite").exists()  # v1: tile routes
 
 
-def _snapshot(**changes) -> RequestSnapshot:
-    values = dict(
-        id="r-1",
-        account_id="a-1",
-        process_request={
-            "input": {"bounds": {"bbox": [11.9, 45.1, 11.93, 45.12]}, "data": [{"type": "sentinel-2-l2a"}]},
-            "evalscript": "//VERSION=3",
+def _snapshot(*, api_version: str = "v2", features: bool = False, bounds: bool = True) -> RequestSnapshot:
+    """A request as the engine loads it, from a v2 body (or the v1 body of the same work)."""
+    process_request = {
+        "input": {
+            "bounds": {"bbox": [11.9, 45.1, 11.93, 45.12]},
+            "data": [
+                {
+                    "type": "sentinel-2-l2a",
+                    "dataFilter": {"timeRange": {"from": "2024-05-01T00:00:00Z", "to": "2024-05-31T00:00:00Z"}},
+                }
+            ],
         },
-        output={"type": "raster", "defaultTilePath": "s3://b/<tileName>.<format>"},
-        grid_id=1,
-        resolution=20.0,
-        buffer_x=0,
-        buffer_y=0,
-        user_action="START",
-        api_version="v2",
-        body={"input": {"type": "tiling-grid", "id": 1, "resolution": 20.0}},
-        delivery_credentials={
-            "accessKey": "AK",
-            "secretAccessKey": "SK",
-            "region": "eu-central-1",
-            "features": {"accessKey": "FK", "secretAccessKey": "FS"},
-        },
-    )
-    values.update(changes)
-    return RequestSnapshot(**values)
+        "evalscript": "//VERSION=3",
+    }
+    if not bounds:
+        del process_request["input"]["bounds"]
+    context = IntakeContext(Settings(), stored=True)
+    if api_version == "v1":
+        body = {
+            "processRequest": process_request,
+            "tilingGrid": {"id": 1, "resolution": 20.0},
+            "output": {"defaultTilePath": "s3://bkt/<tileName>.<format>"},
+        }
+        plan = parse_v1(body, context).plan
+    else:
+        source = {"type": "tiling-grid", "id": 1, "resolution": 20.0}
+        if features:
+            source = {"type": "geopackage", "features": {"s3": {"url": "s3://bkt/f.gpkg"}}}
+        body = {
+            "processRequest": process_request,
+            "input": source,
+            "output": {
+                "type": "raster",
+                "delivery": {
+                    "s3": {
+                        "url": "s3://bkt/<tileName>.<format>",
+                        "accessKey": "AK",
+                        "secretAccessKey": "SK",
+                        "region": "eu-central-1",
+                    }
+                },
+            },
+        }
+        plan = parse_v2(body, context).plan
+    stored = {
+        "accessKey": "AK",
+        "secretAccessKey": "SK",
+        "region": "eu-central-1",
+        "features": {"accessKey": "FK", "secretAccessKey": "FS"},
+    }
+    return RequestSnapshot("r-1", "a-1", plan, "START", api_version, stored_credentials(stored))
 
 
 def test_v2_tile_tasks_write_with_the_request_delivery_keys(tmp_path: Path):
@@ -123,15 +154,11 @@ def test_v2_tile_tasks_write_with_the_request_delivery_keys(tmp_path: Path):
         1, "r-1", "a-1", 321, "32TQR_1_1", 32632, (720000.0, 5000000.0, 730000.0, 5010000.0), 500, 500, 1
     )
     task = build_tile_task(TileSpec(_snapshot(), tile), Settings(data_dir=tmp_path))
-    assert task.output["defaultTilePath"] == "s3://b/<tileName>.<format>"
-    assert task.output["delivery"]["s3"] == {
-        "url": "s3://b/<tileName>.<format>",
-        "accessKey": "AK",
-        "secretAccessKey": "SK",
-        "region": "eu-central-1",
-    }
+    assert task.plan.delivery.path == "s3://bkt/<tileName>.<format>"
+    assert [o.destination.path for o in task.plan.outputs] == ["s3://bkt/<tileName>.<format>"]
+    assert write_keys(task) == S3Credentials("AK", "SK", "eu-central-1")
     v1 = build_tile_task(TileSpec(_snapshot(api_version="v1"), tile), Settings(data_dir=tmp_path))
-    assert "delivery" not in v1.output
+    assert write_keys(v1) is None
 
 
 def test_a_feature_tile_task_uses_the_stored_size_and_the_feature_footprint(tmp_path: Path):
@@ -149,12 +176,7 @@ def test_a_feature_tile_task_uses_the_stored_size_and_the_feature_footprint(tmp_
         1,
         geometry=mapping(footprint),
     )
-    snapshot = _snapshot(
-        grid_id=None,
-        resolution=None,
-        body={"input": {"type": "geopackage", "features": {"s3": {"url": "s3://b/f.gpkg"}}}},
-    )
-    task = build_tile_task(TileSpec(snapshot, tile), Settings(data_dir=tmp_path))
+    task = build_tile_task(TileSpec(_snapshot(features=True), tile), Settings(data_dir=tmp_path))
     assert (task.tile.grid_id, task.tile.id, task.tile.name) == (-1, 12, "field-b")
     grid = task.pixel_grid
     assert (grid.epsg, grid.width, grid.height) == (32632, 80, 50)
@@ -166,9 +188,5 @@ def test_a_feature_tile_task_uses_the_stored_size_and_the_feature_footprint(tmp_
     )
     area = shapely.from_wkb(task.area_wgs84_wkb)
     assert area.equals(shapely.box(11.92, 45.11, 11.93, 45.12))  # the footprint clipped to the bounds
-    no_bounds = dict(snapshot.process_request, input={"data": [{"type": "sentinel-2-l2a"}]})
-    task = build_tile_task(
-        TileSpec(_snapshot(grid_id=None, resolution=None, process_request=no_bounds, body=snapshot.body), tile),
-        Settings(data_dir=tmp_path),
-    )
+    task = build_tile_task(TileSpec(_snapshot(features=True, bounds=False), tile), Settings(data_dir=tmp_path))
     assert shapely.from_wkb(task.area_wgs84_wkb).equals(footprint)

@@ -11,6 +11,7 @@ from eobatch.processing import TileTask
 from eobatch.processing.runtime import clear_runtime_cache
 from eobatch.settings import Settings
 from tests.processing.archive import COLLECTION, make_scene, write_archive
+from tests.support.plans import tile_plan
 from tests.support.seaweed import start_seaweed
 
 # grid 1 (UTM 10 km) tile 33TVL_6_1: x 460000-470000, y 5080000-5090000 in EPSG:32633
@@ -85,17 +86,22 @@ def make_task(
         "dataFilter": {"timeRange": {"from": "2020-06-01T00:00:00Z", "to": "2020-06-30T23:59:59Z"}},
     }
     data_entry.update(data or {})
+    plan, keys = tile_plan(
+        evalscript=evalscript,
+        responses=responses or RESPONSES,
+        output=output or {"defaultTilePath": "s3://out/<requestId>/<tileName>/<outputId>.<format>"},
+        data=[data_entry],
+        grid_id=tile.grid_id,
+        resolution=resolution,
+        buffer=buffer,
+    )
     return TileTask(
         request_id=request_id,
         account_id="acc",
         tile=tile,
         pixel_grid=pixel_grid(tile, resolution, buffer, buffer),
         area_wgs84_wkb=shapely.to_wkb(area),
-        process_request={
-            "input": {"data": [data_entry]},
-            "output": {"responses": responses or RESPONSES},
-            "evalscript": evalscript,
-        },
-        output=output or {"defaultTilePath": "s3://out/<requestId>/<tileName>/<outputId>.<format>"},
+        plan=plan,
+        credentials=keys,
         settings=settings,
     )

@@ -1,4 +1,4 @@
-"""Output settings parsing and the create-time format validator."""
+"""Output settings as the plan holds them (parsed at intake) and the format validator."""
 
 from __future__ import annotations
 
@@ -6,8 +6,16 @@ from dataclasses import dataclass
 
 import pytest
 
+from eobatch.api.intake import IntakeContext
+from eobatch.api.intake import parse_cog_parameters as parse_cog
+from eobatch.api.v1.intake import parse_v1
+from eobatch.api.v2.intake import parse_v2
+from eobatch.domain.plan import Destination, Output
 from eobatch.errors import BadRequest
-from eobatch.processing import CogParameters, OutputSettings, validate_output_formats
+from eobatch.processing import CogParameters, validate_output_formats
+from eobatch.settings import Settings
+from tests.api.helpers import body
+from tests.v2.test_api_v2 import v2_body
 
 
 @dataclass(frozen=True)
@@ -19,7 +27,21 @@ class Out:  # the shape of evalscript.OutputSpec
 
 
 def _responses(*pairs):
-    return [{"identifier": i, "format": {"type": t}} for i, t in pairs]
+    return [
+        Output(id=i, format=t, destination=Destination(path="s3://bkt/<tileName>/<outputId>.<format>"))
+        for i, t in pairs
+    ]
+
+
+def _plan(output: dict, responses=None, bucket_name=None):
+    """The plan of a v1 body with this `output` (and extra `processRequest.output.responses`)."""
+    request = body(output=output, bucketName=bucket_name)
+    request["processRequest"]["output"]["responses"] = responses or [{"identifier": "default"}]
+    return parse_v1(request, IntakeContext(Settings(), stored=True)).plan
+
+
+def _template_for(plan, output_id: str) -> str:
+    return next(o.destination.path for o in plan.outputs if o.id == output_id)
 
 
 def test_valid_combinations_pass():
@@ -54,32 +76,38 @@ def test_invalid_combinations_are_rejected(pairs, outs, cog, words):
 
 
 def test_v1_output_settings():
-    out = OutputSettings.parse(
+    out = _plan(
         {
-            "defaultTilePath": "s3://b/<tileName>/<outputId>.<format>",
+            "defaultTilePath": "s3://bkt/<tileName>/<outputId>.<format>",
             "overwrite": True,
             "cogOutput": True,
             "cogParameters": {"overviewLevels": [2, 4], "blockxsize": 512, "blockysize": 256, "usePredictor": False},
         },
-        [{"identifier": "index", "tilePath": "s3://b/idx/<tileName>.<format>"}],
+        [{"identifier": "default"}, {"identifier": "index", "tilePath": "s3://bkt/idx/<tileName>.<format>"}],
     )
-    assert out.overwrite and out.cog_output and not out.skip_existing
+    assert out.write.overwrite and out.cog is not None and not out.write.skip_existing
     assert out.cog == CogParameters((2, 4), None, "average", 512, 256, False)
-    assert out.template_for("index") == "s3://b/idx/<tileName>.<format>"
-    assert out.template_for("default") == "s3://b/<tileName>/<outputId>.<format>"
+    assert _template_for(out, "index") == "s3://bkt/idx/<tileName>.<format>"
+    assert _template_for(out, "default") == "s3://bkt/<tileName>/<outputId>.<format>"
 
 
 def test_v2_delivery_and_bucket_name():
-    out = OutputSettings.parse(
-        {
-            "type": "raster",
-            "delivery": {"s3": {"url": "s3://b/x", "accessKey": "k", "secretAccessKey": "s", "region": "eu-central-1"}},
-            "skipExisting": True,
-        }
+    intake = parse_v2(
+        v2_body(
+            output={
+                "type": "raster",
+                "delivery": {
+                    "s3": {"url": "s3://bkt/x", "accessKey": "k", "secretAccessKey": "s", "region": "eu-central-1"}
+                },
+                "skipExisting": True,
+            }
+        ),
+        IntakeContext(Settings(), stored=True),
     )
-    assert out.default_tile_path == "s3://b/x" and out.skip_existing
-    assert out.credentials.access_key == "k" and out.credentials.region == "eu-central-1"
-    assert OutputSettings.parse({"bucketName": "bkt"}).default_tile_path == "s3://bkt"
+    out = intake.plan
+    assert out.delivery.path.startswith("s3://bkt/x/") and out.write.skip_existing
+    assert intake.credentials["accessKey"] == "k" and intake.credentials["region"] == "eu-central-1"
+    assert _plan(None, bucket_name="bkt").delivery.path.startswith("s3://bkt/")
 
 
 @pytest.mark.parametrize(
@@ -92,27 +120,28 @@ def test_v2_delivery_and_bucket_name():
 )
 def test_bad_cog_parameters(params, words):
     with pytest.raises(BadRequest, match=words):
-        CogParameters.parse(params)
+        parse_cog(params)
 
 
 def test_missing_location():
     with pytest.raises(BadRequest, match="No output location"):
-        OutputSettings.parse({"overwrite": True})
+        _plan({"overwrite": True})
 
 
 def test_the_worker_reads_only_locations_checked_at_create():
     """`output.responses[].tilePath` (the spec form, checked at create) is honoured; undocumented aliases
     that create never checks (`path`, `default_tile_path`) are not read."""
-    out = OutputSettings.parse(
+    out = _plan(
         {
-            "defaultTilePath": "s3://b/<tileName>/<outputId>.<format>",
-            "responses": [{"identifier": "index", "tilePath": "s3://b/idx/<tileName>.<format>"}],
-        }
+            "defaultTilePath": "s3://bkt/<tileName>/<outputId>.<format>",
+            "responses": [{"identifier": "index", "tilePath": "s3://bkt/idx/<tileName>.<format>"}],
+        },
+        [{"identifier": "default"}, {"identifier": "index"}],
     )
-    assert out.template_for("index") == "s3://b/idx/<tileName>.<format>"
+    assert _template_for(out, "index") == "s3://bkt/idx/<tileName>.<format>"
     for alias in ("path", "default_tile_path"):
         with pytest.raises(BadRequest, match="No output location"):
-            OutputSettings.parse({alias: "s3://elsewhere/<tileName>"})
+            _plan({alias: "s3://elsewhere/<tileName>"})
 
 
 @pytest.mark.parametrize(
@@ -130,5 +159,5 @@ def test_the_worker_reads_only_locations_checked_at_create():
 )
 def test_cog_parameters_of_the_wrong_type_name_the_field(params, field):
     with pytest.raises(BadRequest) as err:
-        CogParameters.parse(params)
+        parse_cog(params)
     assert err.value.errors[0].parameter == f"output.cogParameters.{field}" and field in err.value.message

@@ -19,6 +19,7 @@ import numcodecs
 import numpy as np
 import zarr
 
+from eobatch.domain.plan import ZarrSettings
 from eobatch.errors import BadRequest, Violation
 
 DEFAULT_COMPRESSOR = {"id": "blosc", "cname": "lz4", "clevel": 5, "shuffle": 1, "blocksize": 0}
@@ -243,25 +244,16 @@ def zarr_group_url(url: str, request_id: str) -> str:
     return url.replace("<requestId>", request_id).replace("<taskId>", request_id).rstrip("/")
 
 
-def array_specs(zarr_settings: Mapping[str, Any], response_ids: Sequence[str]) -> list[ZarrArraySpec]:
-    """The data arrays of a request from its stored `zarr` settings ({group, arrayParameters,
-    arrayOverrides}): one per response, the overrides on top of the shared parameters."""
-    base = dict(zarr_settings.get("arrayParameters") or {})
-    overrides = zarr_settings.get("arrayOverrides") or {}
+def array_specs(zarr_settings: ZarrSettings) -> list[ZarrArraySpec]:
+    """The data arrays of a request's Zarr output: one per response, as its plan describes them."""
     specs = []
-    for name in response_ids:
-        params = {**base, **(overrides.get(name) or {})}
-        fill = params.get("fill_value", 0)
+    for array in zarr_settings.arrays:
+        fill = array.fill_value
         if isinstance(fill, str) and fill.lower() == "nan":
             fill = float("nan")
-        chunks = params.get("chunks")
         specs.append(
             ZarrArraySpec(
-                name=name,
-                dtype=str(params["dtype"]),
-                fill_value=fill,
-                chunks=(int(chunks[1]), int(chunks[2])) if chunks else None,
-                compressor=params.get("compressor"),
+                name=array.name, dtype=array.dtype, fill_value=fill, chunks=array.chunks, compressor=array.compressor
             )
         )
     return specs

@@ -12,6 +12,7 @@ artifacts. Credentials are not in the plan: a destination names the stored key p
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -124,7 +125,8 @@ class WriteFlags(_Frozen):
     skip_existing: bool = False
 
 
-class CogParameters(_Frozen):
+@dataclass(frozen=True)
+class CogParameters:
     """`output.cogParameters` with the documented defaults (batch-api.md §3.4)."""
 
     overview_levels: tuple[int, ...] | None = None

@@ -1,4 +1,4 @@
-"""The default analysis of a request: tiles of the grid over the area, evalscript check, cost figures.
+"""The default analysis of a request: its tiles, the evalscript check and the cost figures, from its plan.
 
 Runs in a scheduler thread; returns a `store.work.AnalysisResult` or raises an `EobatchError`
 (BadRequest, EvalscriptError) whose message becomes the request's `error`.
@@ -6,34 +6,14 @@ Runs in a scheduler thread; returns a `store.work.AnalysisResult` or raises an `
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from eobatch.domain import cost
+from eobatch.domain.plan import BatchPlan, FeatureTiling, GridTiling
 from eobatch.engine.estimate import CostInputs, estimate
-from eobatch.errors import BadRequest
+from eobatch.engine.keys import plan_of, storage_keys
 from eobatch.settings import Settings
 from eobatch.store.work import AnalysisResult, PlannedTile, RequestSnapshot
-
-
-def _time(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
-
-
-def _inputs(process_request: dict[str, Any]) -> list[dict[str, Any]]:
-    data = (process_request.get("input") or {}).get("data") or []
-    if not data:
-        raise BadRequest("processRequest.input.data must name at least one collection")
-    return data
-
-
-def _time_range(source: dict[str, Any]) -> tuple[datetime, datetime]:
-    rng = (source.get("dataFilter") or {}).get("timeRange") or {}
-    try:
-        return _time(rng["from"]), _time(rng["to"])
-    except (KeyError, ValueError) as exc:
-        raise BadRequest(f"input.data[].dataFilter.timeRange needs ISO 'from' and 'to', got {rng!r}") from exc
-
 
 _REGISTRIES: dict[tuple, Any] = {}
 
@@ -57,33 +37,34 @@ def analyse_request(request: RequestSnapshot, settings: Settings) -> AnalysisRes
     """
     from eobatch.evalscript import validate_evalscript
 
-    pr = request.process_request
-    if request.v2_input.get("type") == "geopackage":
-        grid_tiles, pixel_grids, footprints, geometries = _feature_tiles(request, settings)
+    plan = plan_of(request)
+    if isinstance(plan.tiling, FeatureTiling):
+        grid_tiles, pixel_grids, footprints, geometries = _feature_tiles(request, plan, plan.tiling, settings)
     else:
-        grid_tiles, pixel_grids, footprints = _grid_tiles(request, settings)
+        grid_tiles, pixel_grids, footprints = _grid_tiles(plan, plan.tiling, settings)
         geometries = None
     registry = _registry(settings)
-    sources = _inputs(pr)
-    collections = {s.get("id"): registry.get(s.get("type", ""), i) for i, s in enumerate(sources)}
+    collections = {s.id: registry.get(s.type, i) for i, s in enumerate(plan.inputs)}
     band_lookup: dict[str | None, set[str]] = {key: set(c.bands) for key, c in collections.items()}
-    if len(sources) == 1:
+    if len(plan.inputs) == 1:
         band_lookup[None] = set(next(iter(collections.values())).bands)
-    responses = [r.get("identifier", "default") for r in (pr.get("output") or {}).get("responses") or []]
-    t_from, t_to = _time_range(sources[0])
+    first = plan.inputs[0]
     setup = validate_evalscript(
-        pr.get("evalscript") or "", responses or ["default"], band_lookup, time_range=(t_from, t_to)
+        plan.evalscript,
+        list(plan.response_ids) or ["default"],
+        band_lookup,
+        time_range=(first.time_from, first.time_to),
     )
 
     bands = tuple(sorted({b for i in setup.inputs for b in i.bands}))
     inputs = CostInputs(
         bands=bands,
         float32=any(o.sample_type.upper() == "FLOAT32" for o in setup.outputs),
-        fusion=cost.fusion_factor(len(sources)),
+        fusion=cost.fusion_factor(len(plan.inputs)),
         mosaicking=setup.mosaicking,
-        estimated_samples=cost.estimated_samples(setup.mosaicking, t_from, t_to),
+        estimated_samples=cost.estimated_samples(setup.mosaicking, first.time_from, first.time_to),
     )
-    scenes = [_scene_count(collections, sources, fp) for fp in footprints]
+    scenes = [_scene_count(collections, plan, fp) for fp in footprints]
     figures = estimate([(p.width, p.height) for p in pixel_grids], inputs, scenes)
     planned = [
         PlannedTile(
@@ -99,10 +80,10 @@ def analyse_request(request: RequestSnapshot, settings: Settings) -> AnalysisRes
         for t, p, fp, pu in zip(grid_tiles, pixel_grids, footprints, figures.tile_pu, strict=True)
     ]
     width = height = None
-    if geometries is None:
-        first = pixel_grids[0] if pixel_grids else None
-        width = first.width - 2 * request.buffer_x if first else 0
-        height = first.height - 2 * request.buffer_y if first else 0
+    if isinstance(plan.tiling, GridTiling):
+        first_grid = pixel_grids[0] if pixel_grids else None
+        width = first_grid.width - 2 * plan.tiling.buffer_x if first_grid else 0
+        height = first_grid.height - 2 * plan.tiling.buffer_y if first_grid else 0
     if request.is_v2:
         from eobatch.engine.v2_outputs import prepare_v2_outputs
 
@@ -116,46 +97,43 @@ def analyse_request(request: RequestSnapshot, settings: Settings) -> AnalysisRes
     )
 
 
-def _grid_tiles(request: RequestSnapshot, settings: Settings) -> tuple[list, list, list]:
-    """The grid's tiles over the request's bounds, their pixel grids and WGS84 footprints."""
+def _grid_tiles(plan: BatchPlan, tiling: GridTiling, settings: Settings) -> tuple[list, list, list]:
+    """The grid's tiles over the request's area, their pixel grids and WGS84 footprints."""
+    from shapely.geometry import shape
+
     from eobatch import grids
 
-    if request.grid_id is None or request.resolution is None:
-        raise BadRequest("tilingGrid needs an id and a resolution")
-    area = grids.area_from_bounds((request.process_request.get("input") or {}).get("bounds") or {})
-    grid_tiles = grids.tiles_for_area(request.grid_id, area, max_tiles=settings.max_tiles_per_request)
-    pixel_grids = [grids.pixel_grid(t, request.resolution, request.buffer_x, request.buffer_y) for t in grid_tiles]
+    area = shape(plan.area.geometry)
+    grid_tiles = grids.tiles_for_area(tiling.grid_id, area, max_tiles=settings.max_tiles_per_request)
+    pixel_grids = [grids.pixel_grid(t, tiling.resolution, tiling.buffer_x, tiling.buffer_y) for t in grid_tiles]
     return grid_tiles, pixel_grids, [grids.footprint_wgs84(t) for t in grid_tiles]
 
 
-def _feature_tiles(request: RequestSnapshot, settings: Settings) -> tuple[list, list, list, dict]:
+def _feature_tiles(
+    request: RequestSnapshot, plan: BatchPlan, tiling: FeatureTiling, settings: Settings
+) -> tuple[list, list, list, dict]:
     """One tile per GeoPackage feature (read again from the bucket with the input's credentials) that
-    intersects the request's bounds, or every feature without bounds: tiles, pixel grids, WGS84
-    footprints and the features' own polygons by tile id (for the manifest)."""
-    from eobatch import grids
+    intersects the request's area, or every feature without one: tiles, pixel grids, WGS84 footprints
+    and the features' own polygons by tile id (for the manifest)."""
+    from shapely.geometry import shape
+
     from eobatch.artifacts import feature_tiles, read_feature_geopackage
     from eobatch.artifacts.features import feature_footprint_wgs84
-    from eobatch.errors import EobatchError, NotFound
+    from eobatch.errors import BadRequest, EobatchError, NotFound
     from eobatch.storage import ObjectStorage
 
-    source = request.v2_input
-    url = (((source.get("features") or {}).get("s3")) or {}).get("url")
-    if not url:
-        raise BadRequest("input.features.s3.url is missing; a geopackage input needs the GeoPackage's URL")
-    credentials = (request.delivery_credentials or {}).get("features")
     try:
-        data = ObjectStorage(settings, credentials).get(url)
+        data = ObjectStorage(settings, storage_keys(request, tiling.credentials)).get(tiling.url)
     except NotFound as exc:
-        raise BadRequest(f"input.features: no GeoPackage at {url}: {exc.message}") from exc
+        raise BadRequest(f"input.features: no GeoPackage at {tiling.url}: {exc.message}") from exc
     except EobatchError as exc:
-        raise BadRequest(f"input.features: cannot read {url} with the given credentials: {exc.message}") from exc
+        raise BadRequest(f"input.features: cannot read {tiling.url} with the given credentials: {exc.message}") from exc
     features = read_feature_geopackage(
-        data, defaults=source.get("defaults"), max_features=min(settings.max_tiles_per_request, 700_000)
+        data, defaults=tiling.defaults, max_features=min(settings.max_tiles_per_request, 700_000)
     )
     footprints = [feature_footprint_wgs84(f) for f in features]
-    bounds = (request.process_request.get("input") or {}).get("bounds")
-    if bounds:
-        area = grids.area_from_bounds(bounds)
+    if plan.area is not None:
+        area = shape(plan.area.geometry)
         kept = [i for i, fp in enumerate(footprints) if fp.intersects(area)]
         if not kept:
             raise BadRequest("no GeoPackage feature intersects processRequest.input.bounds")
@@ -164,13 +142,11 @@ def _feature_tiles(request: RequestSnapshot, settings: Settings) -> tuple[list, 
     return ([t for t, _ in pairs], [p for _, p in pairs], footprints, {f.id: f.geometry for f in features})
 
 
-def _scene_count(collections: dict, sources: list[dict], footprint: Any) -> int:
+def _scene_count(collections: dict, plan: BatchPlan, footprint: Any) -> int:
     """The most scenes any input collection holds over the tile in its time range."""
-    counts = []
-    for source in sources:
-        t_from, t_to = _time_range(source)
-        max_cc = (source.get("dataFilter") or {}).get("maxCloudCoverage", 100.0)
-        counts.append(len(collections[source.get("id")].search(footprint, t_from, t_to, max_cc)))
+    counts = [
+        len(collections[s.id].search(footprint, s.time_from, s.time_to, s.max_cloud_coverage)) for s in plan.inputs
+    ]
     return max(counts, default=0)
 
 

@@ -10,13 +10,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from eobatch.domain.plan import BatchPlan, FeatureTiling
+from eobatch.engine.keys import plan_of
 from eobatch.settings import Settings
 from eobatch.store.work import ClaimedTile, RequestSnapshot
 
 
 @dataclass(frozen=True)
 class TileSpec:
-    """One tile attempt as stored: the request's settings and the tile's row. Picklable."""
+    """One tile attempt as stored: the request's plan and the tile's row. Picklable."""
 
     request: RequestSnapshot
     tile: ClaimedTile
@@ -32,41 +34,39 @@ def spec_task(spec: TileSpec, settings: Settings) -> TileSpec:
 def build_tile_task(spec: TileSpec, settings: Settings) -> Any:
     """The `processing.TileTask` for a tile (grids and processing imported when first needed).
 
-    v2 requests write with their own delivery credentials (`_engine_output`). A GeoPackage
-    feature tile (no grid) gets the pixel grid stored on its row (bounds split into width x height) and
-    the feature's footprint, clipped to the request's bounds when it has some, as its area.
+    The task carries the plan and the key pairs its destinations name. A GeoPackage feature tile (no
+    grid) gets the pixel grid stored on its row (bounds split into width x height) and the feature's
+    footprint, clipped to the request's area when it has one, as its area.
     """
+    from shapely.geometry import shape
+
     from eobatch import grids
     from eobatch.processing import TileTask
 
     request, tile = spec.request, spec.tile
-    bounds = (request.process_request.get("input") or {}).get("bounds")
-    if request.grid_id is None:
-        grid_tile, pixel_grid, area = _feature_tile(spec, bounds)
+    plan = plan_of(request)
+    if isinstance(plan.tiling, FeatureTiling):
+        grid_tile, pixel_grid, area = _feature_tile(tile, plan)
     else:
+        tiling = plan.tiling
         grid_tile = grids.GridTile(
-            grid_id=request.grid_id, id=tile.tile_id, name=tile.name, epsg=tile.epsg, bounds=tile.bounds
+            grid_id=tiling.grid_id, id=tile.tile_id, name=tile.name, epsg=tile.epsg, bounds=tile.bounds
         )
-        pixel_grid = grids.pixel_grid(grid_tile, request.resolution, request.buffer_x, request.buffer_y)
-        area = grids.area_from_bounds(bounds)
-    output = dict(request.output or {})
-    if request.bucket_name and not output.get("defaultTilePath"):
-        output["defaultTilePath"] = f"s3://{request.bucket_name}"  # v1: bucketName means this default layout
-    if request.is_v2:
-        output = _engine_output(request.output, request.delivery_credentials)
+        pixel_grid = grids.pixel_grid(grid_tile, tiling.resolution, tiling.buffer_x, tiling.buffer_y)
+        area = shape(plan.area.geometry)
     return TileTask(
         request_id=request.id,
         account_id=request.account_id,
         tile=grid_tile,
         pixel_grid=pixel_grid,
         area_wgs84_wkb=area.wkb,
-        process_request=request.process_request,
-        output=output,
+        plan=plan,
+        credentials=dict(request.credentials),
         settings=settings,
     )
 
 
-def _feature_tile(spec: TileSpec, bounds: Any) -> tuple[Any, Any, Any]:
+def _feature_tile(tile: ClaimedTile, plan: BatchPlan) -> tuple[Any, Any, Any]:
     import affine
     from shapely.geometry import shape
 
@@ -74,7 +74,6 @@ def _feature_tile(spec: TileSpec, bounds: Any) -> tuple[Any, Any, Any]:
     from eobatch.artifacts import GEOPACKAGE_GRID_ID
     from eobatch.errors import BadRequest
 
-    tile = spec.tile
     if not tile.geometry:
         raise BadRequest(f"tile {tile.name} has no footprint; analyse the request again")
     minx, miny, maxx, maxy = tile.bounds
@@ -84,17 +83,6 @@ def _feature_tile(spec: TileSpec, bounds: Any) -> tuple[Any, Any, Any]:
     transform = affine.Affine((maxx - minx) / tile.width_px, 0.0, minx, 0.0, -(maxy - miny) / tile.height_px, maxy)
     pixel_grid = grids.PixelGrid(tile.epsg, transform, tile.width_px, tile.height_px)
     area = shape(tile.geometry)
-    if bounds:
-        area = area.intersection(grids.area_from_bounds(bounds))
+    if plan.area is not None:
+        area = area.intersection(shape(plan.area.geometry))
     return grid_tile, pixel_grid, area
-
-
-def _engine_output(stored_output: dict[str, Any] | None, delivery_credentials: dict[str, Any] | None) -> dict[str, Any]:
-    """The stored v1 view of a v2 output plus `delivery.s3` with the request's keys."""
-    out = dict(stored_output or {})
-    s3 = {"url": out.get("defaultTilePath")}
-    for key in ("accessKey", "secretAccessKey", "region", "iamRoleARN"):
-        if (delivery_credentials or {}).get(key):
-            s3[key] = delivery_credentials[key]
-    out["delivery"] = {"s3": s3}
-    return out

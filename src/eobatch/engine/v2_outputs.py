@@ -10,24 +10,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
 from typing import Any
 
+from eobatch.domain.plan import ZarrSettings
+from eobatch.engine.keys import plan_of, storage_keys
 from eobatch.errors import BadRequest, EobatchError, Violation
 from eobatch.settings import Settings
 from eobatch.store.work import RequestSnapshot
-
-
-def delivery_keys(credentials: Mapping[str, Any] | None) -> dict[str, Any] | None:
-    """The delivery part of a request's stored credentials (the GeoPackage source's keys left out)."""
-    if not credentials:
-        return None
-    return {k: v for k, v in credentials.items() if k != "features"} or None
-
-
-def _responses(request: RequestSnapshot) -> list[dict[str, Any]]:
-    output = request.process_request.get("output") or {}
-    return list(output.get("responses") or [{"identifier": "default"}])
 
 
 def prepare_v2_outputs(
@@ -36,59 +25,45 @@ def prepare_v2_outputs(
     """Upload the feature manifest (BadRequest naming the URL when the credentials cannot write there),
     then create the Zarr group of a Zarr request. Returns the manifest's URL."""
     from eobatch.artifacts import manifest_entries, upload_feature_manifest, zarr_group_url
-    from eobatch.processing.outputs import EXTENSIONS, response_format
     from eobatch.storage import ObjectStorage
 
-    output = request.output or {}
-    template = output.get("defaultTilePath")
-    if not template:
-        raise BadRequest("output.delivery.s3.url is missing; cannot write the feature manifest")
-    responses = _responses(request)
-    zarr_settings = output.get("zarr")
-    if zarr_settings is not None:
+    plan = plan_of(request)
+    template = plan.delivery.path
+    if plan.zarr is not None:
         entry_template = f"{zarr_group_url(template, request.id)}/<outputId>"
-        outputs = [(str(r.get("identifier", "default")), "zarr") for r in responses]
+        outputs = [(o.id, "zarr") for o in plan.outputs]
     else:
         entry_template = template
-        outputs = [(str(r.get("identifier", "default")), EXTENSIONS.get(response_format(r), "tif")) for r in responses]
-    storage = ObjectStorage(settings, delivery_keys(request.delivery_credentials))
+        outputs = [(o.id, o.extension) for o in plan.outputs]
+    storage = ObjectStorage(settings, storage_keys(request, plan.delivery.credentials))
     entries = manifest_entries(request.id, tiles, outputs, entry_template, geometries)
     url = upload_feature_manifest(storage, template, request.id, entries)
-    if zarr_settings is not None:
-        create_zarr_group(request, settings, [t for t, _ in tiles], [o for o, _ in outputs], zarr_settings)
+    if plan.zarr is not None:
+        create_zarr_group(request, settings, [t for t, _ in tiles], plan.zarr)
     return url
 
 
-def create_zarr_group(
-    request: RequestSnapshot,
-    settings: Settings,
-    tiles: Sequence[Any],
-    array_names: Sequence[str],
-    zarr_settings: Mapping[str, Any],
-) -> str:
+def create_zarr_group(request: RequestSnapshot, settings: Settings, tiles: Sequence[Any], zarr: ZarrSettings) -> str:
     """Lay out the request's Zarr group over the union of its tiles; returns the group's URL.
 
-    The `time` coordinate is the start of the first input's timeRange.
+    The `time` coordinate is the start of the first input's time range.
     """
     from eobatch.artifacts import ZarrOutput, array_specs, geometry_for_tiles, zarr_group_url, zarr_store
-    from eobatch.storage import S3Credentials
 
-    url = zarr_group_url(request.output["defaultTilePath"], request.id)
+    plan = plan_of(request)
+    url = zarr_group_url(plan.delivery.path, request.id)
     epsgs = sorted({t.epsg for t in tiles})
-    if len(epsgs) != 1 or request.resolution is None:
+    if len(epsgs) != 1 or plan.grid is None:
         raise BadRequest(f"Zarr output needs tiles in a single CRS on a tiling grid; the tiles are in EPSG {epsgs}")
-    group = dict(zarr_settings.get("group") or {})
-    origin = (group.get("coordinates") or {}).get("origin", "topLeft")
-    geometry = geometry_for_tiles(epsgs[0], request.resolution, [tuple(t.bounds) for t in tiles], origin=origin)
-    credentials = S3Credentials.from_delivery(request.delivery_credentials)
+    geometry = geometry_for_tiles(epsgs[0], plan.grid.resolution, [tuple(t.bounds) for t in tiles], origin=zarr.origin)
     try:
         ZarrOutput.create(
-            zarr_store(url, settings, credentials),
+            zarr_store(url, settings, storage_keys(request, plan.delivery.credentials)),
             geometry,
-            array_specs(zarr_settings, array_names),
-            time=_time_from(request),
-            group_attributes=group.get("customAttributes") or {},
-            zarr_format=int(group.get("zarr_format", 2)),
+            array_specs(zarr),
+            time=plan.inputs[0].time_from,
+            group_attributes=zarr.custom_attributes,
+            zarr_format=zarr.zarr_format,
         )
     except EobatchError:
         raise
@@ -98,22 +73,14 @@ def create_zarr_group(
     return url
 
 
-def _time_from(request: RequestSnapshot) -> datetime | None:
-    data = (request.process_request.get("input") or {}).get("data") or []
-    value = (((data[0] if data else {}).get("dataFilter") or {}).get("timeRange") or {}).get("from")
-    if not value:
-        return None
-    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-
-
 def upload_execution_db(
     uploads: Any, request: RequestSnapshot, settings: Settings, tiles: Any, *, final: bool
 ) -> str | None:
     """`ExecutionDbUploads.upload_if_due` for a v2 request, with its delivery credentials; the URL or None."""
     from eobatch.storage import ObjectStorage
 
-    template = (request.output or {}).get("defaultTilePath")
-    if not request.is_v2 or not template:
+    if not request.is_v2 or request.plan is None:
         return None
-    storage = ObjectStorage(settings, delivery_keys(request.delivery_credentials))
-    return uploads.upload_if_due(storage, template, request.id, tiles, final=final)
+    delivery = request.plan.delivery
+    storage = ObjectStorage(settings, storage_keys(request, delivery.credentials))
+    return uploads.upload_if_due(storage, delivery.path, request.id, tiles, final=final)

@@ -2,7 +2,7 @@
 
 from eobatch.processing.encode import encode_cog, encode_geotiff, encode_json, encode_raster
 from eobatch.processing.grid import TargetGrid
-from eobatch.processing.outputs import CogParameters, OutputSettings, validate_output_formats
+from eobatch.processing.outputs import CogParameters, validate_output_formats
 from eobatch.processing.pipeline import process_tile, run_tile
 from eobatch.processing.read import NoOverlap, read_onto_grid, resampling_for
 from eobatch.processing.task import TileResult, TileTask
@@ -10,7 +10,6 @@ from eobatch.processing.task import TileResult, TileTask
 __all__ = [
     "CogParameters",
     "NoOverlap",
-    "OutputSettings",
     "TargetGrid",
     "TileResult",
     "TileTask",

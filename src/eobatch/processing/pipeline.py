@@ -15,19 +15,18 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 
+from eobatch.domain.plan import JSON, USERDATA, ZARR, DataInput, WriteFlags
 from eobatch.errors import BadRequest, EobatchError, Forbidden, TileFailure
 from eobatch.processing import mosaic
 from eobatch.processing.aoi import aoi_mask, area_in_tile_crs, search_area
 from eobatch.processing.cost import tile_cost
 from eobatch.processing.encode import encode_json, encode_raster
 from eobatch.processing.grid import TargetGrid
-from eobatch.processing.outputs import EXTENSIONS, JSON, USERDATA, OutputSettings, response_format
 from eobatch.processing.runtime import runtime_for
 from eobatch.processing.scene_reader import DEFAULT_BAND_WORKERS, SceneReader, band_plans
 from eobatch.processing.task import TIMING_KEYS, TileResult, TileTask
-from eobatch.storage import ObjectStorage, render_tile_path
+from eobatch.storage import ObjectStorage, S3Credentials, render_tile_path
 
-FAR_PAST, FAR_FUTURE = "1970-01-01T00:00:00Z", "2100-01-01T00:00:00Z"
 ENCODE_WORKERS = 2  # outputs are compressed concurrently (GDAL releases the GIL)
 
 
@@ -36,7 +35,7 @@ class _Input:
     """One evalscript input bound to its request `input.data[]` entry and collection."""
 
     spec: object  # evalscript.InputSpec
-    data: dict
+    source: DataInput
     collection: object
     scenes: list  # collections.Scene, in mosaicking order, after the script's filter
 
@@ -88,28 +87,31 @@ def run_tile(
 def _run(task: TileTask, engine, registry, storage: ObjectStorage | None, band_workers: int) -> TileResult:
     clock = _Clock()
     grid = TargetGrid.of(task.pixel_grid)
-    request = task.process_request
-    responses = list((request.get("output") or {}).get("responses") or [{"identifier": "default"}])
-    settings_out = OutputSettings.parse(task.output, responses)
-    storage = storage or ObjectStorage(task.settings, settings_out.credentials)
+    storage = storage or ObjectStorage(task.settings, write_keys(task))
 
-    with engine.load(request["evalscript"]) as script:
-        return _process(task, script, registry, storage, settings_out, responses, grid, clock, band_workers)
+    with engine.load(task.plan.evalscript) as script:
+        return _process(task, script, registry, storage, grid, clock, band_workers)
 
 
-def _process(task, script, registry, storage, settings_out, responses, grid, clock, band_workers) -> TileResult:
-    request = task.process_request
-    zarr = is_zarr_output(task.output)
-    targets = _zarr_targets(task, responses, settings_out) if zarr else _targets(task, responses, settings_out)
-    skipped = False if zarr else _check_existing(storage, targets, settings_out)
+def write_keys(task: TileTask) -> S3Credentials | None:
+    """The key pair the plan's destinations write with (None: the service's own keys)."""
+    keys = task.credentials.get(task.plan.delivery.credentials) if task.plan.delivery.credentials else None
+    return S3Credentials(keys.access_key, keys.secret_key, keys.region) if keys else None
+
+
+def _process(task, script, registry, storage, grid, clock, band_workers) -> TileResult:
+    plan = task.plan
+    zarr = plan.zarr is not None
+    targets = _zarr_targets(task) if zarr else _targets(task)
+    skipped = False if zarr else _check_existing(storage, targets, plan.write)
     if skipped:
         return TileResult(0, [t.url for t in targets], 0, False, 0.0, clock.timings, skipped=True)
 
     with clock.stage("search"):
         area = shapely.from_wkb(task.area_wgs84_wkb)
-        area_tile = area_in_tile_crs(area, task.tile)
+        area_tile = area_in_tile_crs(area, task.tile, feature=plan.by_features)
         aoi = aoi_mask(area_tile, grid)
-        inputs = _find_scenes(script, request, registry, area, grid)
+        inputs = _find_scenes(script, plan.inputs, registry, area, grid)
     outputs = script.update_output({i.spec.datasource: _sample_count(i) for i in inputs})
 
     samples, scene_infos, read_s, mosaic_s = _read_and_mosaic(inputs, aoi, grid, task, band_workers)
@@ -134,7 +136,7 @@ def _process(task, script, registry, storage, settings_out, responses, grid, clo
 
     if zarr:
         with clock.stage("write"):
-            written = _write_zarr(task, settings_out, typed)
+            written = _write_zarr(task, typed)
         typed.clear()
         float32 = any(specs[t.output_id].sample_type.upper() == "FLOAT32" for t in targets)
         cost = tile_cost(grid.width, grid.height, [i.spec for i in inputs], sample_counts, float32)
@@ -143,7 +145,7 @@ def _process(task, script, registry, storage, settings_out, responses, grid, clo
         )
 
     with clock.stage("encode"):
-        cog = settings_out.cog if settings_out.cog_output else None
+        cog = plan.cog
 
         def encode(target: _Target) -> tuple[str, bytes]:
             if target.fmt == JSON:
@@ -191,49 +193,39 @@ def _sample_count(item: _Input) -> int:
     return len(item.scenes)
 
 
-def _targets(task: TileTask, responses: list[dict], out: OutputSettings) -> list[_Target]:
-    targets = []
-    for response in responses:
-        output_id = str(response.get("identifier", "default"))
-        fmt = response_format(response)
-        if fmt not in EXTENSIONS:
-            raise BadRequest(f"Output format {fmt!r} is not supported; allowed: {', '.join(EXTENSIONS)}")
-        url = render_tile_path(
-            out.template_for(output_id),
-            request_id=task.request_id,
-            tile_name=str(task.tile.name),
-            tile_id=task.tile.id,
-            output_id=output_id,
-            fmt=EXTENSIONS[fmt],
-        )
-        targets.append(_Target(output_id, fmt, url))
-    return targets
-
-
-def is_zarr_output(output: dict) -> bool:
-    """True for a v2 Zarr request (its stored output carries the `zarr` settings)."""
-    return output.get("type") == "zarr" or "zarr" in output
-
-
-def _zarr_targets(task: TileTask, responses: list[dict], out: OutputSettings) -> list[_Target]:
-    """One target per response: the array `<group>/<identifier>` of the request's Zarr group."""
-    from eobatch.artifacts.zarr_output import zarr_group_url
-
-    group = zarr_group_url(out.default_tile_path, task.request_id)
+def _targets(task: TileTask) -> list[_Target]:
     return [
-        _Target(str(r.get("identifier", "default")), "zarr/array", f"{group}/{r.get('identifier', 'default')}")
-        for r in responses
+        _Target(
+            output.id,
+            output.format,
+            render_tile_path(
+                output.destination.path,
+                request_id=task.request_id,
+                tile_name=str(task.tile.name),
+                tile_id=task.tile.id,
+                output_id=output.id,
+                fmt=output.extension,
+            ),
+        )
+        for output in task.plan.outputs
     ]
 
 
-def _write_zarr(task: TileTask, out: OutputSettings, typed: dict[str, np.ndarray]) -> int:
+def _zarr_targets(task: TileTask) -> list[_Target]:
+    """One target per output: the array `<group>/<identifier>` of the request's Zarr group."""
+    from eobatch.artifacts.zarr_output import zarr_group_url
+
+    return [_Target(o.id, ZARR, zarr_group_url(o.destination.path, task.request_id)) for o in task.plan.outputs]
+
+
+def _write_zarr(task: TileTask, typed: dict[str, np.ndarray]) -> int:
     """Write each single-band output into its array's block (the group was created at analysis); returns
     the bytes of the blocks before compression. Tiles never share a chunk, so no locking is needed."""
     from eobatch.artifacts.zarr_output import ZarrOutput, zarr_group_url, zarr_store
 
-    url = zarr_group_url(out.default_tile_path, task.request_id)
+    url = zarr_group_url(task.plan.delivery.path, task.request_id)
     try:
-        group = ZarrOutput.open(zarr_store(url, task.settings, out.credentials))
+        group = ZarrOutput.open(zarr_store(url, task.settings, write_keys(task)))
     except Exception as exc:
         raise TileFailure(
             f"Cannot open the Zarr group at {url} (created at analysis): {type(exc).__name__}: {exc}", retryable=True
@@ -251,7 +243,7 @@ def _write_zarr(task: TileTask, out: OutputSettings, typed: dict[str, np.ndarray
     return written
 
 
-def _check_existing(storage: ObjectStorage, targets: list[_Target], out: OutputSettings) -> bool:
+def _check_existing(storage: ObjectStorage, targets: list[_Target], out: WriteFlags) -> bool:
     """True when the tile is to be skipped; TileFailure when existing files may not be overwritten."""
     if out.overwrite and not out.skip_existing:
         return False
@@ -267,41 +259,34 @@ def _check_existing(storage: ObjectStorage, targets: list[_Target], out: OutputS
     return False
 
 
-def _find_scenes(script, request: dict, registry, area, grid: TargetGrid) -> list[_Input]:
-    from eobatch.collections.filters import parse_datetime
+def _find_scenes(script, sources: tuple[DataInput, ...], registry, area, grid: TargetGrid) -> list[_Input]:
     from eobatch.collections.scene import order_scenes
     from eobatch.evalscript import SceneInfo
 
-    data_entries = list((request.get("input") or {}).get("data") or [])
-    if not data_entries:
-        raise BadRequest("processRequest.input.data is empty; give at least one collection")
     where = search_area(area, grid)
     bound: list[_Input] = []
     for spec in script.setup.inputs:
-        data = _data_for(spec.datasource, data_entries)
-        collection = registry.get(data["type"])
+        source = _source_for(spec.datasource, sources)
+        collection = registry.get(source.type)
         collection.check_bands([b for b in spec.bands if b != mosaic.DATA_MASK])
-        dfilter = data.get("dataFilter") or {}
-        time_range = dfilter.get("timeRange") or {}
-        start = parse_datetime(time_range.get("from") or FAR_PAST, "timeRange.from")
-        end = parse_datetime(time_range.get("to") or FAR_FUTURE, "timeRange.to")
-        found = [] if where.is_empty else collection.search(where, start, end, dfilter.get("maxCloudCoverage", 100.0))
-        ordered = order_scenes(found, dfilter.get("mosaickingOrder") or "mostRecent")
+        start, end = source.time_from, source.time_to
+        found = [] if where.is_empty else collection.search(where, start, end, source.max_cloud_coverage)
+        ordered = order_scenes(found, source.mosaicking_order)
         infos = [_scene_info(s, SceneInfo) for s in ordered]
         kept_ids = [i.id for i in script.filter_scenes(spec.datasource, infos, start, end)]
         by_id = {s.id: s for s in ordered}
         kept = [by_id[i] for i in kept_ids if i in by_id]
-        bound.append(_Input(spec, data, collection, kept))
+        bound.append(_Input(spec, source, collection, kept))
     return bound
 
 
-def _data_for(datasource: str | None, entries: list[dict]) -> dict:
-    if datasource is None or (len(entries) == 1 and not entries[0].get("id")):
-        return entries[0]
-    for n, entry in enumerate(entries):
-        if entry.get("id") == datasource or (entry.get("id") is None and str(n) == datasource):
-            return entry
-    ids = [e.get("id") for e in entries]
+def _source_for(datasource: str | None, sources: tuple[DataInput, ...]) -> DataInput:
+    if datasource is None or (len(sources) == 1 and not sources[0].id):
+        return sources[0]
+    for n, source in enumerate(sources):
+        if source.id == datasource or (source.id is None and str(n) == datasource):
+            return source
+    ids = [s.id for s in sources]
     raise BadRequest(
         f"The evalscript input datasource {datasource!r} matches no processRequest.input.data[].id; ids: {ids}"
     )
@@ -322,14 +307,13 @@ def _read_and_mosaic(inputs: list[_Input], aoi: np.ndarray, grid: TargetGrid, ta
     for item in inputs:
         started = time.perf_counter()
         spec = item.spec
-        processing = item.data.get("processing") or {}
-        harmonize = bool(processing.get("harmonizeValues", True))
+        harmonize = item.source.harmonize
         reader = SceneReader(
             item.collection,
             band_plans(item.collection, spec.bands, spec.units, harmonize),
             grid,
             task.settings,
-            processing,
+            item.source.resampling(),
             harmonize,
             band_workers,
         )

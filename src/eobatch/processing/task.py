@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from eobatch.domain.plan import BatchPlan, Credentials
 from eobatch.settings import Settings
 
 TIMING_KEYS = ("search", "read", "mosaic", "evaluate", "encode", "write")
@@ -19,9 +20,9 @@ class TileTask:
     tile: Any  # grids.GridTile
     pixel_grid: Any  # grids.PixelGrid
     area_wgs84_wkb: bytes  # the request's area; the worker takes the tile zone's part
-    process_request: dict  # the wire processRequest (input.data, output.responses, evalscript)
-    output: dict  # normalised output settings (see docs/outputs.md)
+    plan: BatchPlan  # inputs, evalscript, outputs and their destinations
     settings: Settings
+    credentials: dict[str, Credentials] = field(default_factory=dict)  # key pairs the plan refers to
 
 
 @dataclass

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -25,6 +25,7 @@ from sqlalchemy import delete, exists, func, insert, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from eobatch.domain import cost
+from eobatch.domain.plan import BatchPlan, Credentials
 from eobatch.domain.states import (
     TILES_IN_FLIGHT,
     RequestStatus,
@@ -116,48 +117,44 @@ def drop_scheduler_lease(session: Session, owner: str) -> None:
 
 @dataclass(frozen=True)
 class RequestSnapshot:
-    """What an analysis or a tile task needs from a request row, detached from the database."""
+    """What an analysis or a tile task needs from a request row, detached from the database: its typed
+    plan and the key pairs the plan refers to."""
 
     id: str
     account_id: str
-    process_request: dict[str, Any]
-    output: dict[str, Any] | None
-    grid_id: int | None
-    resolution: float | None
-    buffer_x: int
-    buffer_y: int
+    plan: BatchPlan | None  # None only for a row stored before plans that migration 0002 could not convert
     user_action: str
     api_version: str = "v1"
-    body: dict[str, Any] | None = None  # the create body (secrets masked)
-    delivery_credentials: dict[str, Any] | None = None  # v2: delivery keys, GeoPackage keys under "features"
-    bucket_name: str | None = None  # v1 `bucketName`, the shorthand for defaultTilePath
+    credentials: dict[str, Credentials] = field(default_factory=dict)  # by plan reference
+    stored_output: dict[str, Any] | None = None  # the wire `output` as echoed; read by test task functions only
 
     @property
     def is_v2(self) -> bool:
         return self.api_version == "v2"
-
-    @property
-    def v2_input(self) -> dict[str, Any]:
-        """The v2 `input` object of the create body ({} for a v1 request)."""
-        return ((self.body or {}).get("input") or {}) if self.is_v2 else {}
 
 
 def _snapshot(r: BatchRequest) -> RequestSnapshot:
     return RequestSnapshot(
         r.id,
         r.account_id,
-        r.process_request,
-        r.output,
-        r.grid_id,
-        r.resolution,
-        r.buffer_x or 0,
-        r.buffer_y or 0,
+        BatchPlan.from_json(r.plan) if r.plan else None,
         r.user_action,
         r.api_version or "v1",
-        r.body,
-        r.delivery_credentials,
-        r.bucket_name,
+        stored_credentials(r.delivery_credentials),
+        r.output,
     )
+
+
+def stored_credentials(stored: dict[str, Any] | None) -> dict[str, Credentials]:
+    """The `delivery_credentials` column (delivery keys at the top level, the GeoPackage's under
+    "features") as key pairs by plan reference; entries without both keys are left out."""
+    stored = stored or {}
+    parts = {"delivery": {k: v for k, v in stored.items() if k != "features"}, "features": stored.get("features")}
+    return {
+        ref: Credentials(access_key=part["accessKey"], secret_key=part["secretAccessKey"], region=part.get("region"))
+        for ref, part in parts.items()
+        if part and part.get("accessKey") and part.get("secretAccessKey")
+    }
 
 
 def load_request(session: Session, request_id: str) -> RequestSnapshot | None:

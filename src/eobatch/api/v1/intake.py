@@ -107,7 +107,7 @@ def output_part(output: Any, bucket_name: Any, process_request: dict[str, Any], 
     default_path = output.get("defaultTilePath")
     template = default_path or (f"s3://{bucket_name}" if bucket_name else None)
     if not template:
-        raise fail("output", "one of output.defaultTilePath or bucketName is required to say where results go")
+        raise fail("output", "No output location: give output.defaultTilePath or bucketName to say where results go")
     parameter = "output.defaultTilePath" if default_path else "bucketName"
     default = path_template(parameter, template, len(response_ids), locations)
     tile_paths = _output_tile_paths(output, locations)

@@ -1,0 +1,91 @@
+"""The layers keep to their jobs, checked on the source itself (its syntax trees):
+
+* the engine (analysis, tasks, v2 outputs, the scheduler) and the tile pipeline read the typed plan,
+  never the wire dictionaries: no `x.get("key")` or `x["key"]` with a literal key;
+* `domain/` imports nothing that does I/O: only the standard library's pure modules, pydantic and
+  eobatch's own errors and domain.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "eobatch"
+
+# string-keyed lookups that are not into wire dictionaries: (file, key)
+NOT_WIRE = {
+    ("processing/encode.py", "interleave"),  # GDAL creation options built in the same function
+}
+DOMAIN_IMPORTS = {
+    "__future__",
+    "collections",
+    "dataclasses",
+    "datetime",
+    "enum",
+    "math",
+    "typing",
+    "pydantic",
+    "eobatch.errors",
+    "eobatch.domain",
+}
+
+
+def _files(*packages: str) -> list[Path]:
+    return sorted(p for package in packages for p in (SRC / package).rglob("*.py"))
+
+
+def literal_key_lookups(path: Path) -> list[tuple[int, str]]:
+    """(line, key) of every `.get("key")` call and `["key"]` read in the file."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in ("get", "pop", "setdefault")
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+        ):
+            found.append((node.lineno, node.args[0].value))
+        elif (
+            isinstance(node, ast.Subscript)
+            and isinstance(node.ctx, ast.Load)
+            and isinstance(node.slice, ast.Constant)
+            and isinstance(node.slice.value, str)
+        ):
+            found.append((node.lineno, node.slice.value))
+    return found
+
+
+@pytest.mark.parametrize("path", _files("engine", "processing"), ids=lambda p: str(p.relative_to(SRC)))
+def test_the_engine_and_the_pipeline_read_the_plan_not_wire_dictionaries(path: Path):
+    name = str(path.relative_to(SRC))
+    lookups = [(line, key) for line, key in literal_key_lookups(path) if (name, key) not in NOT_WIRE]
+    assert not lookups, f"{name} looks keys up in dictionaries (read the plan instead): {lookups}"
+
+
+def imported_modules(path: Path) -> list[str]:
+    modules = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            modules += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            modules.append("." * node.level + (node.module or ""))
+    return modules
+
+
+@pytest.mark.parametrize("path", _files("domain"), ids=lambda p: str(p.relative_to(SRC)))
+def test_the_domain_imports_nothing_that_does_io(path: Path):
+    outside = [m for m in imported_modules(path) if not any(m == a or m.startswith(a + ".") for a in DOMAIN_IMPORTS)]
+    assert not outside, f"{path.relative_to(SRC)} imports {outside}; the domain must stay free of I/O"
+
+
+def test_the_checks_see_what_they_look_for(tmp_path: Path):
+    """The walkers find a wire lookup and a forbidden import when there is one."""
+    sample = tmp_path / "sample.py"
+    sample.write_text('import obstore\nfrom eobatch.storage import x\ndef f(d):\n    return d.get("output")["url"]\n')
+    assert sorted(literal_key_lookups(sample)) == [(4, "output"), (4, "url")]
+    assert imported_modules(sample) == ["obstore", "eobatch.storage"]
