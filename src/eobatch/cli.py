@@ -316,25 +316,15 @@ def bounds_from_file(path: Path) -> dict:
 # --- waiting and the demo ------------------------------------------------------------------------
 
 
-def tile_counts(client: EobatchClient, request_id: str) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for tile in client.tiles(request_id):
-        counts[tile["status"]] = counts.get(tile["status"], 0) + 1
-    return counts
-
-
 def wait_for(
     client: EobatchClient,
     request_id: str,
     *,
     analyse_only: bool = False,
     quiet: bool = False,
-    poll: float = 0.5,
     timeout: float = 3600.0,
 ) -> dict:
-    """Poll a request until its analysis (or its processing) ends, showing a progress bar of tiles."""
-    deadline = time.monotonic() + timeout
-    request = client.get(request_id)
+    """Follow a request's event stream until its analysis (or its processing) ends, with a progress bar."""
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
@@ -342,32 +332,27 @@ def wait_for(
         TextColumn("{task.fields[extra]}"),
         TimeElapsedColumn(),
     )
+    until = FINAL | {"ANALYSIS_DONE"} if analyse_only else FINAL
     with Progress(*columns, console=console, disable=quiet, transient=False) as progress:
         bar = progress.add_task("analysing", total=None, extra="")
-        while request["status"] in ("CREATED", "ANALYSING") and time.monotonic() < deadline:
-            time.sleep(poll)
-            request = client.get(request_id)
-        if analyse_only or request["status"] in FINAL or request["status"] == "ANALYSIS_DONE":
-            progress.update(
-                bar, description=request["status"].lower(), total=request.get("tileCount") or 0, completed=0
-            )
-            return request
-        total = int(request.get("tileCount") or 0)
-        progress.update(bar, description="processing", total=total)
-        while time.monotonic() < deadline:
-            counts = tile_counts(client, request_id)
-            done, failed = counts.get("PROCESSED", 0), counts.get("FAILED", 0)
-            running = sum(counts.get(s, 0) for s in ("SCHEDULED", "QUEUED", "PROCESSING"))
-            progress.update(
-                bar,
-                completed=done + failed,
-                extra=f"processed {done}, failed {failed}, running {running}, pending {counts.get('PENDING', 0)}",
-            )
-            request = client.get(request_id)
-            if request["status"] in FINAL:
-                progress.update(bar, description=request["status"].lower())
-                return request
-            time.sleep(poll)
+        finished = {"PROCESSED": 0, "FAILED": 0}
+
+        def show(kind: str, data: dict) -> None:
+            if kind == "snapshot":
+                for status in finished:
+                    finished[status] = int((data.get("tiles") or {}).get(status, 0))
+            elif kind == "tile" and data.get("status") in finished:
+                finished[data["status"]] += 1
+            if kind in ("snapshot", "status") and data.get("status"):
+                total = data.get("tileCount") or progress.tasks[0].total
+                progress.update(bar, description=data["status"].lower(), total=total)
+            if kind == "status" and data.get("status") == "PROCESSING":
+                progress.update(bar, total=client.get(request_id).get("tileCount") or 0)
+            done, failed = finished["PROCESSED"], finished["FAILED"]
+            progress.update(bar, completed=done + failed, extra=f"processed {done}, failed {failed}")
+
+        request = client.wait_events(request_id, until=until, on_event=show, timeout=timeout)
+        progress.update(bar, description=request["status"].lower())
     return request
 
 

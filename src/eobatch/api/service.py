@@ -10,10 +10,11 @@ from eobatch.domain.spec import parse_v1
 from eobatch.domain.states import UserAction
 from eobatch.errors import BadRequest, Violation
 from eobatch.settings import Settings
-from eobatch.store import accounts, ledger, requests
+from eobatch.store import accounts, ledger, requests, webhooks
 from eobatch.store.actions import apply_action
 from eobatch.store.db import Database
 from eobatch.store.models import BatchRequest, Tile
+from eobatch.webhooks.spec import split_webhook
 
 
 @dataclass
@@ -23,10 +24,14 @@ class BatchService:
     api_version: str = "v1"
 
     def create(self, account_id: str, body: Any) -> BatchRequest:
+        body, webhook = split_webhook(body)  # the eobatch `webhook` extension field (docs/events.md)
         with self.database.session() as session:
             account = accounts.get_account(session, account_id)
             spec = parse_v1(body, self.settings, allowed_buckets=account.allowed_buckets or ())
-            return requests.create_request(session, account_id, spec)
+            row = requests.create_request(session, account_id, spec)
+            if webhook is not None:
+                webhooks.register(session, row.id, account_id, webhook.url, webhook.secret)
+            return row
 
     def get(self, account_id: str, request_id: str) -> BatchRequest:
         with self.database.session() as session:
