@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+import yaml
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -22,6 +23,8 @@ accounts_app = typer.Typer(help="Accounts, OAuth clients and processing units.",
 grids_app = typer.Typer(help="Tiling grids.", invoke_without_command=True)
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(grids_app, name="grids")
+collections_app = typer.Typer(help="Data collections: index your own COGs.", no_args_is_help=True)
+app.add_typer(collections_app, name="collections")
 console = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True)
 
@@ -304,6 +307,52 @@ def grids_export(
     target = output or Path(f"tiling-grid-{grid}{suffix}")
     target.write_bytes(data)
     out.print(f"{len(tiles_)} tiles written to {target}")
+
+
+@collections_app.command("index")
+def collections_index(
+    root: Annotated[str, typer.Argument(help="Folder or s3://bucket/prefix holding the COGs")],
+    collection_id: Annotated[str, typer.Option("--id", help="Collection id")] = "byoc",
+    output: Annotated[
+        str | None, typer.Option("--output", "-o", help="Where collection.json goes (default ROOT)")
+    ] = None,
+    when: Annotated[str | None, typer.Option("--datetime", help="Acquisition time for items without a date")] = None,
+    endpoint: Annotated[str | None, typer.Option("--endpoint", help="S3 endpoint URL (default AWS)")] = None,
+    region: Annotated[str | None, typer.Option("--region", help="S3 region")] = None,
+    access_key_env: Annotated[str | None, typer.Option("--access-key-env", help="Variable with the key id")] = None,
+    secret_key_env: Annotated[str | None, typer.Option("--secret-key-env", help="Variable with the secret")] = None,
+    unsigned: Annotated[bool, typer.Option("--unsigned", help="Anonymous S3 requests")] = False,
+) -> None:
+    """Build a static STAC collection (projection extension) from a folder or S3 prefix of COGs."""
+    import datetime as dt
+
+    from eobatch.collections.access import build_access
+    from eobatch.collections.config import AccessConfig
+    from eobatch.collections.indexer import build_collection, write_collection
+    from eobatch.errors import EobatchError
+
+    try:
+        credentials = None
+        if access_key_env or secret_key_env:
+            credentials = {"access_key_env": access_key_env, "secret_key_env": secret_key_env}
+        config = AccessConfig.model_validate(
+            {"endpoint": endpoint, "region": region, "unsigned": unsigned, "credentials": credentials}
+        )
+        access = build_access(collection_id, config, None)
+        default = dt.datetime.fromisoformat(when.replace("Z", "+00:00")) if when else None
+        if default is not None and default.tzinfo is None:
+            default = default.replace(tzinfo=dt.UTC)
+        collection = build_collection(root, collection_id, access, default)
+        href = write_collection(collection, output or root, access)
+    except (EobatchError, ValueError) as error:
+        fail(error)
+    items = list(collection.get_items())
+    out.print(f"{len(items)} items, {sum(len(i.assets) for i in items)} assets: {href}")
+    entry = {"source": {"kind": "static", "href": href}}
+    if endpoint or region or unsigned or credentials:
+        entry["access"] = config.model_dump(exclude_defaults=True)
+    out.print("collections file entry (add bands or a preset):")
+    out.print(yaml.safe_dump({"collections": {f"byoc-{collection_id}": entry}}, sort_keys=False), markup=False)
 
 
 def bounds_from_file(path: Path) -> dict:

@@ -159,7 +159,9 @@ class StacApiSource:
         except (APIError, OSError, ValueError) as exc:
             raise CatalogUnreadable(f"STAC API search at {self.url} failed: {exc}") from exc
         if len(items) > self.max_items or (matched is not None and matched > self.max_items):
-            count = f"{matched} items" if matched is not None else f"more than {self.max_items} items"
+            count = (
+                f"{matched} items" if matched is not None else f"more than {self.max_items} items (it gave no total)"
+            )
             raise TooManyScenes(
                 f"The search of {self.describe()} matched {count}, more than this collection's "
                 f"max_items ({self.max_items}); narrow the area or time range, or raise max_items"
