@@ -1,8 +1,10 @@
 """`make bench`: run every bench/bench_*.py module and print one table of ratios.
 
 Each module defines `run() -> list[dict]`; a row has `name`, `value`, `unit`, `reference`,
-`reference_value`, `ratio` (value relative to the reference, >1 means eobatch is faster or bigger as
-`note` explains), `target` and `note`. Every figure is measured in this run, next to its reference.
+`reference_value`, `ratio` (value relative to the reference, as `note` explains), `target`, `note` and, for
+paired measurements (bench/paired.py), `rounds`, `load` (1-minute load average before->after) and `cpu_s`
+(CPU seconds of the bench process and its descendants, value vs reference). Every figure is measured in
+this run, next to its reference.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ def main(argv: list[str]) -> int:
     names = sorted(p.stem for p in here.glob("bench_*.py"))
     if argv:
         names = [n for n in names if any(a in n for a in argv)]
-    print(f"machine: {machine()}")
+    print(f"machine: {machine()}; load average {os.getloadavg()[0]:.2f}")
     rows: list[dict] = []
     for name in names:
         module = importlib.import_module(f"bench.{name}")
@@ -52,7 +54,10 @@ def main(argv: list[str]) -> int:
             row.setdefault("suite", name.removeprefix("bench_"))
             rows.append(row)
         print(f"  {name} took {time.perf_counter() - started:.1f} s", flush=True)
-    cols = ["suite", "name", "value", "unit", "reference", "reference_value", "ratio", "target", "note"]
+    cols = [
+        "suite", "name", "value", "unit", "reference", "reference_value", "ratio", "target", "rounds", "load",
+        "cpu_s", "note",
+    ]  # fmt: skip
     table = [[fmt(r.get(c)) for c in cols] for r in rows]
     widths = [max(len(c), *(len(t[i]) for t in table)) if table else len(c) for i, c in enumerate(cols)]
     print(" | ".join(c.ljust(w) for c, w in zip(cols, widths, strict=True)))

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+import yaml
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -22,6 +23,8 @@ accounts_app = typer.Typer(help="Accounts, OAuth clients and processing units.",
 grids_app = typer.Typer(help="Tiling grids.", invoke_without_command=True)
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(grids_app, name="grids")
+collections_app = typer.Typer(help="Data collections: index your own COGs.", no_args_is_help=True)
+app.add_typer(collections_app, name="collections")
 console = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True)
 
@@ -306,6 +309,52 @@ def grids_export(
     out.print(f"{len(tiles_)} tiles written to {target}")
 
 
+@collections_app.command("index")
+def collections_index(
+    root: Annotated[str, typer.Argument(help="Folder or s3://bucket/prefix holding the COGs")],
+    collection_id: Annotated[str, typer.Option("--id", help="Collection id")] = "byoc",
+    output: Annotated[
+        str | None, typer.Option("--output", "-o", help="Where collection.json goes (default ROOT)")
+    ] = None,
+    when: Annotated[str | None, typer.Option("--datetime", help="Acquisition time for items without a date")] = None,
+    endpoint: Annotated[str | None, typer.Option("--endpoint", help="S3 endpoint URL (default AWS)")] = None,
+    region: Annotated[str | None, typer.Option("--region", help="S3 region")] = None,
+    access_key_env: Annotated[str | None, typer.Option("--access-key-env", help="Variable with the key id")] = None,
+    secret_key_env: Annotated[str | None, typer.Option("--secret-key-env", help="Variable with the secret")] = None,
+    unsigned: Annotated[bool, typer.Option("--unsigned", help="Anonymous S3 requests")] = False,
+) -> None:
+    """Build a static STAC collection (projection extension) from a folder or S3 prefix of COGs."""
+    import datetime as dt
+
+    from eobatch.collections.access import build_access
+    from eobatch.collections.config import AccessConfig
+    from eobatch.collections.indexer import build_collection, write_collection
+    from eobatch.errors import EobatchError
+
+    try:
+        credentials = None
+        if access_key_env or secret_key_env:
+            credentials = {"access_key_env": access_key_env, "secret_key_env": secret_key_env}
+        config = AccessConfig.model_validate(
+            {"endpoint": endpoint, "region": region, "unsigned": unsigned, "credentials": credentials}
+        )
+        access = build_access(collection_id, config, None)
+        default = dt.datetime.fromisoformat(when.replace("Z", "+00:00")) if when else None
+        if default is not None and default.tzinfo is None:
+            default = default.replace(tzinfo=dt.UTC)
+        collection = build_collection(root, collection_id, access, default)
+        href = write_collection(collection, output or root, access)
+    except (EobatchError, ValueError) as error:
+        fail(error)
+    items = list(collection.get_items())
+    out.print(f"{len(items)} items, {sum(len(i.assets) for i in items)} assets: {href}")
+    entry = {"source": {"kind": "static", "href": href}}
+    if endpoint or region or unsigned or credentials:
+        entry["access"] = config.model_dump(exclude_defaults=True)
+    out.print("collections file entry (add bands or a preset):")
+    out.print(yaml.safe_dump({"collections": {f"byoc-{collection_id}": entry}}, sort_keys=False), markup=False)
+
+
 def bounds_from_file(path: Path) -> dict:
     """Read an area from a GeoJSON geometry, Feature, FeatureCollection or request bounds object."""
     from eobatch.grids.export import bounds_from_geojson
@@ -316,25 +365,15 @@ def bounds_from_file(path: Path) -> dict:
 # --- waiting and the demo ------------------------------------------------------------------------
 
 
-def tile_counts(client: EobatchClient, request_id: str) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for tile in client.tiles(request_id):
-        counts[tile["status"]] = counts.get(tile["status"], 0) + 1
-    return counts
-
-
 def wait_for(
     client: EobatchClient,
     request_id: str,
     *,
     analyse_only: bool = False,
     quiet: bool = False,
-    poll: float = 0.5,
     timeout: float = 3600.0,
 ) -> dict:
-    """Poll a request until its analysis (or its processing) ends, showing a progress bar of tiles."""
-    deadline = time.monotonic() + timeout
-    request = client.get(request_id)
+    """Follow a request's event stream until its analysis (or its processing) ends, with a progress bar."""
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
@@ -342,32 +381,27 @@ def wait_for(
         TextColumn("{task.fields[extra]}"),
         TimeElapsedColumn(),
     )
+    until = FINAL | {"ANALYSIS_DONE"} if analyse_only else FINAL
     with Progress(*columns, console=console, disable=quiet, transient=False) as progress:
         bar = progress.add_task("analysing", total=None, extra="")
-        while request["status"] in ("CREATED", "ANALYSING") and time.monotonic() < deadline:
-            time.sleep(poll)
-            request = client.get(request_id)
-        if analyse_only or request["status"] in FINAL or request["status"] == "ANALYSIS_DONE":
-            progress.update(
-                bar, description=request["status"].lower(), total=request.get("tileCount") or 0, completed=0
-            )
-            return request
-        total = int(request.get("tileCount") or 0)
-        progress.update(bar, description="processing", total=total)
-        while time.monotonic() < deadline:
-            counts = tile_counts(client, request_id)
-            done, failed = counts.get("PROCESSED", 0), counts.get("FAILED", 0)
-            running = sum(counts.get(s, 0) for s in ("SCHEDULED", "QUEUED", "PROCESSING"))
-            progress.update(
-                bar,
-                completed=done + failed,
-                extra=f"processed {done}, failed {failed}, running {running}, pending {counts.get('PENDING', 0)}",
-            )
-            request = client.get(request_id)
-            if request["status"] in FINAL:
-                progress.update(bar, description=request["status"].lower())
-                return request
-            time.sleep(poll)
+        finished = {"PROCESSED": 0, "FAILED": 0}
+
+        def show(kind: str, data: dict) -> None:
+            if kind == "snapshot":
+                for status in finished:
+                    finished[status] = int((data.get("tiles") or {}).get(status, 0))
+            elif kind == "tile" and data.get("status") in finished:
+                finished[data["status"]] += 1
+            if kind in ("snapshot", "status") and data.get("status"):
+                total = data.get("tileCount") or progress.tasks[0].total
+                progress.update(bar, description=data["status"].lower(), total=total)
+            if kind == "status" and data.get("status") == "PROCESSING":
+                progress.update(bar, total=client.get(request_id).get("tileCount") or 0)
+            done, failed = finished["PROCESSED"], finished["FAILED"]
+            progress.update(bar, completed=done + failed, extra=f"processed {done}, failed {failed}")
+
+        request = client.wait_events(request_id, until=until, on_event=show, timeout=timeout)
+        progress.update(bar, description=request["status"].lower())
     return request
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,6 +13,7 @@ import httpx
 
 TOKEN_PATH = "/auth/realms/main/protocol/openid-connect/token"
 V1 = "/api/v1/batch"
+RESTING = frozenset({"DONE", "PARTIAL", "FAILED", "CANCELED", "STOPPED"})
 
 
 class ApiError(Exception):
@@ -99,6 +100,46 @@ class EobatchClient:
 
     def grids(self) -> list[dict]:
         return list(self._pages(f"{V1}/tilinggrids", {}))
+
+    def events(self, request_id: str, after: int | None = None) -> Iterator[tuple[str, dict]]:
+        """The request's server-sent events as (event, data): a `snapshot` first unless `after` is given."""
+        params = {} if after is None else {"after": after}
+        timeout = httpx.Timeout(60.0, read=60.0)  # the server sends a keep-alive every 15 s
+        path = f"{V1}/process/{request_id}/events"
+        with self._http.stream("GET", path, params=params, headers=self._auth(), timeout=timeout) as response:
+            if response.status_code >= 400:
+                response.read()
+                raise ApiError(response.status_code, _json(response))
+            kind = "message"
+            for line in response.iter_lines():
+                if line.startswith("event:"):
+                    kind = line[6:].strip()
+                elif line.startswith("data:"):
+                    yield kind, json.loads(line[5:])
+                elif not line:
+                    kind = "message"
+
+    def wait_events(
+        self,
+        request_id: str,
+        until: Collection[str] = RESTING,
+        on_event: Callable[[str, dict], None] | None = None,
+        timeout: float = 3600.0,
+    ) -> dict:
+        """Follow the request's events until its status is in `until` (or it rests); returns the request."""
+        deadline = time.monotonic() + timeout
+        after: int | None = None
+        while time.monotonic() < deadline:
+            try:
+                for kind, data in self.events(request_id, after):
+                    after = data.get("eventId", data.get("id", after)) if kind != "end" else after
+                    if on_event is not None:
+                        on_event(kind, data)
+                    if kind == "end" or (kind in ("snapshot", "status") and data.get("status") in until):
+                        return self.get(request_id)
+            except httpx.TransportError:
+                time.sleep(1.0)  # reconnect, resuming after the last event seen
+        return self.get(request_id)
 
     def _pages(self, path: str, params: dict[str, Any]) -> Iterator[dict]:
         params = dict(params)

@@ -46,6 +46,12 @@ class Settings(BaseSettings):
         description="v2: upload execution-<id>.sqlite at most this often while processing (and always at the end)",
     )
 
+    # events and webhooks (eobatch extensions, docs/events.md)
+    events_poll_interval_s: float = Field(default=0.5, description="How often an event stream reads new events")
+    webhook_retry_base_s: float = Field(default=2.0, description="First webhook retry delay; doubles each time")
+    webhook_max_attempts: int = Field(default=8, description="Attempts per webhook event before it is skipped")
+    webhook_timeout_s: float = 10.0
+
     # evalscript sandbox
     evalscript_timeout_s: float = 600.0
     evalscript_max_memory_mb: int = 1024

@@ -118,7 +118,7 @@ def test_reversed_range_and_bad_cloud_cover_are_refused(real_registry):
 def test_index_search_is_fast_after_load(real_registry):
     collection = real_registry.get("sentinel-2-l1c")
     collection.search(AREA, *SUMMER)
-    index = collection.source.index(collection.asset_bands, None)
+    index = collection.source.index(collection.asset_bands, collection.harmonize)
     start, end = dt.datetime(2015, 7, 1, tzinfo=dt.UTC), dt.datetime(2015, 10, 1, tzinfo=dt.UTC)
     assert len(index) == 5
     assert index.search(AREA, start, end) == collection.search(AREA, *SUMMER)

@@ -55,9 +55,12 @@ def make_scene(scene_id, when, cloud, epsg, x0, y0, width, height, seed, coarse=
     return scene
 
 
-def write_archive(root: Path, scenes: list[SceneFile], href_prefix: str | None = None) -> Path:
+def write_archive(
+    root: Path, scenes: list[SceneFile], href_prefix: str | None = None, access: dict | None = None
+) -> Path:
     """Write the COGs and a FeatureCollection; returns the collections YAML path. `href_prefix`
-    replaces the local folder in asset hrefs (for example s3://bucket/archive after uploading)."""
+    replaces the local folder in asset hrefs (for example s3://bucket/archive after uploading);
+    `access` is the collection's access configuration."""
     features = []
     for scene in scenes:
         folder = root / scene.id
@@ -87,16 +90,11 @@ def write_archive(root: Path, scenes: list[SceneFile], href_prefix: str | None =
         )
     items = root / "items.json"
     items.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
+    entry = {"preset": "sentinel-2-l1c", "source": {"kind": "static", "href": str(items)}}
+    if access:
+        entry["access"] = access
     config = root / "collections.yaml"
-    config.write_text(
-        yaml.safe_dump(
-            {
-                "collections": {
-                    COLLECTION: {"preset": "sentinel-2-l1c", "source": {"kind": "static", "href": str(items)}}
-                }
-            }
-        )
-    )
+    config.write_text(yaml.safe_dump({"collections": {COLLECTION: entry}}))
     return config
 
 

@@ -12,7 +12,7 @@ from rasterio.warp import reproject
 from eobatch.errors import BadRequest
 from eobatch.processing import NoOverlap, TargetGrid, read_onto_grid, resampling_for
 from eobatch.processing.sources import open_source
-from eobatch.settings import Settings
+from eobatch.storage.access import StoreAccess
 from tests.processing.rasters import gradient, write_cog
 
 X0, Y0 = 500_000.0, 5_100_000.0
@@ -88,7 +88,7 @@ def test_downsampling_reads_the_matching_overview(tmp_path):
     data = gradient(256, 256, seed=5)
     path = write_cog(tmp_path / "b.tif", data, Affine(10, 0, X0, 0, -10, Y0), overviews=(2, 4))
     grid = TargetGrid(32633, Affine(40, 0, X0, 0, -40, Y0), 64, 64)
-    with open_source(str(path), grid, Settings(data_dir=tmp_path)) as src:
+    with open_source(str(path), grid, StoreAccess()) as src:
         assert src.width == 64  # the 4x overview, not the full image
         out = read_onto_grid(src, grid, Resampling.nearest, 0)
     with rasterio.open(path, overview_level=1) as ovr:

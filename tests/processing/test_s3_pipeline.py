@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import rasterio
@@ -18,10 +20,18 @@ from tests.processing.expected import first_valid_reflectance, ndvi
 RESPONSES = [{"identifier": "ndvi", "format": {"type": "image/tiff"}}]
 
 
+def archive_access(seaweed, folder) -> dict:
+    """The collection's own access to SeaweedFS: endpoint and keys from a credentials file."""
+    keys = folder / "archive-keys.json"
+    keys.write_text(json.dumps({"access_key_id": seaweed.access_key, "secret_access_key": seaweed.secret_key}))
+    return {"endpoint": seaweed.endpoint, "credentials": {"file": str(keys)}}
+
+
 @pytest.fixture(scope="module")
 def s3_archive(seaweed, tmp_path_factory, synthetic_scenes):
     root = tmp_path_factory.mktemp("s3archive")
-    config = write_archive(root, synthetic_scenes, href_prefix=f"s3://{seaweed.bucket}/archive")
+    access = archive_access(seaweed, root)
+    config = write_archive(root, synthetic_scenes, href_prefix=f"s3://{seaweed.bucket}/archive", access=access)
     client = seaweed.client()
     for path in root.rglob("*.tif"):
         client.upload_file(str(path), seaweed.bucket, f"archive/{path.relative_to(root)}")
@@ -74,7 +84,8 @@ def test_destination_with_wrong_credentials_fails_clearly(s3_settings, seaweed, 
 
 def test_missing_source_object_names_the_url(s3_settings, seaweed, tile, synthetic_scenes, tmp_path):
     root = tmp_path / "partial"
-    config = write_archive(root, synthetic_scenes[1:2], href_prefix=f"s3://{seaweed.bucket}/partial")
+    access = archive_access(seaweed, tmp_path)
+    config = write_archive(root, synthetic_scenes[1:2], href_prefix=f"s3://{seaweed.bucket}/partial", access=access)
     for path in root.rglob("*.tif"):
         if path.name != "B04.tif":
             seaweed.client().upload_file(str(path), seaweed.bucket, f"partial/{path.relative_to(root)}")
@@ -94,8 +105,10 @@ def test_missing_source_object_names_the_url(s3_settings, seaweed, tile, synthet
 
 
 def test_bytes_on_s3_open_with_gdal(s3_settings, seaweed):
-    from eobatch.processing.sources import gdal_env, gdal_path
+    from eobatch.storage.access import output_store_access
 
+    access = output_store_access(s3_settings)
     seaweed.client().put_object(Bucket=seaweed.bucket, Key="x/not-a-tif.tif", Body=b"nope")
-    with gdal_env(s3_settings), pytest.raises(rasterio.errors.RasterioIOError):
-        rasterio.open(gdal_path(f"s3://{seaweed.bucket}/x/not-a-tif.tif", s3_settings))
+    href = f"s3://{seaweed.bucket}/x/not-a-tif.tif"
+    with access.rasterio_env(href), pytest.raises(rasterio.errors.RasterioIOError):
+        rasterio.open(access.gdal_path(href))

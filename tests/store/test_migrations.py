@@ -1,4 +1,4 @@
-"""Migration 0002 gives every stored request a typed plan: a request stored before it still runs after it."""
+"""Migration 0004 gives every stored request a typed plan: a request stored before it still runs after it."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ PROCESS_REQUEST = {
     "evalscript": NDVI,
 }
 
-# batch_requests as migration 0001 made it (no plan columns)
+# batch_requests before migration 0004 (no plan columns)
 OLD_REQUESTS = sa.table(
     "batch_requests",
     *(sa.column(name) for name in ("id", "account_id", "api_version", "status", "user_action", "bucket_name")),
@@ -49,12 +49,12 @@ OLD_REQUESTS = sa.table(
 OLD_ACCOUNTS = sa.table("accounts", *(sa.column(n) for n in ("id", "name", "available_pu", "reserved_pu", "created")))
 
 
-def _database_at_0001(url: str) -> Database:
+def _database_before_plans(url: str) -> Database:
     database = Database(url)
     config = alembic_config(url)
     with database.engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.upgrade(config, "0001")
+        command.upgrade(config, "0003")  # the revision before the plan
     return database
 
 
@@ -94,7 +94,7 @@ def demo_dir(tmp_path_factory) -> Path:
 
 
 def test_a_request_stored_before_the_migration_still_runs_after_it(database_url, demo_dir):
-    database = _database_at_0001(database_url)
+    database = _database_before_plans(database_url)
     account = str(uuid.uuid4())
     with database.engine.begin() as connection:
         connection.execute(

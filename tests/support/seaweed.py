@@ -6,6 +6,7 @@ secret is rejected), polled until the first PUT succeeds; SIGKILL and rmtree at 
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -72,10 +73,21 @@ def _free_ports(n: int) -> list[int]:
     return ports
 
 
-def start_seaweed(timeout_s: float = 30.0) -> Seaweed:
-    """Start `weed mini` on free loopback ports and wait until a PUT works."""
+def start_seaweed(timeout_s: float = 30.0, identities: list[dict] | None = None) -> Seaweed:
+    """Start `weed mini` on free loopback ports and wait until a PUT works. `identities` are extra
+    SeaweedFS S3 identities (name, credentials, actions such as "Read:bucket"; name "anonymous"
+    for unsigned requests) beside the admin key pair."""
     data_dir = Path(tempfile.mkdtemp(prefix="eobatch-weed-"))
     p = _free_ports(10)
+    extra = []
+    if identities:
+        admin = {
+            "name": "admin",
+            "credentials": [{"accessKey": ACCESS_KEY, "secretKey": SECRET_KEY}],
+            "actions": ["Admin", "Read", "List", "Tagging", "Write"],
+        }
+        (data_dir / "s3.json").write_text(json.dumps({"identities": [admin, *identities]}))
+        extra = [f"-s3.config={data_dir / 's3.json'}"]
     env = os.environ | {
         "AWS_ACCESS_KEY_ID": ACCESS_KEY,
         "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
@@ -88,7 +100,7 @@ def start_seaweed(timeout_s: float = 30.0) -> Seaweed:
         "-s3.port.iceberg=0", "-s3.port.lance=0",
         f"-s3.port={p[0]}", f"-master.port={p[1]}", f"-volume.port={p[2]}", f"-filer.port={p[3]}",
         f"-admin.port={p[4]}", f"-s3.port.grpc={p[5]}", f"-master.port.grpc={p[6]}",
-        f"-volume.port.grpc={p[7]}", f"-filer.port.grpc={p[8]}", f"-admin.port.grpc={p[9]}",
+        f"-volume.port.grpc={p[7]}", f"-filer.port.grpc={p[8]}", f"-admin.port.grpc={p[9]}", *extra,
     ]  # fmt: skip
     log = open(data_dir / "weed.log", "wb")  # noqa: SIM115 - lives as long as the process
     process = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=data_dir)

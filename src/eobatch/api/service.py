@@ -14,10 +14,11 @@ from eobatch.domain.plan import BatchPlan
 from eobatch.domain.states import UserAction
 from eobatch.errors import BadRequest, Violation
 from eobatch.settings import Settings
-from eobatch.store import accounts, ledger, requests
+from eobatch.store import accounts, ledger, requests, webhooks
 from eobatch.store.actions import apply_action
 from eobatch.store.db import Database
 from eobatch.store.models import BatchRequest, Tile
+from eobatch.webhooks.spec import split_webhook
 
 
 @dataclass
@@ -33,9 +34,13 @@ class BatchService:
         return IntakeContext(self.settings, tuple(buckets))
 
     def create(self, account_id: str, body: Any) -> BatchRequest:
+        body, webhook = split_webhook(body)  # the eobatch `webhook` extension field (docs/events.md)
         intake = parse_v1(body, self.context(account_id))  # collection registry, grids: outside a transaction
         with self.database.session() as session:
-            return requests.create_request(session, account_id, intake)
+            row = requests.create_request(session, account_id, intake)
+            if webhook is not None:
+                webhooks.register(session, row.id, account_id, webhook.url, webhook.secret)
+            return row
 
     def get(self, account_id: str, request_id: str) -> BatchRequest:
         with self.database.session() as session:

@@ -4,9 +4,10 @@ Public surface (docs/ARCHITECTURE.md "collections", docs/collections.md):
 """
 
 from eobatch.collections.bands import BandSpec, preset_bands
-from eobatch.collections.collection import Collection, HarmonizeRule
+from eobatch.collections.collection import Collection
 from eobatch.collections.demo import DEMO_AREA_WGS84, DEMO_BBOX, DEMO_TIME_RANGE, ensure_demo_archive
 from eobatch.collections.filters import DataFilter, validate_data_filter
+from eobatch.collections.harmonize import HarmonizeRule
 from eobatch.collections.hrefs import CatalogUnreadable
 from eobatch.collections.registry import CollectionRegistry
 from eobatch.collections.scene import MOSAICKING_ORDERS, Scene, group_by_day, order_scenes

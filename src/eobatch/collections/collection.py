@@ -1,46 +1,20 @@
 """`Collection`: one data collection type (`sentinel-2-l2a`, `byoc-<id>`, ...) with its bands,
-its harmonizeValues rule and the source its scenes come from."""
+its harmonizeValues rule, the source its scenes come from and how its assets are read."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from shapely.geometry.base import BaseGeometry
 
 from eobatch.collections.bands import BandSpec
 from eobatch.collections.filters import parse_datetime
+from eobatch.collections.harmonize import NO_HARMONIZE, HarmonizeRule
 from eobatch.collections.scene import Scene
 from eobatch.collections.sources import SceneSource
 from eobatch.errors import BadRequest, Violation
-
-
-def _baseline_tuple(value: str) -> tuple[int, ...] | None:
-    try:
-        return tuple(int(part) for part in value.strip().split("."))
-    except ValueError:
-        return None
-
-
-@dataclass(frozen=True)
-class HarmonizeRule:
-    """harmonizeValues: scenes whose `baseline_property` is >= `min_baseline` get `offset` added to
-    their DN (Sentinel-2 processing baseline 04.00 added +1000 to every DN). No property: no offset."""
-
-    baseline_property: str | None = None
-    min_baseline: str = "04.00"
-    offset: float = -1000.0
-
-    def offset_for(self, scene: Scene) -> float:
-        if not self.baseline_property or scene.processing_baseline is None:
-            return 0.0
-        have = _baseline_tuple(scene.processing_baseline)
-        need = _baseline_tuple(self.min_baseline)
-        return self.offset if have is not None and need is not None and have >= need else 0.0
-
-
-NO_HARMONIZE = HarmonizeRule()
+from eobatch.storage.access import StoreAccess
 
 
 class Collection:
@@ -54,8 +28,10 @@ class Collection:
         *,
         title: str = "",
         harmonize: HarmonizeRule = NO_HARMONIZE,
+        access: StoreAccess | None = None,
     ):
         self.type = type
+        self.access = access or StoreAccess()
         self.bands = dict(bands)
         self.source = source
         self.title = title
@@ -88,7 +64,7 @@ class Collection:
             return []
         return self.source.search(
             self.asset_bands,
-            self.harmonize.baseline_property,
+            self.harmonize,
             area_wgs84,
             start,
             end,
@@ -109,5 +85,6 @@ class Collection:
             raise BadRequest(message, [Violation(parameter, message)])
 
     def harmonize_offset(self, scene: Scene) -> float:
-        """DN offset to add before scaling when the request has harmonizeValues=true (0 or -1000)."""
-        return self.harmonize.offset_for(scene)
+        """DN offset to add before scaling when the request has harmonizeValues=true (0 or -1000),
+        decided at search time from the scene's item properties."""
+        return scene.harmonize_offset

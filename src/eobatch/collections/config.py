@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from eobatch.errors import BadRequest, Violation
 
@@ -40,8 +40,9 @@ class StacApiSourceConfig(_Strict):
     kind: Literal["stac-api"]
     url: str
     collection: str
-    headers: dict[str, str] = Field(default_factory=dict)
-    max_items: int = Field(default=2000, gt=0)
+    headers: dict[str, str] = Field(default_factory=dict, description="Sent to the API (not to assets)")
+    max_items: int = Field(default=50_000, gt=0, description="More matching items is an error, never a cut")
+    page_size: int = Field(default=500, gt=0, le=10_000, description="Items per result page")
 
 
 class DemoSourceConfig(_Strict):
@@ -65,12 +66,73 @@ class HarmonizeConfig(_Strict):
     baseline_property: str | None = None
     min_baseline: str = "04.00"
     offset: float = -1000.0
+    offset_applied_property: str | None = Field(default=None, description="true: the provider removed the offset")
+
+
+class CredentialsConfig(_Strict):
+    """Where the archive's S3 keys are: environment variable names, or a file. Never the keys themselves."""
+
+    access_key_env: str | None = None
+    secret_key_env: str | None = None
+    session_token_env: str | None = None
+    file: str | None = Field(default=None, description="AWS shared-credentials INI file, or JSON/YAML with the keys")
+    profile: str = "default"
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> CredentialsConfig:
+        by_env = self.access_key_env is not None or self.secret_key_env is not None
+        if by_env == (self.file is not None):
+            raise ValueError("give either access_key_env and secret_key_env, or file")
+        if by_env and not (self.access_key_env and self.secret_key_env):
+            raise ValueError("access_key_env and secret_key_env go together")
+        return self
+
+
+class SignerConfig(_Strict):
+    """`token`: a Planetary Computer-style token endpoint; `python`: `factory: module:callable`."""
+
+    kind: Literal["token", "python"]
+    token_url: str | None = None
+    headers: dict[str, str] = Field(default_factory=dict)
+    factory: str | None = None
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _complete(self) -> SignerConfig:
+        if self.kind == "token" and not self.token_url:
+            raise ValueError("a token signer needs token_url")
+        if self.kind == "python" and not self.factory:
+            raise ValueError("a python signer needs factory (module:callable)")
+        return self
+
+
+class AccessConfig(_Strict):
+    """How this collection's catalog documents and assets are read (docs/collections.md "Access")."""
+
+    endpoint: str | None = Field(default=None, description="S3 endpoint URL for s3:// hrefs; default AWS")
+    region: str | None = None
+    credentials: CredentialsConfig | None = None
+    unsigned: bool = False
+    requester_pays: bool = False
+    headers: dict[str, str] = Field(default_factory=dict, description="Sent with every http(s) read")
+    signer: SignerConfig | None = None
+    gdal: dict[str, str | int | float | bool] = Field(default_factory=dict, description="GDAL config overrides")
+    output_store: bool = Field(default=False, description="Read s3:// hrefs from the service's own output store")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> AccessConfig:
+        if self.unsigned and self.credentials is not None:
+            raise ValueError("unsigned access takes no credentials")
+        if self.output_store and (self.endpoint or self.credentials or self.unsigned or self.requester_pays):
+            raise ValueError("output_store uses the service's own store settings; drop endpoint/credentials/flags")
+        return self
 
 
 class CollectionConfig(_Strict):
     title: str = ""
     preset: Literal["sentinel-2-l1c", "sentinel-2-l2a"] | None = None
     source: SourceConfig
+    access: AccessConfig = Field(default_factory=AccessConfig)
     harmonize: Literal["none", "sentinel-2"] | HarmonizeConfig = "none"
     defaults: BandConfig = Field(default_factory=BandConfig, description="Applied to bands given here")
     bands: dict[str, BandConfig] = Field(default_factory=dict)
@@ -142,5 +204,9 @@ def load_collections_file(path: str | Path, environ: dict[str, str] | None = Non
         if isinstance(entry.source, StaticSourceConfig):
             source = entry.source.model_copy(update={"href": _absolute_href(entry.source.href, folder)})
             entry = entry.model_copy(update={"source": source})
+        credentials = entry.access.credentials
+        if credentials is not None and credentials.file:
+            credentials = credentials.model_copy(update={"file": _absolute_href(credentials.file, folder)})
+            entry = entry.model_copy(update={"access": entry.access.model_copy(update={"credentials": credentials})})
         fixed[type_] = entry
     return CollectionsFile(collections=fixed)

@@ -1,4 +1,5 @@
-"""Reading STAC JSON from a local path, http(s):// or s3://, and resolving relative hrefs.
+"""Reading STAC JSON from a local path, http(s):// or s3:// through a `StoreAccess`, and resolving
+relative hrefs.
 
 Foreign errors (OSError, httpx, obstore) are translated into `CatalogUnreadable` here, where they
 enter eobatch.
@@ -9,26 +10,21 @@ from __future__ import annotations
 import json
 import os
 import posixpath
-from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import httpx
 from obstore.exceptions import BaseError as ObstoreError
 
 from eobatch.errors import EobatchError
-from eobatch.settings import Settings
+from eobatch.storage.access import StoreAccess, href_scheme
+
+scheme = href_scheme
 
 
 class CatalogUnreadable(EobatchError):
     """A STAC catalog, collection or item could not be read or parsed."""
 
     code = "COLLECTION_UNREADABLE"
-
-
-def scheme(href: str) -> str:
-    """'http', 'https', 's3', 'file' or '' for a plain path."""
-    parts = urlsplit(href)
-    return parts.scheme.lower() if len(parts.scheme) > 1 else ""
 
 
 def is_url(href: str) -> bool:
@@ -53,41 +49,21 @@ def resolve_href(base: str, href: str) -> str:
     return os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(base)), href))
 
 
-def _read_s3(href: str, settings: Settings | None) -> bytes:
-    from obstore.store import S3Store
-
-    parts = urlsplit(href)
-    options: dict[str, Any] = {}
-    if settings is not None and settings.s3_endpoint:
-        options = {
-            "endpoint": settings.s3_endpoint,
-            "region": settings.s3_region,
-            "client_options": {"allow_http": True},
-        }
-        if settings.s3_access_key:
-            options["access_key_id"] = settings.s3_access_key
-            options["secret_access_key"] = settings.s3_secret_key
-    store = S3Store(parts.netloc, **options)
-    return bytes(store.get(parts.path.lstrip("/")).bytes())
-
-
-def read_json(href: str, settings: Settings | None = None, client: httpx.Client | None = None) -> dict:
-    """The JSON document at `href`; CatalogUnreadable names the href and the cause."""
+def read_text(href: str, access: StoreAccess | None = None, client: httpx.Client | None = None) -> str:
+    """The text document at `href`; CatalogUnreadable names the href and the cause."""
     try:
-        kind = scheme(href)
-        if kind in ("http", "https"):
-            response = (client or httpx).get(href, timeout=30.0, follow_redirects=True)
-            response.raise_for_status()
-            raw = response.content
-        elif kind == "s3":
-            raw = _read_s3(href, settings)
-        else:
-            path = urlsplit(href).path if kind == "file" else href
-            with open(path, "rb") as f:
-                raw = f.read()
-        document = json.loads(raw)
+        return (access or StoreAccess()).read_bytes(href, client).decode("utf-8")
     except (OSError, ValueError, httpx.HTTPError, ObstoreError) as exc:
         raise CatalogUnreadable(f"Cannot read STAC document {href}: {exc}") from exc
+
+
+def read_json(href: str, access: StoreAccess | None = None, client: httpx.Client | None = None) -> dict:
+    """The JSON object at `href`; CatalogUnreadable names the href and the cause."""
+    text = read_text(href, access, client)
+    try:
+        document = json.loads(text)
+    except ValueError as exc:
+        raise CatalogUnreadable(f"STAC document {href} is not JSON: {exc}") from exc
     if not isinstance(document, dict):
         raise CatalogUnreadable(f"STAC document {href} is not a JSON object")
     return document

@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
+from eobatch.collections.access import build_access
 from eobatch.collections.bands import BandSpec, cloud_mask_band, data_mask_band, preset_bands
-from eobatch.collections.collection import NO_HARMONIZE, Collection, HarmonizeRule
+from eobatch.collections.collection import Collection
 from eobatch.collections.config import (
     BandConfig,
     CollectionConfig,
@@ -15,13 +16,14 @@ from eobatch.collections.config import (
     StacApiSourceConfig,
     load_collections_file,
 )
+from eobatch.collections.harmonize import NO_HARMONIZE, SENTINEL2_HARMONIZE, HarmonizeRule
 from eobatch.collections.sources import DemoSource, SceneSource, StacApiSource, StaticCatalogSource
 from eobatch.errors import BadRequest, Violation
 from eobatch.settings import Settings
+from eobatch.storage.access import StoreAccess
 
 # Older Sentinel Hub identifiers that clients still send.
 TYPE_ALIASES = {"S2L1C": "sentinel-2-l1c", "S2L2A": "sentinel-2-l2a"}
-SENTINEL2_HARMONIZE = HarmonizeRule(baseline_property="s2:processing_baseline")
 
 
 def _merge_band(name: str, base: BandSpec | None, cfg: BandConfig, defaults: BandConfig, type_: str) -> BandSpec:
@@ -72,7 +74,7 @@ def _harmonize(entry: CollectionConfig) -> HarmonizeRule:
     return HarmonizeRule(**entry.harmonize.model_dump())
 
 
-def _source(type_: str, entry: CollectionConfig, settings: Settings | None) -> SceneSource:
+def _source(type_: str, entry: CollectionConfig, settings: Settings | None, access: StoreAccess) -> SceneSource:
     src = entry.source
     if isinstance(src, DemoSourceConfig):
         level = src.level or type_
@@ -80,8 +82,8 @@ def _source(type_: str, entry: CollectionConfig, settings: Settings | None) -> S
             raise BadRequest(f"Collection {type_}: a demo source needs `level` sentinel-2-l2a or sentinel-2-l1c")
         return DemoSource(settings=settings or Settings(), level=level)
     if isinstance(src, StacApiSourceConfig):
-        return StacApiSource(src.url, src.collection, dict(src.headers), src.max_items)
-    return StaticCatalogSource(src.href, src.collection, settings)
+        return StacApiSource(src.url, src.collection, dict(src.headers), src.max_items, src.page_size)
+    return StaticCatalogSource(src.href, src.collection, access)
 
 
 def demo_collection(level: str, settings: Settings) -> Collection:
@@ -104,16 +106,15 @@ class CollectionRegistry:
     def from_file(cls, path: str | Path, settings: Settings | None = None) -> CollectionRegistry:
         """The collections declared in a YAML or TOML file (only those)."""
         parsed = load_collections_file(path)
-        return cls(
-            Collection(
-                type_,
-                build_bands(type_, entry),
-                _source(type_, entry, settings),
-                title=entry.title,
-                harmonize=_harmonize(entry),
+        collections = []
+        for type_, entry in parsed.collections.items():
+            access = build_access(type_, entry.access, settings)
+            source = _source(type_, entry, settings, access)
+            bands = build_bands(type_, entry)
+            collections.append(
+                Collection(type_, bands, source, title=entry.title, harmonize=_harmonize(entry), access=access)
             )
-            for type_, entry in parsed.collections.items()
-        )
+        return cls(collections)
 
     @classmethod
     def default(cls, settings: Settings) -> CollectionRegistry:

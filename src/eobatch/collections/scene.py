@@ -24,6 +24,7 @@ class Scene:
     footprint_wgs84: BaseGeometry
     epsg: int | None
     processing_baseline: str | None = field(default=None, compare=False)
+    harmonize_offset: float = field(default=0.0, compare=False)  # DN offset for harmonizeValues=true
 
     def __hash__(self) -> int:
         return hash((self.id, self.datetime))

@@ -19,7 +19,7 @@ from eobatch.errors import TileFailure
 from eobatch.processing.grid import TargetGrid
 from eobatch.processing.mosaic import DATA_MASK, SceneData
 from eobatch.processing.read import NoOverlap, read_onto_grid, resampling_for
-from eobatch.processing.sources import gdal_env, open_source
+from eobatch.processing.sources import open_source
 from eobatch.settings import Settings
 
 DEFAULT_BAND_WORKERS = 1  # measured (bench_pipeline): threads were slower on 2 cores
@@ -91,7 +91,7 @@ class SceneReader:
                 f"Scene {scene.id} has no asset for band {plan.name}; it has: {', '.join(scene.assets) or 'none'}",
                 retryable=False,
             )
-        with gdal_env(self.settings), open_source(href, self.grid, self.settings) as src:
+        with open_source(href, self.grid, self.collection.access) as src:
             resampling = resampling_for(self.processing, _native_resolution(src, self.grid), self.grid.resolution)
             return read_onto_grid(src, self.grid, resampling, plan.nodata)
 

@@ -1,8 +1,9 @@
-"""Open source rasters (local paths, http(s)://, s3://) with GDAL options scoped to the call.
+"""Open source rasters (local paths, http(s)://, s3://) through their collection's `StoreAccess`.
 
-s3:// hrefs go to the configured S3 endpoint through GDAL's /vsis3/ (infra-notes.md §2.3), or, on
-embedded defaults (no endpoint), to the local bucket folder. GDAL errors become `TileFailure`s whose
-reason names the href and carries GDAL's message.
+The access decides what GDAL opens (/vsis3/ on the collection's endpoint, /vsicurl/ with signed
+URLs and headers, a local path) and the GDAL configuration of the read (cloud defaults plus the
+collection's overrides). GDAL errors become `TileFailure`s whose reason names the href and carries
+GDAL's message.
 """
 
 from __future__ import annotations
@@ -12,77 +13,45 @@ from contextlib import contextmanager
 
 import rasterio
 from rasterio.errors import RasterioError
-from rasterio.session import AWSSession
 
-from eobatch.errors import TileFailure
+from eobatch.errors import EobatchError, TileFailure
 from eobatch.processing.grid import TargetGrid
 from eobatch.processing.read import overview_level, source_resolution
-from eobatch.settings import Settings
-
-_GDAL_OPTIONS = {
-    "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR",
-    "GDAL_HTTP_MAX_RETRY": "2",
-    "GDAL_HTTP_RETRY_DELAY": "0.5",
-    "GDAL_HTTP_MERGE_CONSECUTIVE_RANGES": "YES",
-    "GDAL_HTTP_MULTIPLEX": "YES",
-    "VSI_CACHE": "TRUE",
-}
-
-
-def gdal_path(href: str, settings: Settings) -> str:
-    """What GDAL should open for `href`: local bucket folders stand in for s3:// on embedded defaults."""
-    if href.startswith("s3://") and not settings.s3_endpoint:
-        return str(settings.buckets_dir / href[len("s3://") :])
-    if href.startswith("s3://"):
-        return "/vsis3/" + href[len("s3://") :]
-    if href.startswith(("http://", "https://")):
-        return "/vsicurl/" + href
-    if href.startswith("file://"):
-        return href[len("file://") :]
-    return href
-
-
-def gdal_env(settings: Settings) -> rasterio.Env:
-    """A `rasterio.Env` with the S3 endpoint, credentials and HTTP options of these settings."""
-    options = dict(_GDAL_OPTIONS)
-    if not settings.s3_endpoint:
-        return rasterio.Env(**options)
-    endpoint = settings.s3_endpoint
-    https = not endpoint.startswith("http://")
-    host = endpoint.split("://", 1)[-1].rstrip("/")
-    session = AWSSession(
-        aws_access_key_id=settings.s3_access_key,
-        aws_secret_access_key=settings.s3_secret_key,
-        aws_unsigned=not (settings.s3_access_key and settings.s3_secret_key),
-        region_name=settings.s3_region,
-        endpoint_url=host,
-    )
-    return rasterio.Env(session=session, AWS_VIRTUAL_HOSTING="FALSE", AWS_HTTPS="YES" if https else "NO", **options)
+from eobatch.storage.access import StoreAccess
 
 
 @contextmanager
-def open_source(href: str, grid: TargetGrid, settings: Settings) -> Iterator[rasterio.DatasetReader]:
-    """Open `href`, at the COG overview that fits the grid's resolution when the target is coarser."""
-    path = gdal_path(href, settings)
+def open_source(href: str, grid: TargetGrid, access: StoreAccess) -> Iterator[rasterio.DatasetReader]:
+    """Open `href` in the access's GDAL environment, at the COG overview that fits the grid's
+    resolution when the target is coarser. A signed URL never appears in an error message."""
     try:
-        src = rasterio.open(path)
+        path = access.gdal_path(href)
+    except EobatchError as exc:  # a signer that could not sign
+        raise TileFailure(f"Cannot read source {href}: {exc.message}", retryable=True) from exc
+    with access.rasterio_env(href):
         try:
-            target = _target_res_in_source_units(src, grid)
-            level = overview_level(src, target) if target > source_resolution(src) else None
-            if level is not None:
+            src = rasterio.open(path)
+            try:
+                target = _target_res_in_source_units(src, grid)
+                level = overview_level(src, target) if target > source_resolution(src) else None
+                if level is not None:
+                    src.close()
+                    src = rasterio.open(path, overview_level=level)
+                yield src
+            finally:
                 src.close()
-                src = rasterio.open(path, overview_level=level)
-            yield src
-        finally:
-            src.close()
-    except RasterioError as exc:
-        raise unreadable(href, exc) from exc
+        except RasterioError as exc:
+            raise unreadable(href, exc, path) from exc
 
 
-def unreadable(href: str, exc: Exception) -> TileFailure:
-    """The tile failure for a source GDAL cannot read; retryable only for remote sources."""
+def unreadable(href: str, exc: Exception, opened: str | None = None) -> TileFailure:
+    """The tile failure for a source GDAL cannot read; retryable only for remote sources. `opened`
+    (the GDAL path, perhaps signed) is replaced by `href` in GDAL's message."""
     remote = href.startswith(("http://", "https://", "s3://"))
-    return TileFailure(f"Cannot read source {href}: {exc}", retryable=remote, details={"href": href})
+    message = str(exc)
+    if opened and opened != href:
+        message = message.replace(opened.removeprefix("/vsicurl/"), href)
+    return TileFailure(f"Cannot read source {href}: {message}", retryable=remote, details={"href": href})
 
 
 def _target_res_in_source_units(src: rasterio.DatasetReader, grid: TargetGrid) -> float:

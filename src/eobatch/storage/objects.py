@@ -11,15 +11,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 import obstore
 from obstore import exceptions as obx
-from obstore.store import LocalStore, S3Store
 
 from eobatch.errors import BadRequest, EobatchError, Forbidden, NotFound, Violation
 from eobatch.settings import Settings
+from eobatch.storage.access import output_store_access
 from eobatch.storage.paths import split_s3_url
 
 
@@ -133,26 +132,7 @@ class ObjectStorage:
         return store, key
 
     def _make_store(self, bucket: str) -> Any:
-        if self.is_local:
-            return LocalStore(self._settings.buckets_dir / bucket, mkdir=True)
-        endpoint = str(self._settings.s3_endpoint)
-        if "://" not in endpoint:
-            endpoint = f"http://{endpoint}"
-        creds = self._credentials
-        access = creds.access_key if creds else self._settings.s3_access_key
-        secret = creds.secret_key if creds else self._settings.s3_secret_key
-        region = (creds.region if creds else None) or self._settings.s3_region
-        options: dict[str, Any] = {"endpoint": endpoint, "region": region}
-        if access and secret:
-            options |= {"access_key_id": access, "secret_access_key": secret}
-        else:
-            options["skip_signature"] = True
-        return S3Store(
-            bucket,
-            client_options={"allow_http": endpoint.startswith("http://"), "timeout": timedelta(seconds=120)},
-            retry_config={"max_retries": 3, "retry_timeout": timedelta(seconds=30)},
-            **options,
-        )
+        return output_store_access(self._settings, self._credentials).object_store(bucket)
 
 
 def _translate(exc: Exception, action: str, url: str) -> EobatchError:

@@ -13,6 +13,8 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from eobatch.store.events import record_events
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -51,6 +53,7 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        event.listen(self._sessions, "before_flush", record_events)  # request events, see store/events.py
 
     @property
     def is_sqlite(self) -> bool:

@@ -213,3 +213,36 @@ class SchedulerLease(Base):
     owner: Mapped[str] = mapped_column(String(64))
     expires: Mapped[datetime] = mapped_column()
     started: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RequestEvent(Base):
+    """One thing that happened to a request, in commit order (`id`): a status change, a tile transition
+    or a change of its PU. Written by `store.events` in the same transaction as the change itself, so
+    that any process (API server, scheduler) can stream them."""
+
+    __tablename__ = "request_events"
+    __table_args__ = (Index("ix_request_events_request_id", "request_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    request_id: Mapped[str] = mapped_column(String(36))
+    account_id: Mapped[str] = mapped_column(String(36))
+    kind: Mapped[str] = mapped_column(String(16))  # status | tile | pu
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class Webhook(Base):
+    """A request's webhook (an eobatch extension): where its events are POSTed, signed with `secret`,
+    and how far delivery has got."""
+
+    __tablename__ = "webhooks"
+
+    request_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(36))
+    url: Mapped[str] = mapped_column(Text)
+    secret: Mapped[str] = mapped_column(String(256))
+    delivered_event_id: Mapped[int] = mapped_column(BigInteger, default=0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    lease_until: Mapped[datetime | None] = mapped_column(nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -122,7 +122,7 @@ class RequestSnapshot:
 
     id: str
     account_id: str
-    plan: BatchPlan | None  # None only for a row stored before plans that migration 0002 could not convert
+    plan: BatchPlan | None  # None only for a row stored before plans that migration 0004 could not convert
     user_action: str
     api_version: str = "v1"
     credentials: dict[str, Credentials] = field(default_factory=dict)  # by plan reference

@@ -1,7 +1,7 @@
 """typed plan: batch_requests.plan (JSON) and plan_version, filled in for every stored request
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: 0004
+Revises: 0003
 """
 
 import logging
@@ -9,12 +9,12 @@ import logging
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002"
-down_revision = "0001"
+revision = "0004"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
-log = logging.getLogger("alembic.0002")
+log = logging.getLogger("alembic.0004")
 
 COLUMNS = ("id", "api_version", "body", "process_request", "tiling_grid", "output", "bucket_name",
            "grid_id", "resolution", "buffer_x", "buffer_y")

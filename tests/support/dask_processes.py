@@ -1,0 +1,102 @@
+"""A Dask cluster of separate processes, as in production: one `dask scheduler` and `dask worker`s.
+
+Each process is started from the command line of this interpreter's environment, on free loopback
+ports, with its own scratch folder; `stop()` ends every process it started (by pid) and removes the
+folders. `kill_worker(i)` SIGKILLs one worker (and its nanny) to simulate a lost machine.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from eobatch.service import free_port
+
+DASK = Path(sys.executable).parent / "dask"
+
+
+@dataclass
+class DaskProcesses:
+    address: str
+    scheduler: subprocess.Popen
+    workers: list[subprocess.Popen] = field(default_factory=list)
+    scratch: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="eobatch-dask-")))
+
+    def add_worker(self, env: dict[str, str] | None = None, nthreads: int = 1) -> subprocess.Popen:
+        n = len(self.workers)
+        folder = self.scratch / f"worker-{n}"
+        folder.mkdir(parents=True, exist_ok=True)
+        cmd = [
+            str(DASK), "worker", self.address, "--nthreads", str(nthreads), "--name", f"worker-{n}",
+            "--no-dashboard", "--memory-limit", "0", "--local-directory", str(folder),
+            "--host", "127.0.0.1", "--death-timeout", "60",
+        ]  # fmt: skip
+        log = open(folder / "worker.log", "wb")  # noqa: SIM115 - lives as long as the process
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=folder, env=env, start_new_session=True)
+        self.workers.append(proc)
+        return proc
+
+    def wait_for_workers(self, n: int, timeout_s: float = 60.0) -> None:
+        from distributed import Client
+
+        with Client(self.address, timeout=timeout_s) as client:
+            client.wait_for_workers(n, timeout=timeout_s)
+
+    def kill_worker(self, index: int) -> None:
+        """SIGKILL worker `index` and its nanny (its whole process group)."""
+        proc = self.workers[index]
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+
+    def log(self, name: str) -> str:
+        path = self.scratch / name
+        return path.read_text(errors="replace")[-3000:] if path.exists() else ""
+
+    def stop(self) -> None:
+        for proc in [*self.workers, self.scheduler]:
+            if proc.poll() is None:
+                try:
+                    os.killpg(proc.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    continue
+        deadline = time.monotonic() + 10
+        for proc in [*self.workers, self.scheduler]:
+            try:
+                proc.wait(timeout=max(deadline - time.monotonic(), 0.1))
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=10)
+        shutil.rmtree(self.scratch, ignore_errors=True)
+
+
+def start_dask(n_workers: int, env: dict[str, str] | None = None, timeout_s: float = 60.0) -> DaskProcesses:
+    """`dask scheduler` + `n_workers` single-threaded `dask worker` processes, all ready."""
+    port = free_port()
+    scratch = Path(tempfile.mkdtemp(prefix="eobatch-dask-"))
+    log = open(scratch / "scheduler.log", "wb")  # noqa: SIM115 - lives as long as the process
+    scheduler = subprocess.Popen(
+        [str(DASK), "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=scratch,
+        env=env,
+        start_new_session=True,
+    )
+    cluster = DaskProcesses(f"tcp://127.0.0.1:{port}", scheduler, scratch=scratch)
+    try:
+        for _ in range(n_workers):
+            cluster.add_worker(env)
+        cluster.wait_for_workers(n_workers, timeout_s)
+    except BaseException:
+        logs = cluster.log("scheduler.log") + cluster.log("worker-0/worker.log")
+        cluster.stop()
+        raise RuntimeError(f"the Dask cluster did not start:\n{logs}") from None
+    return cluster
