@@ -17,9 +17,11 @@ from eobatch.api import accounts, oauth
 from eobatch.api.auth import TokenIssuer, load_secret
 from eobatch.api.errors import install_error_handlers
 from eobatch.api.extensions import include_extensions
-from eobatch.api.service import BatchService
 from eobatch.api.v1 import requests as v1_requests
 from eobatch.api.v1 import tiles as v1_tiles
+from eobatch.api.v1.batch_service import BatchService
+from eobatch.api.v2 import routes as v2_routes
+from eobatch.api.v2.task_service import TaskService
 from eobatch.settings import Settings
 from eobatch.store.db import Database
 
@@ -55,13 +57,13 @@ def create_app(settings: Settings, database: Database | None = None, *, run_sche
     app.state.settings = settings
     app.state.database = database
     app.state.tokens = TokenIssuer(load_secret(settings), settings.token_lifetime_s)
-    app.state.batch_service = BatchService(settings, database)
+    batch_service = BatchService(settings, database)
     install_error_handlers(app)
     app.include_router(oauth.router())
-    app.include_router(v1_requests.router())
-    app.include_router(v1_tiles.router())
-    app.include_router(accounts.router())
-    _include_v2(app, settings, database)
+    app.include_router(v1_requests.router(batch_service))
+    app.include_router(v1_tiles.router(batch_service))
+    app.include_router(accounts.router(batch_service))
+    app.include_router(v2_routes.router(TaskService(settings, database)))
     include_extensions(app)
     _document_bodies(app)
     return app
@@ -81,21 +83,6 @@ def _document_bodies(app: FastAPI) -> None:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
-
-
-def _include_v2(app: FastAPI, settings: Settings, database: Database) -> None:
-    """Mount the v2 routers when the v2 package provides `router(settings, database)` or `router()`."""
-    try:
-        from eobatch.api import v2
-    except ImportError:
-        return
-    make = getattr(v2, "router", None)
-    if make is None:
-        return
-    try:
-        app.include_router(make(settings, database))
-    except TypeError:
-        app.include_router(make())
 
 
 def _start_scheduler(settings: Settings, database: Database) -> Any:

@@ -7,11 +7,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from eobatch.api.auth import Principal
 from eobatch.api.body import read_create_body, read_json
-from eobatch.api.deps import principal, service
 from eobatch.api.pagination import PageParams, page, page_params
-from eobatch.api.service import BatchService
+from eobatch.api.routing import Caller, action_route, body_schema
+from eobatch.api.v1.batch_service import BatchService
 from eobatch.api.v1.wire import BatchRequestV1, CreateRequestV1, RequestPage, UpdateRequestV1, render_request
 from eobatch.domain.states import UserAction
 
@@ -22,61 +21,35 @@ ACTIONS = {
     "restartpartial": UserAction.RESTART,
 }
 
-Caller = Annotated[Principal, Depends(principal)]
-Service = Annotated[BatchService, Depends(service)]
 
+def router(svc: BatchService) -> APIRouter:
+    """The v1 request routes over `svc`."""
 
-def _body_schema(model: type) -> dict[str, Any]:
-    schema = {"$ref": f"#/components/schemas/{model.__name__}"}
-    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+    def create(request: Request, caller: Caller, body: Annotated[Any, Depends(read_create_body)]) -> JSONResponse:
+        row = svc.create(caller.account_id, body)
+        return JSONResponse(render_request(row), status_code=201, headers={"Location": f"{request.url}/{row.id}"})
 
+    def list_requests(
+        request: Request,
+        caller: Caller,
+        params: Annotated[PageParams, Depends(page_params)],
+        search: Annotated[str | None, Query(description="words joined by | (or) and & (and)")] = None,
+        sort: Annotated[str | None, Query(description="created, created:desc, status, status:desc")] = None,
+        userid: Annotated[str | None, Query(description="accepted and ignored")] = None,
+    ) -> dict[str, Any]:
+        found = svc.list(caller.account_id, params, search=search, sort=sort)
+        return page(request, params, list(found.items), found.has_more, render_request)
 
-def create(
-    request: Request, caller: Caller, svc: Service, body: Annotated[Any, Depends(read_create_body)]
-) -> JSONResponse:
-    row = svc.create(caller.account_id, body)
-    return JSONResponse(render_request(row), status_code=201, headers={"Location": f"{request.url}/{row.id}"})
+    def get_request(request_id: str, caller: Caller) -> dict[str, Any]:
+        return render_request(svc.get(caller.account_id, request_id))
 
+    def update_request(request_id: str, caller: Caller, body: Annotated[Any, Depends(read_json)]) -> dict[str, Any]:
+        return render_request(svc.update(caller.account_id, request_id, body))
 
-def list_requests(
-    request: Request,
-    caller: Caller,
-    svc: Service,
-    params: Annotated[PageParams, Depends(page_params)],
-    search: Annotated[str | None, Query(description="words joined by | (or) and & (and)")] = None,
-    sort: Annotated[str | None, Query(description="created, created:desc, status, status:desc")] = None,
-    userid: Annotated[str | None, Query(description="accepted and ignored")] = None,
-) -> dict[str, Any]:
-    found = svc.list(caller.account_id, params, search=search, sort=sort)
-    return page(request, params, list(found.items), found.has_more, render_request)
-
-
-def get_request(request_id: str, caller: Caller, svc: Service) -> dict[str, Any]:
-    return render_request(svc.get(caller.account_id, request_id))
-
-
-def update_request(
-    request_id: str, caller: Caller, svc: Service, body: Annotated[Any, Depends(read_json)]
-) -> dict[str, Any]:
-    return render_request(svc.update(caller.account_id, request_id, body))
-
-
-def delete_request(request_id: str, caller: Caller, svc: Service) -> Response:
-    svc.delete(caller.account_id, request_id)
-    return Response(status_code=204)
-
-
-def _action_route(action: UserAction):
-    def act(request_id: str, caller: Caller, svc: Service) -> Response:
-        svc.act(caller.account_id, request_id, action)
+    def delete_request(request_id: str, caller: Caller) -> Response:
+        svc.delete(caller.account_id, request_id)
         return Response(status_code=204)
 
-    act.__name__ = f"{action.value.lower()}_request"
-    act.__doc__ = f"Set userAction {action.value}; answers 204 with no body (an empty JSON body is accepted)."
-    return act
-
-
-def router() -> APIRouter:
     r = APIRouter(prefix="/api/v1/batch/process", tags=["v1 batch requests"])
     r.add_api_route(
         "",
@@ -86,7 +59,7 @@ def router() -> APIRouter:
         operation_id="v1_create_request",
         summary="Create a batch request",
         responses={201: {"model": BatchRequestV1}},
-        openapi_extra=_body_schema(CreateRequestV1),
+        openapi_extra=body_schema(CreateRequestV1),
     )
     r.add_api_route(
         "",
@@ -111,7 +84,7 @@ def router() -> APIRouter:
         operation_id="v1_update_request",
         summary="Update output/description",
         responses={200: {"model": BatchRequestV1}},
-        openapi_extra=_body_schema(UpdateRequestV1),
+        openapi_extra=body_schema(UpdateRequestV1),
     )
     r.add_api_route(
         "/{request_id}",
@@ -124,7 +97,7 @@ def router() -> APIRouter:
     for name, action in ACTIONS.items():
         r.add_api_route(
             f"/{{request_id}}/{name}",
-            _action_route(action),
+            action_route(svc.act, action, f"{action.value.lower()}_request"),
             methods=["POST"],
             status_code=204,
             operation_id=f"v1_{name}",

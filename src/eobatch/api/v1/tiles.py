@@ -6,32 +6,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from eobatch.api.auth import Principal
 from eobatch.api.body import read_json
-from eobatch.api.deps import principal, service
 from eobatch.api.pagination import PageParams, page, page_params
-from eobatch.api.service import BatchService
+from eobatch.api.routing import Caller
+from eobatch.api.v1.batch_service import BatchService
 from eobatch.api.v1.wire import GridPage, GridV1, TilePage, TileV1, render_grid, render_tile
 from eobatch.errors import BadRequest, NotFound, Violation
-
-Caller = Annotated[Principal, Depends(principal)]
-Service = Annotated[BatchService, Depends(service)]
-
-
-def list_tiles(
-    request: Request,
-    request_id: str,
-    caller: Caller,
-    svc: Service,
-    params: Annotated[PageParams, Depends(page_params)],
-    status: Annotated[str | None, Query(description="only tiles of this status")] = None,
-) -> dict[str, Any]:
-    found = svc.tiles(caller.account_id, request_id, params, status)
-    return page(request, params, list(found.items), found.has_more, render_tile)
-
-
-def get_tile(request_id: str, tile_id: int, caller: Caller, svc: Service) -> dict[str, Any]:
-    return render_tile(svc.tile(caller.account_id, request_id, tile_id))
 
 
 def list_grids(
@@ -88,7 +68,22 @@ EXPORT_MEDIA = {
 }
 
 
-def router() -> APIRouter:
+def router(svc: BatchService) -> APIRouter:
+    """The v1 tile routes over `svc`, and the tiling grids."""
+
+    def list_tiles(
+        request: Request,
+        request_id: str,
+        caller: Caller,
+        params: Annotated[PageParams, Depends(page_params)],
+        status: Annotated[str | None, Query(description="only tiles of this status")] = None,
+    ) -> dict[str, Any]:
+        found = svc.tiles(caller.account_id, request_id, params, status)
+        return page(request, params, list(found.items), found.has_more, render_tile)
+
+    def get_tile(request_id: str, tile_id: int, caller: Caller) -> dict[str, Any]:
+        return render_tile(svc.tile(caller.account_id, request_id, tile_id))
+
     r = APIRouter(prefix="/api/v1/batch", tags=["v1 tiles and grids"])
     r.add_api_route(
         "/process/{request_id}/tiles",

@@ -4,53 +4,28 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
-from eobatch.api.auth import Principal
 from eobatch.api.body import read_create_body, read_json
-from eobatch.api.deps import principal
-from eobatch.api.intake import FetchFeatures
 from eobatch.api.pagination import PageParams, page, page_params
+from eobatch.api.routing import Caller, action_route, body_schema
 from eobatch.api.v1.tiles import get_grid, list_grids
 from eobatch.api.v1.wire import GridPage, GridV1
-from eobatch.api.v2.service import TaskService, TaskView
+from eobatch.api.v2.task_service import TaskService, TaskView
 from eobatch.api.v2.wire import CreateTaskV2, TaskPage, TaskV2, UpdateTaskV2, render_task
 from eobatch.domain.states import UserAction
-from eobatch.settings import Settings
-from eobatch.store.db import Database
 
 PREFIX = "/api/v2/batch"
 ACTIONS = {"analyse": UserAction.ANALYSE, "start": UserAction.START, "stop": UserAction.STOP}
-
-Caller = Annotated[Principal, Depends(principal)]
 
 
 def _render(view: TaskView) -> dict[str, Any]:
     return render_task(view.row, view.finished_tiles)
 
 
-def _body_schema(model: type) -> dict[str, Any]:
-    schema = {"$ref": f"#/components/schemas/{model.__name__}"}
-    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
-
-
-def build_v2_router(
-    settings: Settings,
-    database: Database,
-    *,
-    fetch_features: FetchFeatures | None = None,
-    max_features: int | None = None,
-    restart_wait_s: float = 0.0,
-) -> APIRouter:
-    """The v2 router over the shared database; include it in the app (it carries its own prefix).
-
-    `fetch_features` overrides how GeoPackage inputs are read (default: object storage with the input's
-    credentials), `max_features` the 700 000 feature limit, `restart_wait_s` the wait after a user STOP.
-    """
-    svc = TaskService(
-        settings, database, fetch_features=fetch_features, max_features=max_features, restart_wait_s=restart_wait_s
-    )
+def router(svc: TaskService) -> APIRouter:
+    """The v2 routes over `svc` (they carry their own prefix)."""
 
     def create(request: Request, caller: Caller, body: Annotated[Any, Depends(read_create_body)]) -> JSONResponse:
         view = svc.create(caller.account_id, body)
@@ -73,15 +48,6 @@ def build_v2_router(
     def update_task(task_id: str, caller: Caller, body: Annotated[Any, Depends(read_json)]) -> dict[str, Any]:
         return _render(svc.update(caller.account_id, task_id, body))
 
-    def action_route(action: UserAction):
-        def act(task_id: str, caller: Caller) -> Response:
-            svc.act(caller.account_id, task_id, action)
-            return Response(status_code=204)
-
-        act.__name__ = f"v2_{action.value.lower()}"
-        act.__doc__ = f"Set userAction {action.value}; 204 with no body (an empty JSON body is accepted)."
-        return act
-
     r = APIRouter(prefix=PREFIX, tags=["v2 batch tasks"])
     r.add_api_route(
         "/process",
@@ -91,7 +57,7 @@ def build_v2_router(
         operation_id="v2_create_task",
         summary="Create a batch v2 task",
         response_model=TaskV2,
-        openapi_extra=_body_schema(CreateTaskV2),
+        openapi_extra=body_schema(CreateTaskV2),
     )
     r.add_api_route(
         "/process",
@@ -116,12 +82,12 @@ def build_v2_router(
         operation_id="v2_update_task",
         summary="Update a task's description",
         response_model=TaskV2,
-        openapi_extra=_body_schema(UpdateTaskV2),
+        openapi_extra=body_schema(UpdateTaskV2),
     )
     for name, action in ACTIONS.items():
         r.add_api_route(
-            f"/process/{{task_id}}/{name}",
-            action_route(action),
+            f"/process/{{request_id}}/{name}",
+            action_route(svc.act, action, f"v2_{action.value.lower()}"),
             methods=["POST"],
             status_code=204,
             operation_id=f"v2_{name}",
