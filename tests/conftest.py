@@ -42,3 +42,10 @@ def database(database_url: str) -> Iterator[Database]:
 def settings(tmp_path: Path) -> Settings:
     """Embedded defaults inside a temporary data folder."""
     return Settings(data_dir=tmp_path / "data", workers=2)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Every test runs with the lifecycle's invariant checks on (domain.states validate mode)."""
+    from eobatch.domain.states import VALIDATION
+
+    VALIDATION.enabled = True

@@ -205,3 +205,62 @@ def test_processed_is_final_and_every_live_status_can_reach_an_end():
             seen.add(s)
             todo += [n for n in TILE_TRANSITIONS[s] if n not in seen]
         assert {TileStatus.PROCESSED, TileStatus.FAILED} <= seen
+
+
+def test_the_lifecycle_table_names_every_legal_pair_once():
+    from eobatch.domain.states import LIFECYCLE
+
+    legal = {
+        (status, action)
+        for status in RequestStatus
+        for action in UserAction
+        for current in UserAction
+        if _legal(status, current, action)
+    }
+    assert legal == set(LIFECYCLE)
+
+
+def _legal(status, current, action) -> bool:
+    try:
+        decide(status, current, action)
+    except IllegalAction:
+        return False
+    return True
+
+
+@pytest.mark.parametrize(
+    "action,counts,out_of_pu,expected",
+    [
+        pytest.param(A.START, {TileStatus.PROCESSING: 1}, False, None, id="in-flight"),
+        pytest.param(A.START, {TileStatus.PENDING: 2}, False, None, id="pending"),
+        pytest.param(A.START, {TileStatus.PROCESSED: 3}, False, (S.DONE, None, True, True), id="done"),
+        pytest.param(A.START, {TileStatus.PROCESSED: 2, TileStatus.FAILED: 1}, False, (S.PARTIAL, None, True, True)),
+        pytest.param(A.START, {TileStatus.FAILED: 2}, False, (S.FAILED, None, False, True), id="failed"),
+        pytest.param(
+            A.START, {TileStatus.PENDING: 2, TileStatus.PROCESSED: 1}, True, (S.STOPPED, "OUT_OF_PU", False, False)
+        ),
+        pytest.param(A.STOP, {TileStatus.PENDING: 2}, True, (S.STOPPED, "USER_ACTION", False, False), id="user-stop"),
+        pytest.param(A.CANCEL, {TileStatus.PENDING: 2}, False, (S.CANCELED, None, False, True), id="cancel"),
+        pytest.param(A.START, {TileStatus.PROCESSED: 2}, True, (S.DONE, None, True, True), id="pu-out-on-the-last"),
+    ],
+)
+def test_settle_decides_how_a_processing_request_ends(action, counts, out_of_pu, expected):
+    from eobatch.domain.states import settle
+
+    result = settle(action, counts, out_of_pu)
+    if expected is None:
+        assert result is None
+    else:
+        got = (result.status, result.stopped_reason, result.charge_minimum, result.finished)
+        assert got == expected
+
+
+def test_validate_mode_refuses_a_request_transition_outside_the_lifecycle():
+    from eobatch.domain.states import VALIDATION, after_charge, check_request_transition
+
+    assert VALIDATION.enabled  # tests/conftest.py switches it on
+    check_request_transition(S.PARTIAL, S.PROCESSING)
+    with pytest.raises(ValueError, match="from DONE to PROCESSING"):
+        check_request_transition(S.DONE, S.PROCESSING)
+    assert after_charge(S.PROCESSING, covered=False) == "OUT_OF_PU"
+    assert after_charge(S.PROCESSING, covered=True) is None and after_charge(S.CANCELED, covered=False) is None

@@ -19,6 +19,7 @@ Repeating the action already in force is accepted and changes nothing (clients r
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -82,6 +83,51 @@ class Decision:
     changed: bool = True
 
 
+@dataclass(frozen=True)
+class Rule:
+    """One row of the lifecycle table: what an action does to a request in one status.
+
+    `status` / `user_action` None keep the current value; `when` limits the row to these userActions in
+    force; `v1_only` rows are not offered by the v2 API (it has no CANCEL).
+    """
+
+    status: RequestStatus | None = None
+    user_action: UserAction | None = None
+    reserve: bool = False
+    restart_failed_tiles: bool = False
+    when: frozenset[UserAction] | None = None
+    v1_only: bool = False
+
+
+_S, _A = RequestStatus, UserAction
+_SAME = Rule()
+_ANALYSING_ACTIONS = frozenset({_A.ANALYSE, _A.START})
+
+#: the request lifecycle: (status, action) -> rule; a pair not in the table is an illegal action
+LIFECYCLE: dict[tuple[RequestStatus, UserAction], Rule] = {
+    (_S.CREATED, _A.ANALYSE): Rule(_S.ANALYSING, _A.ANALYSE),
+    (_S.ANALYSING, _A.ANALYSE): Rule(when=_ANALYSING_ACTIONS),
+    (_S.ANALYSIS_DONE, _A.ANALYSE): _SAME,
+    (_S.CREATED, _A.START): Rule(_S.ANALYSING, _A.START),
+    (_S.ANALYSING, _A.START): Rule(_S.ANALYSING, _A.START, when=_ANALYSING_ACTIONS),
+    (_S.ANALYSIS_DONE, _A.START): Rule(_S.PROCESSING, _A.START, reserve=True),
+    (_S.STOPPED, _A.START): Rule(_S.PROCESSING, _A.START, reserve=True),
+    (_S.PROCESSING, _A.START): Rule(when=frozenset({_A.START})),
+    (_S.CREATED, _A.CANCEL): Rule(_S.CANCELED, _A.CANCEL, v1_only=True),
+    (_S.ANALYSIS_DONE, _A.CANCEL): Rule(_S.CANCELED, _A.CANCEL, v1_only=True),
+    (_S.STOPPED, _A.CANCEL): Rule(_S.CANCELED, _A.CANCEL, v1_only=True),
+    (_S.ANALYSING, _A.CANCEL): Rule(user_action=_A.CANCEL, v1_only=True),  # the engine finishes it
+    (_S.PROCESSING, _A.CANCEL): Rule(user_action=_A.CANCEL, v1_only=True),
+    (_S.CANCELED, _A.CANCEL): Rule(v1_only=True),
+    (_S.ANALYSIS_DONE, _A.STOP): Rule(_S.STOPPED, _A.STOP),
+    (_S.ANALYSING, _A.STOP): Rule(user_action=_A.STOP),  # the engine stops it
+    (_S.PROCESSING, _A.STOP): Rule(user_action=_A.STOP),
+    (_S.STOPPED, _A.STOP): _SAME,
+    (_S.PARTIAL, _A.RESTART): Rule(_S.PROCESSING, _A.START, reserve=True, restart_failed_tiles=True),
+    (_S.STOPPED, _A.RESTART): Rule(_S.PROCESSING, _A.START, reserve=True),
+}
+
+
 def _illegal(action: UserAction, current: UserAction, status: RequestStatus, noun: str) -> IllegalAction:
     return IllegalAction(
         f"Illegal to change userAction from {current.value} to {action.value} with {noun} status {status.value}"
@@ -95,50 +141,14 @@ def decide(
     *,
     api: str = "v1",
 ) -> Decision:
-    """Decide the effect of `action` on a request in `status` whose userAction is `current_action`.
-
-    Raises `IllegalAction` with the Sentinel Hub wording when the action is not allowed.
-    """
-    noun = "task" if api == "v2" else "request"
-    S, A = RequestStatus, UserAction
-    same = Decision(status, current_action, changed=False)
-
-    if action is A.ANALYSE:
-        if status is S.CREATED:
-            return Decision(S.ANALYSING, A.ANALYSE)
-        if status is S.ANALYSING and current_action in (A.ANALYSE, A.START):
-            return same
-        if status is S.ANALYSIS_DONE:
-            return same
-    elif action is A.START:
-        if status is S.CREATED:
-            return Decision(S.ANALYSING, A.START)
-        if status is S.ANALYSING and current_action in (A.ANALYSE, A.START):
-            return Decision(S.ANALYSING, A.START, changed=current_action is not A.START)
-        if status in (S.ANALYSIS_DONE, S.STOPPED):
-            return Decision(S.PROCESSING, A.START, reserve=True)
-        if status is S.PROCESSING and current_action is A.START:
-            return same
-    elif action is A.CANCEL and api == "v1":
-        if status in (S.CREATED, S.ANALYSIS_DONE, S.STOPPED):
-            return Decision(S.CANCELED, A.CANCEL)
-        if status in (S.ANALYSING, S.PROCESSING):
-            return Decision(status, A.CANCEL, changed=current_action is not A.CANCEL)
-        if status is S.CANCELED:
-            return same
-    elif action is A.STOP:
-        if status is S.ANALYSIS_DONE:
-            return Decision(S.STOPPED, A.STOP)
-        if status in (S.ANALYSING, S.PROCESSING):
-            return Decision(status, A.STOP, changed=current_action is not A.STOP)
-        if status is S.STOPPED:
-            return same
-    elif action is A.RESTART:
-        if status is S.PARTIAL:
-            return Decision(S.PROCESSING, A.START, reserve=True, restart_failed_tiles=True)
-        if status is S.STOPPED:
-            return Decision(S.PROCESSING, A.START, reserve=True)
-    raise _illegal(action, current_action, status, noun)
+    """Decide the effect of `action` on a request in `status` whose userAction is `current_action`
+    (a lookup in `LIFECYCLE`). Raises `IllegalAction` with the Sentinel Hub wording when not allowed."""
+    rule = LIFECYCLE.get((status, action))
+    if rule is None or (rule.v1_only and api != "v1") or (rule.when is not None and current_action not in rule.when):
+        raise _illegal(action, current_action, status, "task" if api == "v2" else "request")
+    new_status, new_action = rule.status or status, rule.user_action or current_action
+    changed = (new_status, new_action) != (status, current_action)
+    return Decision(new_status, new_action, rule.reserve and changed, rule.restart_failed_tiles and changed, changed)
 
 
 def after_analysis(current_action: UserAction, ok: bool) -> RequestStatus:
@@ -173,6 +183,87 @@ def when_tiles_settle(current_action: UserAction, processed: int, failed: int) -
     if current_action is UserAction.STOP:
         return RequestStatus.STOPPED
     return final_status(processed, failed)
+
+
+@dataclass(frozen=True)
+class Settlement:
+    """How a processing request ends once nothing is in flight: its status, why it stopped, whether it is
+    charged up to the request minimum and whether it is finished (a STOPPED request may be started again)."""
+
+    status: RequestStatus
+    stopped_reason: StoppedReason | None
+    charge_minimum: bool
+    finished: bool
+
+
+def settle(current_action: UserAction, counts: Mapping[TileStatus, int], out_of_pu: bool) -> Settlement | None:
+    """The settlement of a PROCESSING request with these tile counts; None while it must go on (tiles in
+    flight, or PENDING tiles to dispatch with no CANCEL/STOP in force and PU left)."""
+    halting = current_action in (UserAction.CANCEL, UserAction.STOP)
+    pending = counts.get(TileStatus.PENDING, 0)
+    if any(counts.get(s, 0) for s in TILES_IN_FLIGHT) or (pending and not halting and not out_of_pu):
+        return None
+    processed, failed = counts.get(TileStatus.PROCESSED, 0), counts.get(TileStatus.FAILED, 0)
+    if out_of_pu and pending and not halting:
+        status = RequestStatus.STOPPED  # tiles are left: START again once the account has PU
+    else:
+        status = when_tiles_settle(current_action, processed, failed)
+    if status is not RequestStatus.STOPPED:  # every tile finished (out of PU only on the last ones, if at all)
+        return Settlement(status, None, status in (RequestStatus.DONE, RequestStatus.PARTIAL) and processed > 0, True)
+    stopped_by_pu = out_of_pu and current_action is not UserAction.STOP
+    return Settlement(status, StoppedReason.OUT_OF_PU if stopped_by_pu else StoppedReason.USER_ACTION, False, False)
+
+
+def after_charge(status: RequestStatus, covered: bool) -> StoppedReason | None:
+    """A processed tile whose charge the account could not cover stops a processing request (OUT_OF_PU):
+    nothing more is dispatched and it settles as STOPPED."""
+    return StoppedReason.OUT_OF_PU if not covered and status is RequestStatus.PROCESSING else None
+
+
+#: every request status change, by user action or by the engine
+REQUEST_TRANSITIONS: dict[RequestStatus, frozenset[RequestStatus]] = {
+    RequestStatus.CREATED: frozenset({RequestStatus.ANALYSING, RequestStatus.CANCELED}),
+    RequestStatus.ANALYSING: frozenset(
+        {
+            RequestStatus.ANALYSIS_DONE,
+            RequestStatus.PROCESSING,
+            RequestStatus.FAILED,
+            RequestStatus.CANCELED,
+            RequestStatus.STOPPED,
+        }
+    ),
+    RequestStatus.ANALYSIS_DONE: frozenset({RequestStatus.PROCESSING, RequestStatus.STOPPED, RequestStatus.CANCELED}),
+    RequestStatus.PROCESSING: frozenset(
+        {
+            RequestStatus.DONE,
+            RequestStatus.PARTIAL,
+            RequestStatus.FAILED,
+            RequestStatus.CANCELED,
+            RequestStatus.STOPPED,
+        }
+    ),
+    RequestStatus.STOPPED: frozenset({RequestStatus.PROCESSING, RequestStatus.CANCELED}),
+    RequestStatus.PARTIAL: frozenset({RequestStatus.PROCESSING}),
+    RequestStatus.DONE: frozenset(),
+    RequestStatus.FAILED: frozenset(),
+    RequestStatus.CANCELED: frozenset(),
+}
+
+
+class _Validation:
+    """The invariant-check ("validate") mode: when on, every request status change is checked against
+    `REQUEST_TRANSITIONS` (tile changes are always checked). The test suite switches it on."""
+
+    enabled = False
+
+
+VALIDATION = _Validation()
+
+
+def check_request_transition(old: RequestStatus, new: RequestStatus) -> None:
+    """In validate mode, raise ValueError for a request status change the lifecycle does not allow."""
+    if VALIDATION.enabled and old is not new and new not in REQUEST_TRANSITIONS[old]:
+        raise ValueError(f"request cannot go from {old.value} to {new.value}")
 
 
 def v2_status(status: RequestStatus) -> RequestStatus:

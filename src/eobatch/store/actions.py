@@ -3,13 +3,14 @@ in the caller's transaction (status, userAction, PU reservation, restarting fail
 
 from __future__ import annotations
 
-from sqlalchemy import update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from eobatch.domain import cost
 from eobatch.domain.states import Decision, RequestStatus, TileStatus, UserAction, decide
 from eobatch.store import ledger
 from eobatch.store.models import BatchRequest, Tile, utcnow
+from eobatch.store.transitions import move_tile, set_request_status
 
 
 def reservation_for(request: BatchRequest, *, failed_tiles_only: bool = False, failed_pu: float = 0.0) -> float:
@@ -34,16 +35,20 @@ def apply_action(session: Session, request: BatchRequest, action: UserAction, *,
         return decision
     now = utcnow()
     if decision.restart_failed_tiles:
-        failed_pu = sum(
-            (t.estimated_pu or 0.0)
-            for t in session.query(Tile).filter(Tile.request_id == request.id, Tile.status == TileStatus.FAILED.value)
+        failed = (
+            session.execute(
+                select(Tile)
+                .where(Tile.request_id == request.id, Tile.status == TileStatus.FAILED.value)
+                .with_for_update()
+            )
+            .scalars()
+            .all()
         )
+        failed_pu = sum((t.estimated_pu or 0.0) for t in failed)
         ledger.reserve(session, request, reservation_for(request, failed_tiles_only=True, failed_pu=failed_pu))
-        session.execute(
-            update(Tile)
-            .where(Tile.request_id == request.id, Tile.status == TileStatus.FAILED.value)
-            .values(status=TileStatus.PENDING.value, attempts=0, error=None, updated=now)
-        )
+        for tile in failed:  # through the tile lifecycle, each move recorded like every other one
+            tile.attempts, tile.error = 0, None
+            move_tile(session, tile, TileStatus.PENDING, now, "restartpartial")
         request.error = None
         request.finished_at = None
     elif decision.reserve:
@@ -55,7 +60,7 @@ def apply_action(session: Session, request: BatchRequest, action: UserAction, *,
         request.stopped_reason = "USER_ACTION"
     elif decision.status is RequestStatus.PROCESSING:
         request.stopped_reason = None
-    request.status = decision.status.value
+    set_request_status(request, decision.status)
     request.user_action = decision.user_action.value
     request.user_action_updated = now
     request.last_updated = now

@@ -33,15 +33,16 @@ from eobatch.domain.states import (
     TileStatus,
     UserAction,
     after_analysis,
+    after_charge,
     after_tile_failure,
-    check_tile_transition,
-    when_tiles_settle,
+    settle,
 )
 from eobatch.errors import Conflict, InsufficientUnits
 from eobatch.store import ledger
 from eobatch.store.actions import reservation_for
 from eobatch.store.db import Database
 from eobatch.store.models import BatchRequest, SchedulerLease, Tile, TileEvent
+from eobatch.store.transitions import move_tile, set_request_status
 
 SQLITE_LEASE = "singleton"
 IN_FLIGHT = tuple(s.value for s in TILES_IN_FLIGHT)
@@ -63,18 +64,6 @@ def unit(database: Database) -> Iterator[Session]:
         if database.is_sqlite:
             session.execute(text("BEGIN IMMEDIATE"))
         yield session
-
-
-def _event(session: Session, tile_pk: int, status: TileStatus, at: datetime, note: str | None) -> None:
-    session.add(TileEvent(tile_pk=tile_pk, status=status.value, at=at, note=note))
-
-
-def _move(session: Session, tile: Tile, new: TileStatus, now: datetime, note: str | None = None) -> None:
-    """Apply one checked transition to a loaded tile and record it."""
-    check_tile_transition(TileStatus(tile.status), new)
-    tile.status = new.value
-    tile.updated = now
-    _event(session, tile.pk, new, now, note)
 
 
 # --------------------------------------------------------------------------- scheduler leases
@@ -236,7 +225,7 @@ def finish_analysis(
     if result is None:
         row.error = error
         row.finished_at = now
-        row.status = status.value
+        set_request_status(row, status)
         return status
     _insert_tiles(session, row, result.tiles, now)
     row.tile_count = len(result.tiles)
@@ -254,7 +243,7 @@ def finish_analysis(
         row.finished_at = now
     elif status is RequestStatus.STOPPED:
         row.stopped_reason = "USER_ACTION"
-    row.status = status.value
+    set_request_status(row, status)
     return status
 
 
@@ -359,7 +348,7 @@ def claim_pending_tiles(
     )
     claimed = []
     for t in rows:
-        _move(session, t, TileStatus.SCHEDULED, now, f"by {owner}")
+        move_tile(session, t, TileStatus.SCHEDULED, now, f"by {owner}")
         t.attempts += 1
         t.lease_owner, t.lease_expires, t.heartbeat_at = owner, now + timedelta(seconds=ttl_s), now
         claimed.append(
@@ -402,7 +391,7 @@ def mark_tiles(
     for t in rows:
         if _FORWARD.index(new) <= _FORWARD.index(TileStatus(t.status)):
             continue
-        _move(session, t, new, now, note)
+        move_tile(session, t, new, now, note)
         moved += 1
     return moved
 
@@ -521,11 +510,12 @@ def record_outcome(
         tile.bytes_written, tile.outputs = outcome.bytes_written, list(outcome.outputs)
         tile.scene_count, tile.no_data, tile.error = outcome.scene_count, outcome.no_data, None
         tile.lease_expires = None
-        _move(session, tile, TileStatus.PROCESSED, now)
+        move_tile(session, tile, TileStatus.PROCESSED, now)
         covered = ledger.can_cover(session, request, tile.charged_pu)
         ledger.charge(session, request, tile.charged_pu, tile_pk=tile.pk)
-        if not covered and request.status == RequestStatus.PROCESSING.value:
-            request.stopped_reason = OUT_OF_PU  # no more dispatch; settles as STOPPED (OUT_OF_PU)
+        stop = after_charge(RequestStatus(request.status), covered)
+        if stop is not None:
+            request.stopped_reason = stop.value  # no more dispatch; settles as STOPPED (OUT_OF_PU)
         request.last_updated = now
         return TileStatus.PROCESSED
     new = after_tile_failure(tile.attempts, max_attempts) if outcome.retryable else TileStatus.FAILED
@@ -535,7 +525,7 @@ def record_outcome(
     else:
         tile.error = outcome.error
         tile.lease_expires = now + timedelta(seconds=outcome.backoff_s) if outcome.backoff_s > 0 else None
-    _move(session, tile, new, now, outcome.error)
+    move_tile(session, tile, new, now, outcome.error)
     return new
 
 
@@ -560,7 +550,7 @@ def release_tiles(
     for t in rows:
         t.attempts = max(t.attempts - 1, 0)
         t.lease_owner = t.lease_expires = None
-        _move(session, t, TileStatus.PENDING, now, note)
+        move_tile(session, t, TileStatus.PENDING, now, note)
     return len(rows)
 
 
@@ -599,7 +589,7 @@ def recover_tiles(
                 "or worker stopped answering each time. Call restartpartial to try again."
             )
         t.lease_owner = t.lease_expires = None
-        _move(session, t, new, now, note)
+        move_tile(session, t, new, now, note)
     return len(rows)
 
 
@@ -641,29 +631,25 @@ def settle_request(session: Session, request_id: str, now: datetime) -> RequestS
             select(Tile.status, func.count()).where(Tile.request_id == request_id).group_by(Tile.status)
         ).all()
     )
-    action = UserAction(row.user_action)
-    out_of_pu = row.stopped_reason == OUT_OF_PU
-    pending = counts.get(TileStatus.PENDING.value, 0)
-    if any(counts.get(s, 0) for s in IN_FLIGHT) or (action.value not in HALTING_ACTIONS and pending and not out_of_pu):
+    settlement = settle(
+        UserAction(row.user_action),
+        {TileStatus(status): n for status, n in counts.items()},
+        out_of_pu=row.stopped_reason == OUT_OF_PU,
+    )
+    if settlement is None:
         return None
-    processed, failed = counts.get(TileStatus.PROCESSED.value, 0), counts.get(TileStatus.FAILED.value, 0)
-    if out_of_pu and pending and action.value not in HALTING_ACTIONS:
-        status = RequestStatus.STOPPED  # tiles are left: START again once the account has PU
-    else:
-        status = when_tiles_settle(action, processed, failed)
-    if status in (RequestStatus.DONE, RequestStatus.PARTIAL) and processed and row.charged_pu > 0:
+    if settlement.charge_minimum and row.charged_pu > 0:
         ledger.charge(session, row, cost.request_minimum(row.charged_pu) - row.charged_pu)
     ledger.release(session, row)
-    if status is RequestStatus.STOPPED:
-        row.stopped_reason = OUT_OF_PU if out_of_pu and action is not UserAction.STOP else "USER_ACTION"
-    else:
-        row.stopped_reason = None  # every tile finished: ran out of PU only on the last ones
+    reason = settlement.stopped_reason
+    row.stopped_reason = reason.value if reason else None
+    if settlement.finished:
         row.finished_at = now
-    if status is RequestStatus.FAILED:
-        row.error = _request_failure(session, request_id, failed)
-    row.status = status.value
+    if settlement.status is RequestStatus.FAILED:
+        row.error = _request_failure(session, request_id, counts.get(TileStatus.FAILED.value, 0))
+    set_request_status(row, settlement.status)
     row.last_updated = now
-    return status
+    return settlement.status
 
 
 def execution_rows(session: Session, request_id: str) -> list[Any]:
