@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     # evalscript sandbox
     evalscript_timeout_s: float = 600.0
     evalscript_max_memory_mb: int = 1024
+    # evaluate scripts the compiler handles as numba kernels (identical outputs; see docs/evalscripts.md)
+    evalscript_compiled: bool = True
 
     # cleanup of stale requests (seconds; 0 disables)
     cleanup_failed_after_s: float = 30 * 86400

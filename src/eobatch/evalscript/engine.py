@@ -33,7 +33,7 @@ from eobatch.evalscript.spec import (
 )
 from eobatch.settings import Settings
 
-_LIBRARY = ("prelude.js", "helpers.js", "runtime.js")
+_LIBRARY = ("prelude.js", "helpers.js", "runtime.js", "fastpath.js")
 DEFAULT_CHUNK_PIXELS = 1 << 20
 DEFAULT_CHUNK_BYTES = 64 << 20
 
@@ -60,6 +60,7 @@ class ChunkOptions:
     chunk_pixels: int
     chunk_bytes: int
     strict_band_count: bool  # an array longer than the output's bands is an error (else cut)
+    compiled: bool = True  # try the compiled (numba) path before V8
 
 
 class EvalscriptEngine:
@@ -80,8 +81,10 @@ class EvalscriptEngine:
         chunk_pixels: int = DEFAULT_CHUNK_PIXELS,
         chunk_bytes: int = DEFAULT_CHUNK_BYTES,
         strict_band_count: bool = False,
+        compiled: bool | None = None,
     ):
         settings = settings or Settings()
+        self.compiled = settings.evalscript_compiled if compiled is None else compiled
         self.limits = Limits(
             timeout_s=float(timeout_s if timeout_s is not None else settings.evalscript_timeout_s),
             max_memory_mb=int(max_memory_mb if max_memory_mb is not None else settings.evalscript_max_memory_mb),
@@ -103,14 +106,20 @@ class EvalscriptEngine:
             prepared,
             self._library,
             self.limits,
-            ChunkOptions(self.chunk_pixels, self.chunk_bytes, self.strict_band_count),
+            ChunkOptions(self.chunk_pixels, self.chunk_bytes, self.strict_band_count, self.compiled),
         )
 
 
 class Evalscript:
-    """One loaded script in its own V8 context; globals persist across chunks and hooks."""
+    """One loaded script in its own V8 context; globals persist across chunks and hooks.
+
+    `evaluate` runs the compiled path when the compiler proves it reproduces V8 for the script, else
+    V8; `evaluation_path` ("compiled" or "v8") and `fallback_reason` tell what the last call did.
+    """
 
     setup: SetupInfo
+    evaluation_path: str | None = None
+    fallback_reason: str | None = None
 
     def __init__(
         self, source: str, prepared: PreparedSource, library: list[str], limits: Limits, options: ChunkOptions
@@ -140,6 +149,8 @@ class Evalscript:
             self.close()
             raise
         self._chunks = ChunkRunner(self, options.chunk_pixels, options.chunk_bytes, options.strict_band_count)
+        self._compiled_source = prepared.code if options.compiled else None
+        self._compiled: Any = None
 
     # -- plumbing -------------------------------------------------------------------------------
 
@@ -299,7 +310,21 @@ class Evalscript:
         UTC day, TILE: one per scene, in mosaicking order); `shape` is needed only when no input has
         a sample (ORBIT/TILE without scenes).
         """
-        return self._chunks.evaluate(samples, scenes or {}, shape)
+        prepared = self._chunks.prepare(samples, scenes or {}, shape)
+        if self._compiled_source is not None:
+            if self._compiled is None:
+                from eobatch.evalscript.fast.runner import CompiledPath
+
+                self._compiled = CompiledPath(self, self._compiled_source, self._chunks.strict_band_count)
+            result = self._compiled.evaluate(prepared)
+            if result is not None:
+                self.evaluation_path, self.fallback_reason = "compiled", None
+                return result
+            self.fallback_reason = self._compiled.reason
+        else:
+            self.fallback_reason = "the compiled path is switched off"
+        self.evaluation_path = "v8"
+        return self._chunks.evaluate(prepared)
 
     def output_metadata(self) -> object | None:
         """Call updateOutputMetadata once and return outputMetadata.userData (JSON-compatible) or None."""
