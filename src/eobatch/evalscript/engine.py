@@ -303,15 +303,18 @@ class Evalscript:
         samples: dict[str | None, list[dict[str, Any]]],
         scenes: dict[str | None, list[SceneInfo]] | None = None,
         shape: tuple[int, int] | None = None,
+        *,
+        compiled: bool = True,
     ) -> dict[str, Any]:
         """Run evaluatePixel over every pixel; returns {output_id: float64 (bands, H, W)} of raw values.
 
         `samples[datasource][k][band]` are (H, W) arrays (SIMPLE: exactly one sample, ORBIT: one per
         UTC day, TILE: one per scene, in mosaicking order); `shape` is needed only when no input has
-        a sample (ORBIT/TILE without scenes).
+        a sample (ORBIT/TILE without scenes). `compiled=False` skips the compiled path (no kernel is
+        compiled, e.g. for a validation run on a few synthetic pixels).
         """
         prepared = self._chunks.prepare(samples, scenes or {}, shape)
-        if self._compiled_source is not None:
+        if self._compiled_source is not None and compiled:
             if self._compiled is None:
                 from eobatch.evalscript.fast.runner import CompiledPath
 
@@ -322,7 +325,7 @@ class Evalscript:
                 return result
             self.fallback_reason = self._compiled.reason
         else:
-            self.fallback_reason = "the compiled path is switched off"
+            self.fallback_reason = "the compiled path is not used for this evaluation"
         self.evaluation_path = "v8"
         return self._chunks.evaluate(prepared)
 
