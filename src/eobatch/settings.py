@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     evalscript_max_memory_mb: int = 1024
     # evaluate scripts the compiler handles as numba kernels (identical outputs; see docs/evalscripts.md)
     evalscript_compiled: bool = True
+    # evaluations smaller than this (pixels x samples) use a compiled kernel only if one exists already
+    evalscript_compile_min_pixels: int = 1_000_000
 
     # cleanup of stale requests (seconds; 0 disables)
     cleanup_failed_after_s: float = 30 * 86400

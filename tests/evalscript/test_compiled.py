@@ -48,7 +48,7 @@ PATHS: dict[str, str] = {}
 
 @pytest.fixture(scope="module")
 def engines():
-    compiled = EvalscriptEngine(timeout_s=60, max_memory_mb=256, compiled=True)
+    compiled = EvalscriptEngine(timeout_s=60, max_memory_mb=256, compiled=True, compile_min_pixels=0)
     v8 = EvalscriptEngine(timeout_s=60, max_memory_mb=256, compiled=False)
     return compiled, v8
 
@@ -278,3 +278,33 @@ def test_compiled_share_of_the_corpus_is_reported(engines):
     in_v8 = sorted(set(PATHS) - set(compiled))
     print(f"\ncompiled path: {len(compiled)} of {len(SCRIPTS)} corpus scripts; in V8: {in_v8}")
     assert len(compiled) >= len(SCRIPTS) - len(EXPECTED_V8)
+
+
+NDVI = (
+    "//VERSION=3\nfunction setup() { return {input: ['B04', 'B08'], output: {bands: 1, sampleType: 'FLOAT32'}}; }\n"
+    "function evaluatePixel(s) { return [(s.B08 - s.B04) / (s.B08 + s.B04)]; }\n"
+)
+
+
+def test_small_evaluations_do_not_compile_but_use_a_compiled_kernel():
+    engine = EvalscriptEngine(timeout_s=60, max_memory_mb=256, compile_min_pixels=400)
+    source = NDVI.replace("(s.B08 + s.B04)", "(s.B04 + s.B08 + 0.125)")  # a kernel no other test compiled
+    small = {None: [{"B04": np.full((4, 5), 0.25, np.float32), "B08": np.full((4, 5), 0.5, np.float32)}]}
+    large = {None: [{"B04": np.full((20, 20), 0.25, np.float32), "B08": np.full((20, 20), 0.5, np.float32)}]}
+    with engine.load(source) as script:
+        first = script.evaluate(small, {})
+        assert script.evaluation_path == "v8" and "do not pay for compiling" in script.fallback_reason
+        script.evaluate(large, {})
+        assert script.evaluation_path == "compiled"
+    with engine.load(source) as script:  # a new tile in the same process: the kernel is there
+        again = script.evaluate(small, {})
+        assert script.evaluation_path == "compiled"
+    assert np.array_equal(first["default"], again["default"])
+
+
+def test_the_compiled_path_can_be_switched_off():
+    engine = EvalscriptEngine(timeout_s=60, max_memory_mb=256, compiled=False)
+    bands = {"B04": np.full((3, 3), 0.25, np.float32), "B08": np.full((3, 3), 0.5, np.float32)}
+    with engine.load(NDVI) as script:
+        script.evaluate({None: [bands]}, {})
+        assert script.evaluation_path == "v8" and script.fallback_reason

@@ -61,6 +61,7 @@ class ChunkOptions:
     chunk_bytes: int
     strict_band_count: bool  # an array longer than the output's bands is an error (else cut)
     compiled: bool = True  # try the compiled (numba) path before V8
+    compile_min_pixels: int = 0  # smaller evaluations use an already compiled kernel, never compile one
 
 
 class EvalscriptEngine:
@@ -69,7 +70,9 @@ class EvalscriptEngine:
     Limits come from `Settings.evalscript_timeout_s` / `evalscript_max_memory_mb` unless given here.
     The time limit covers everything done with one loaded script (compile, setup, hooks, all chunks).
     `strict_band_count=True` turns an evaluatePixel array longer than its output's bands into an error;
-    by default the extra values are dropped (public scripts rely on it).
+    by default the extra values are dropped (public scripts rely on it). `compiled` (default
+    `Settings.evalscript_compiled`) lets evaluate() use compiled kernels; an evaluation of fewer than
+    `compile_min_pixels` pixel-samples only uses a kernel this process has already compiled.
     """
 
     def __init__(
@@ -82,9 +85,13 @@ class EvalscriptEngine:
         chunk_bytes: int = DEFAULT_CHUNK_BYTES,
         strict_band_count: bool = False,
         compiled: bool | None = None,
+        compile_min_pixels: int | None = None,
     ):
         settings = settings or Settings()
         self.compiled = settings.evalscript_compiled if compiled is None else compiled
+        self.compile_min_pixels = (
+            settings.evalscript_compile_min_pixels if compile_min_pixels is None else compile_min_pixels
+        )
         self.limits = Limits(
             timeout_s=float(timeout_s if timeout_s is not None else settings.evalscript_timeout_s),
             max_memory_mb=int(max_memory_mb if max_memory_mb is not None else settings.evalscript_max_memory_mb),
@@ -106,7 +113,9 @@ class EvalscriptEngine:
             prepared,
             self._library,
             self.limits,
-            ChunkOptions(self.chunk_pixels, self.chunk_bytes, self.strict_band_count, self.compiled),
+            ChunkOptions(
+                self.chunk_pixels, self.chunk_bytes, self.strict_band_count, self.compiled, self.compile_min_pixels
+            ),
         )
 
 
@@ -150,6 +159,7 @@ class Evalscript:
             raise
         self._chunks = ChunkRunner(self, options.chunk_pixels, options.chunk_bytes, options.strict_band_count)
         self._compiled_source = prepared.code if options.compiled else None
+        self._compile_min_pixels = options.compile_min_pixels
         self._compiled: Any = None
 
     # -- plumbing -------------------------------------------------------------------------------
@@ -318,7 +328,9 @@ class Evalscript:
             if self._compiled is None:
                 from eobatch.evalscript.fast.runner import CompiledPath
 
-                self._compiled = CompiledPath(self, self._compiled_source, self._chunks.strict_band_count)
+                self._compiled = CompiledPath(
+                    self, self._compiled_source, self._chunks.strict_band_count, self._compile_min_pixels
+                )
             result = self._compiled.evaluate(prepared)
             if result is not None:
                 self.evaluation_path, self.fallback_reason = "compiled", None

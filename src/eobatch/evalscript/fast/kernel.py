@@ -25,6 +25,12 @@ def _key(source: str, tables: dict[str, np.ndarray]) -> str:
     return h.hexdigest()
 
 
+def is_compiled(source: str, tables: dict[str, np.ndarray]) -> bool:
+    """Whether this process already holds the kernel (no compile cost to use it)."""
+    with _lock:
+        return _key(source, tables) in _cache
+
+
 def compile_kernel(source: str, tables: dict[str, np.ndarray]) -> Any:
     """A numba dispatcher for `kernel` in `source`; tables are frozen into it as constants."""
     key = _key(source, tables)

@@ -131,8 +131,10 @@ def _scene_table(desc: dict[str, Any]) -> np.ndarray:
 class CompiledPath:
     """Compiled evaluation for one Evalscript (see module docstring)."""
 
-    def __init__(self, script: Evalscript, code: str, strict_band_count: bool):
+    def __init__(self, script: Evalscript, code: str, strict_band_count: bool, min_pixels: int = 0):
         self.script = script
+        self.min_pixels = min_pixels
+        self._work = 0  # pixels x samples of the evaluation at hand
         self.code = code
         self.strict_band_count = strict_band_count
         self.reason: str | None = None
@@ -180,8 +182,13 @@ class CompiledPath:
         try:
             source = compiler.compile()
         except Unsupported:
-            self._declined = (signature, described)
+            self._declined = (signature, described)  # the verdict holds while these globals do
             raise
+        if self._work < self.min_pixels and not kernel.is_compiled(source, compiler.tables):
+            raise Unsupported(
+                f"{self._work} pixel-samples do not pay for compiling the kernel (minimum {self.min_pixels}); "
+                "V8 runs until a larger evaluation compiles it in this process"
+            )
         dispatcher = kernel.compile_kernel(source, compiler.tables)
         return Plan(signature, described, dispatcher)
 
@@ -200,6 +207,7 @@ class CompiledPath:
 
     def evaluate(self, prepared: Prepared) -> dict[str, np.ndarray] | None:
         """The outputs as float64 (bands, H, W), or None (then `reason` says why V8 must run)."""
+        self._work = prepared.height * prepared.width * max([1, *prepared.counts])
         try:
             plan = self._plan_for()
             return self._run(plan, prepared)
