@@ -67,6 +67,7 @@ def _outcome(attempt: Attempt, backoff_s: float) -> work.TileOutcome:
         scene_count=getattr(r, "scene_count", None),
         no_data=bool(getattr(r, "no_data", False)),
         cost_pu=float(getattr(r, "cost_pu", 0.0) or 0.0),
+        evaluation=getattr(r, "evaluation", None),
     )
 
 

@@ -341,6 +341,15 @@ class Evalscript:
         self.evaluation_path = "v8"
         return self._chunks.evaluate(prepared)
 
+    @property
+    def evaluation(self) -> str | None:
+        """What the last evaluate() ran, for tile records and logs: "compiled", "v8: <reason>" or None."""
+        if self.evaluation_path is None:
+            return None
+        if self.evaluation_path == "v8" and self.fallback_reason:
+            return f"v8: {self.fallback_reason}"[:200]
+        return self.evaluation_path
+
     def output_metadata(self) -> object | None:
         """Call updateOutputMetadata once and return outputMetadata.userData (JSON-compatible) or None."""
         return self._call("__eobatch.outputMetadata()", "updateOutputMetadata()")

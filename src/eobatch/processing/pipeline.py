@@ -6,6 +6,7 @@ bad input (`BadRequest`, `EvalscriptError`) is not retryable, storage hiccups ar
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -27,6 +28,7 @@ from eobatch.processing.scene_reader import DEFAULT_BAND_WORKERS, SceneReader, b
 from eobatch.processing.task import TIMING_KEYS, TileResult, TileTask
 from eobatch.storage import ObjectStorage, render_tile_path
 
+log = logging.getLogger(__name__)
 FAR_PAST, FAR_FUTURE = "1970-01-01T00:00:00Z", "2100-01-01T00:00:00Z"
 ENCODE_WORKERS = 2  # outputs are compressed concurrently (GDAL releases the GIL)
 
@@ -94,7 +96,10 @@ def _run(task: TileTask, engine, registry, storage: ObjectStorage | None, band_w
     storage = storage or ObjectStorage(task.settings, settings_out.credentials)
 
     with engine.load(request["evalscript"]) as script:
-        return _process(task, script, registry, storage, settings_out, responses, grid, clock, band_workers)
+        result = _process(task, script, registry, storage, settings_out, responses, grid, clock, band_workers)
+        result.evaluation = script.evaluation
+        log.debug("tile %s of %s: evaluatePixel ran %s", task.tile, task.request_id, result.evaluation)
+        return result
 
 
 def _process(task, script, registry, storage, settings_out, responses, grid, clock, band_workers) -> TileResult:

@@ -467,6 +467,7 @@ class TileOutcome:
     scene_count: int | None = None
     no_data: bool = False
     cost_pu: float = 0.0
+    evaluation: str | None = None  # which evaluatePixel path ran ("compiled" / "v8: <reason>")
     error: str | None = None
     retryable: bool = True
     backoff_s: float = 0.0
@@ -523,6 +524,7 @@ def record_outcome(
         tile.charged_pu = cost.charged_pu(tile.width_px, tile.height_px, outcome.cost_pu)
         tile.bytes_written, tile.outputs = outcome.bytes_written, list(outcome.outputs)
         tile.scene_count, tile.no_data, tile.error = outcome.scene_count, outcome.no_data, None
+        tile.evaluation = outcome.evaluation
         tile.lease_expires = None
         _move(session, tile, TileStatus.PROCESSED, now)
         covered = ledger.can_cover(session, request, tile.charged_pu)

@@ -170,6 +170,7 @@ def render_tile(row: Tile) -> dict[str, Any]:
         "scenes": row.scene_count,
         "bytesWritten": row.bytes_written,
         "durationSeconds": row.duration_s,
+        "evaluation": row.evaluation,
         "outputs": list(row.outputs or []),
     }
 
