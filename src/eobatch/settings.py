@@ -52,6 +52,10 @@ class Settings(BaseSettings):
     webhook_max_attempts: int = Field(default=8, description="Attempts per webhook event before it is skipped")
     webhook_timeout_s: float = 10.0
 
+    # dashboard (docs/dashboard.md): an optional basemap, e.g. https://tile.example.org/{z}/{x}/{y}.png
+    dashboard_basemap_url: str | None = Field(default=None, description="XYZ URL template; none: no basemap")
+    dashboard_basemap_attribution: str = ""
+
     # evalscript sandbox
     evalscript_timeout_s: float = 600.0
     evalscript_max_memory_mb: int = 1024

@@ -9,13 +9,14 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from eobatch.api import catalog, events
+from eobatch.api import catalog, dashboard, events
 
 
 def include_extensions(app: FastAPI) -> None:
     """Mount the Catalog API and the event stream on `app`; run the webhook dispatcher while it lives."""
     app.include_router(catalog.router())
     app.include_router(events.router())
+    dashboard.mount(app)
     _run_webhooks_with(app)
 
 
