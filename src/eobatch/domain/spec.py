@@ -17,9 +17,9 @@ from eobatch.settings import Settings
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 GEOMETRY_TYPES = ("Polygon", "MultiPolygon")
-BATCH_FORMATS = ("image/tiff", "application/json")
+BATCH_FORMATS = ("image/tiff", "image/png", "image/jpeg", "application/json")
 DEFAULT_RESPONSES = ({"identifier": "default", "format": {"type": "image/tiff"}},)
-FORMAT_EXTENSIONS = {"image/tiff": "tif", "application/json": "json"}
+FORMAT_EXTENSIONS = {"image/tiff": "tif", "image/png": "png", "image/jpeg": "jpg", "application/json": "json"}
 MAX_BUFFER_PX = 32767
 
 
@@ -230,7 +230,8 @@ def parse_evalscript(process_request: dict[str, Any]) -> str:
 
 
 def parse_responses(process_request: dict[str, Any]) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """Response identifiers and format types; batch allows image/tiff and application/json (userdata)."""
+    """Response identifiers and format types: image/tiff, image/png, image/jpeg (with `quality`) and
+    application/json (userdata)."""
     out = process_request.get("output")
     if out is None:
         out = process_request["output"] = {"responses": [dict(r) for r in DEFAULT_RESPONSES]}
@@ -258,6 +259,9 @@ def parse_responses(process_request: dict[str, Any]) -> tuple[tuple[str, ...], t
                 f"{parameter}.format.type",
                 f"format {kind!r} is not supported by batch processing; allowed: {', '.join(BATCH_FORMATS)}",
             )
+        from eobatch.processing.outputs import response_quality
+
+        response_quality(response, f"{parameter}.format")
         if kind == "application/json" and identifier != "userdata":
             raise fail(f"{parameter}.identifier", "an application/json response must have identifier 'userdata'")
         if identifier in ids:
@@ -297,6 +301,7 @@ def parse_output(
         check_output_paths(output, buckets)
         _check_flags(output)
         check_cog_parameters(output.get("cogParameters"), "output.cogParameters")
+        check_cog_formats(output, response_ids, formats)
     return output, bucket_name, expanded
 
 
@@ -365,6 +370,18 @@ def check_cog_parameters(raw: Any, parameter: str) -> None:
     from eobatch.processing.outputs import CogParameters
 
     CogParameters.parse(raw)
+
+
+def check_cog_formats(output: dict[str, Any], response_ids: tuple[str, ...], formats: tuple[str, ...]) -> None:
+    """`cogOutput` needs every raster response to be image/tiff."""
+    if not output.get("cogOutput"):
+        return
+    for identifier, kind in zip(response_ids, formats, strict=True):
+        if kind not in ("image/tiff", "application/json"):
+            raise fail(
+                "output.cogOutput",
+                f"a Cloud-Optimized GeoTIFF output needs every response to be image/tiff; {identifier!r} is {kind}",
+            )
 
 
 def _check_flags(output: dict[str, Any]) -> None:

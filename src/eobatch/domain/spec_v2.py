@@ -82,7 +82,8 @@ def parse_v2(
     if output_type == "zarr":
         response_ids = _zarr_responses(process_request)
     else:
-        response_ids, _formats = v1.parse_responses(process_request)
+        response_ids, formats = v1.parse_responses(process_request)
+        v1.check_cog_formats(output, response_ids, formats)
     delivery = _delivery(output, settings)
     template = _template(output_type, delivery["url"], response_ids, settings, allowed_buckets)
     buckets = v1.account_buckets(settings, allowed_buckets)

@@ -48,6 +48,18 @@ def _registry(settings: Settings) -> Any:
     return _REGISTRIES[key]
 
 
+def _check_formats(process_request: dict, setup: Any, output: dict) -> None:
+    """Each raster response's format holds its output's sampleType and bands (PNG/JPEG limits, COG);
+    Zarr outputs have their own checks at create."""
+    from eobatch.processing.outputs import validate_output_formats
+    from eobatch.processing.pipeline import is_zarr_output
+
+    if is_zarr_output(output):
+        return
+    responses = (process_request.get("output") or {}).get("responses") or []
+    validate_output_formats(responses, setup.outputs, cog_output=bool(output.get("cogOutput")))
+
+
 def analyse_request(request: RequestSnapshot, settings: Settings) -> AnalysisResult:
     """Enumerate tiles, validate the evalscript against the collections' bands, estimate the cost.
 
@@ -74,6 +86,7 @@ def analyse_request(request: RequestSnapshot, settings: Settings) -> AnalysisRes
     setup = validate_evalscript(
         pr.get("evalscript") or "", responses or ["default"], band_lookup, time_range=(t_from, t_to)
     )
+    _check_formats(pr, setup, request.output or {})
 
     bands = tuple(sorted({b for i in setup.inputs for b in i.bands}))
     inputs = CostInputs(

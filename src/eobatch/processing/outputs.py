@@ -16,6 +16,8 @@ from eobatch.storage import S3Credentials
 TIFF, PNG, JPEG, JSON = "image/tiff", "image/png", "image/jpeg", "application/json"
 EXTENSIONS = {TIFF: "tif", PNG: "png", JPEG: "jpg", JSON: "json"}
 USERDATA = "userdata"
+RASTER_FORMATS = (TIFF, PNG, JPEG)
+DEFAULT_JPEG_QUALITY = 90
 
 # sample types each format can hold
 _FORMAT_SAMPLE_TYPES = {
@@ -155,6 +157,22 @@ def response_format(response: Mapping[str, Any]) -> str:
     """The MIME type of one `output.responses[]` entry (default image/tiff)."""
     fmt = response.get("format") or {}
     return str(fmt.get("type") or TIFF) if isinstance(fmt, Mapping) else str(fmt)
+
+
+def response_quality(response: Mapping[str, Any], where: str = "format") -> int:
+    """`format.quality` of a JPEG response: an integer 1-100 (default 90); BadRequest naming `where` otherwise,
+    or when another format carries it."""
+    fmt = response.get("format") or {}
+    quality = fmt.get("quality") if isinstance(fmt, Mapping) else None
+    if quality is None:
+        return DEFAULT_JPEG_QUALITY
+    if response_format(response) != JPEG:
+        raise _bad(f"{where}.quality", f"quality applies only to {JPEG}, not {response_format(response)}")
+    if isinstance(quality, float) and quality.is_integer():
+        quality = int(quality)
+    if isinstance(quality, bool) or not isinstance(quality, int) or not 1 <= quality <= 100:
+        raise _bad(f"{where}.quality", f"quality must be an integer from 1 to 100, got {quality!r}")
+    return quality
 
 
 def validate_output_formats(

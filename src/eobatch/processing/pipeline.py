@@ -20,9 +20,17 @@ from eobatch.errors import BadRequest, EobatchError, Forbidden, TileFailure
 from eobatch.processing import mosaic
 from eobatch.processing.aoi import aoi_mask, area_in_tile_crs, search_area
 from eobatch.processing.cost import tile_cost
-from eobatch.processing.encode import encode_json, encode_raster
+from eobatch.processing.encode import encode_files, encode_json
 from eobatch.processing.grid import TargetGrid
-from eobatch.processing.outputs import EXTENSIONS, JSON, USERDATA, OutputSettings, response_format
+from eobatch.processing.outputs import (
+    DEFAULT_JPEG_QUALITY,
+    EXTENSIONS,
+    JSON,
+    USERDATA,
+    OutputSettings,
+    response_format,
+    response_quality,
+)
 from eobatch.processing.runtime import runtime_for
 from eobatch.processing.scene_reader import DEFAULT_BAND_WORKERS, SceneReader, band_plans
 from eobatch.processing.task import TIMING_KEYS, TileResult, TileTask
@@ -48,6 +56,7 @@ class _Target:
     output_id: str
     fmt: str
     url: str
+    quality: int = DEFAULT_JPEG_QUALITY
 
 
 class _Clock:
@@ -150,19 +159,26 @@ def _process(task, script, registry, storage, settings_out, responses, grid, clo
     with clock.stage("encode"):
         cog = settings_out.cog if settings_out.cog_output else None
 
-        def encode(target: _Target) -> tuple[str, bytes]:
+        def encode(target: _Target) -> list[tuple[str, bytes]]:
             if target.fmt == JSON:
-                return target.url, encode_json(userdata)
+                return [(target.url, encode_json(userdata))]
             spec = specs[target.output_id]
-            return target.url, encode_raster(
-                typed[target.output_id], target.fmt, grid, nodata=spec.nodata_value, cog=cog
+            return encode_files(
+                target.url,
+                typed[target.output_id],
+                target.fmt,
+                grid,
+                nodata=spec.nodata_value,
+                cog=cog,
+                quality=target.quality,
             )
 
         if len(targets) > 1 and ENCODE_WORKERS > 1:
             with ThreadPoolExecutor(max_workers=min(ENCODE_WORKERS, len(targets))) as pool:
-                files = list(pool.map(encode, targets))
+                encoded = list(pool.map(encode, targets))
         else:
-            files = [encode(t) for t in targets]
+            encoded = [encode(t) for t in targets]
+        files = [file for target_files in encoded for file in target_files]
         typed.clear()
 
     with clock.stage("write"):
@@ -211,7 +227,7 @@ def _targets(task: TileTask, responses: list[dict], out: OutputSettings) -> list
             output_id=output_id,
             fmt=EXTENSIONS[fmt],
         )
-        targets.append(_Target(output_id, fmt, url))
+        targets.append(_Target(output_id, fmt, url, response_quality(response)))
     return targets
 
 
