@@ -64,10 +64,14 @@ class Settings(BaseSettings):
     # evaluations smaller than this (pixels x samples) use a compiled kernel only if one exists already
     evalscript_compile_min_pixels: int = 1_000_000
 
-    # cleanup of stale requests (seconds; 0 disables)
+    # cleanup of stale requests (seconds since last_updated; 0 disables that kind), see docs/engine.md
+    cleanup_interval_s: float = Field(default=300.0, description="How often a scheduler looks for stale requests")
     cleanup_failed_after_s: float = 30 * 86400
     cleanup_unstarted_after_s: float = 30 * 86400
-    cleanup_finished_after_s: float = 90 * 86400
+    cleanup_finished_after_s: float = Field(default=90 * 86400, description="DONE, PARTIAL and CANCELED requests")
+    cleanup_stopped_after_s: float = Field(
+        default=0.0, description="STOPPED requests (resumable); 0, the default, keeps them until the user acts"
+    )
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -186,7 +186,8 @@ def test_a_request_deleted_mid_run_does_not_disturb_the_scheduler(database, engi
     scheduler.start()
     try:
         wait_for(lambda: tile_statuses(database, doomed)["PROCESSED"] >= 2, what="some processed tiles")
-        with database.session() as s:
+        with database.session() as s:  # the engine's lock order: request row first, then its tiles
+            s.execute(select(BatchRequest.id).where(BatchRequest.id == doomed).with_for_update())
             s.execute(delete(TileEvent).where(TileEvent.tile_pk.in_(select(Tile.pk).where(Tile.request_id == doomed))))
             s.execute(delete(Tile).where(Tile.request_id == doomed))
             s.execute(delete(BatchRequest).where(BatchRequest.id == doomed))
