@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     # auth
     jwt_secret: str | None = Field(default=None, description="HMAC secret; default generated in data_dir")
     token_lifetime_s: int = 3600
+    max_body_bytes: int = Field(
+        default=10 * 1024 * 1024, description="Largest request body the API reads (413 beyond); 0: no limit"
+    )
 
     # engine
     executor: str = "local"  # local | dask
