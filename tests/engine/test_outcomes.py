@@ -54,7 +54,9 @@ def test_failing_tiles_end_partial_then_restartpartial_ends_done(database, engin
         assert [t.name for t in failed] == ["T0002", "T0005"]
         assert all(t.attempts == 3 for t in failed)
         assert failed[0].error.startswith("Tile T0002 failed after 3 of 3 attempts: object store unavailable")
-        assert "restartpartial" in failed[0].error
+        assert "restartpartial" not in failed[0].error  # FAILED tiles of a FAILED request cannot be restarted
+        # the request says how many tiles failed and the first reason (advice is added by each API's view)
+        assert request.error == f"2 of 8 tiles failed. First error: {failed[0].error}"
         check_invariants(database)
 
         marker.unlink()  # the object store is back

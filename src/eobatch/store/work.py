@@ -556,10 +556,7 @@ def record_outcome(
 
 def _failure_message(tile: Tile, outcome: TileOutcome, max_attempts: int) -> str:
     tries = f"after {tile.attempts} of {max_attempts} attempts" if outcome.retryable else "(not retryable)"
-    return (
-        f"Tile {tile.name} failed {tries}: {outcome.error}. "
-        "Fix the cause, then call restartpartial to process the failed tiles again."
-    )
+    return f"Tile {tile.name} failed {tries}: {outcome.error}"
 
 
 def release_tiles(
@@ -611,7 +608,7 @@ def recover_tiles(
         if new is TileStatus.FAILED:
             t.error = (
                 f"Tile {t.name} failed after {t.attempts} of {max_attempts} attempts: its scheduler "
-                "or worker stopped answering each time. Call restartpartial to try again."
+                "or worker stopped answering each time"
             )
         t.lease_owner = t.lease_expires = None
         _move(session, t, new, now, note)
@@ -677,8 +674,8 @@ def settle_request(session: Session, request_id: str, now: datetime) -> RequestS
     else:
         row.stopped_reason = None  # every tile finished: ran out of PU only on the last ones
         row.finished_at = now
-    if status is RequestStatus.FAILED:
-        row.error = _request_failure(session, request_id, failed)
+    if status in (RequestStatus.FAILED, RequestStatus.PARTIAL):
+        row.error = _request_failure(session, request_id, processed, failed)
     row.status = status.value
     row.last_updated = now
     return status
@@ -695,14 +692,18 @@ def execution_rows(session: Session, request_id: str) -> list[Any]:
     )
 
 
-def _request_failure(session: Session, request_id: str, failed: int) -> str:
+def _request_failure(session: Session, request_id: str, processed: int, failed: int) -> str:
+    """The `error` of a FAILED or PARTIAL request: how many tiles failed and the first reason. Advice on
+    what to do next depends on the API that shows it (`api.messages.request_error`)."""
     first = session.execute(
         select(Tile.error)
         .where(Tile.request_id == request_id, Tile.status == TileStatus.FAILED.value)
         .order_by(Tile.pk)
         .limit(1)
     ).scalar_one_or_none()
-    return f"All {failed} tiles failed. First error: {first}"
+    if not processed:
+        return f"All {failed} tiles failed. First error: {first}"
+    return f"{failed} of {processed + failed} tiles failed. First error: {first}"
 
 
 # --------------------------------------------------------------------------- idleness and cleanup
