@@ -278,6 +278,14 @@ def status(
     emit(request if as_json else summary(request, counts), as_json)
 
 
+def tile_counts(client: EobatchClient, request_id: str) -> dict[str, int]:
+    """How many of the request's tiles are in each status."""
+    counts: dict[str, int] = {}
+    for tile in client.tiles(request_id):
+        counts[tile["status"]] = counts.get(tile["status"], 0) + 1
+    return counts
+
+
 def summary(request: dict[str, Any], tile_statuses: dict[str, int] | None = None) -> str:
     """A request as a few `key: value` lines for people."""
     lines = [f"request:     {request['id']}", f"status:      {request['status']}"]
