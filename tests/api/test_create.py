@@ -163,6 +163,21 @@ BAD_BODIES = [
     ),
     pytest.param(body(output=None), "defaultTilePath or bucketName", id="no-output"),
     pytest.param(
+        body(output={"defaultTilePath": "s3://results/<tileName>/\x00<outputId>.<format>"}),
+        "contains a NUL or another control character",
+        id="template-with-nul",
+    ),
+    pytest.param(
+        body(output={"defaultTilePath": "s3://results//abs/<tileName>/<outputId>.<format>"}),
+        "the object key has an empty segment (an absolute path or '//')",
+        id="template-absolute-key",
+    ),
+    pytest.param(
+        body(output={"defaultTilePath": "s3://results/<tileName>/../<outputId>.<format>"}),
+        "contains '.' or '..' segments",
+        id="template-dotdot",
+    ),
+    pytest.param(
         _with("processRequest.output.responses", [{"identifier": "default", "format": {"type": "image/gif"}}]),
         "format 'image/gif' is not supported by batch processing; allowed: image/tiff, image/png, image/jpeg",
         id="gif-output",

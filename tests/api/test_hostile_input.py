@@ -117,3 +117,12 @@ def test_bodies_over_the_limit_are_a_413_and_not_stored(live, db):
     assert streamed.status_code == 413
     assert _state(db) == before
     assert http.get(f"{V1}/{request_id}").json()["description"] == body()["description"]
+
+
+def test_a_page_of_zero_items_is_a_400(live):
+    http, _ = live
+    for path in (V1, V2, f"{V1}/{live[1]}/tiles"):
+        response = http.get(path, params={"count": 0})
+        assert response.status_code == 400, response.text
+        assert response.json()["error"]["message"] == "count must be from 1 to 1000 (the page size), got 0"
+    assert len(http.get(V1, params={"count": 5000}).json()["data"]) >= 1  # above 1000: served as 1000
