@@ -12,6 +12,7 @@ import httpx
 import numpy as np
 import pytest
 import rasterio
+import yaml
 
 from eobatch import grids
 from eobatch.service import Service, free_port
@@ -31,13 +32,17 @@ function evaluatePixel(s) {
           nir: [s.B08 * 10000], ndvi: [(s.B08 - s.B04) / (s.B08 + s.B04)]};
 }
 """
-# a small field in the demo area, inside one 20 km tile of UTM zone 32
+# the real Sentinel-2 L1C sample (read in place): its ~1 km area lies in one 10 km tile of UTM zone 33
+REAL = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "s2-l1c-real"
 AREA = {
     "type": "Polygon",
-    "coordinates": [[[11.90, 45.10], [11.93, 45.10], [11.93, 45.12], [11.90, 45.12], [11.90, 45.10]]],
+    "coordinates": [
+        [[14.55134, 45.86589], [14.56429, 45.86589], [14.56429, 45.87503], [14.55134, 45.87503], [14.55134, 45.86589]]
+    ],
 }
-MAY = {"from": "2024-05-01T00:00:00Z", "to": "2024-05-31T00:00:00Z"}
-DATA = [{"type": "sentinel-2-l2a", "dataFilter": {"timeRange": MAY}}]
+SUMMER = {"from": "2015-07-01T00:00:00Z", "to": "2015-08-25T00:00:00Z"}
+DATA = [{"type": "sentinel-2-l1c-real", "dataFilter": {"timeRange": SUMMER}}]
+GRID, RESOLUTION = 1, 20.0
 RESPONSES = [
     {"identifier": "rgba", "format": {"type": "image/png"}},
     {"identifier": "nir", "format": {"type": "image/png"}},
@@ -48,7 +53,21 @@ TEMPLATE = "s3://results/<requestId>/<tileName>/<outputId>.<format>"
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Service, dict[str, str]]]:
-    settings = Settings(data_dir=tmp_path_factory.mktemp("images"), workers=1, poll_interval_s=0.05)
+    folder = tmp_path_factory.mktemp("images")
+    collections = folder / "collections.yaml"
+    collections.write_text(
+        yaml.safe_dump(
+            {
+                "collections": {
+                    "sentinel-2-l1c-real": {
+                        "preset": "sentinel-2-l1c",
+                        "source": {"kind": "static", "href": str((REAL / "collection.json").resolve())},
+                    }
+                }
+            }
+        )
+    )
+    settings = Settings(data_dir=folder / "data", collections_file=collections, workers=1, poll_interval_s=0.05)
     service = Service(settings, port=free_port())
     with service.database.session() as session:
         _account, client_id, secret = create_account(session, "images", settings)
@@ -92,7 +111,7 @@ def test_v1_png_8_and_16_bit_with_alpha_beside_a_tiff(live):
             "output": {"responses": RESPONSES},
             "evalscript": EVALSCRIPT,
         },
-        "tilingGrid": {"id": 0, "resolution": 60.0},
+        "tilingGrid": {"id": GRID, "resolution": RESOLUTION},
         "output": {"defaultTilePath": TEMPLATE},
     }
     base = service.url + "/api/v1/batch/process"
@@ -106,7 +125,7 @@ def test_v1_png_8_and_16_bit_with_alpha_beside_a_tiff(live):
     assert tiles
     buckets = service.settings.buckets_dir
     for wire_tile in tiles:
-        tile = grids.tile_by_id(0, wire_tile["id"])
+        tile = grids.tile_by_id(GRID, wire_tile["id"])
         folder = buckets / "results" / request_id / tile.name
         assert sorted(p.name for p in folder.iterdir()) == [
             "ndvi.tif",
@@ -139,7 +158,7 @@ def test_v2_jpeg_with_quality_and_png_in_one_request(live):
             "output": {"responses": responses},
             "evalscript": EVALSCRIPT,
         },
-        "input": {"type": "tiling-grid", "id": 0, "resolution": 60.0},
+        "input": {"type": "tiling-grid", "id": GRID, "resolution": RESOLUTION},
         "output": {"type": "raster", "delivery": {"s3": {"url": TEMPLATE}}},
     }
     base = service.url + "/api/v2/batch/process"
@@ -151,7 +170,7 @@ def test_v2_jpeg_with_quality_and_png_in_one_request(live):
     assert request["status"] == "DONE", request
     tiles = httpx.get(f"{service.url}/api/v1/batch/process/{request_id}/tiles", headers=headers).json()["data"]
     for wire_tile in tiles:
-        tile = grids.tile_by_id(0, wire_tile["id"])
+        tile = grids.tile_by_id(GRID, wire_tile["id"])
         folder = service.settings.buckets_dir / "results" / request_id / tile.name
         assert {"rgba.jpg", "rgba.jgw", "rgba.jpg.aux.xml", "nir.png", "nir.pgw", "ndvi.tif"} <= {
             p.name for p in folder.iterdir()
@@ -167,7 +186,7 @@ def test_a_float32_png_fails_at_analysis_with_the_reason(live):
             "output": {"responses": [{**r, "format": {"type": "image/png"}} for r in RESPONSES]},
             "evalscript": EVALSCRIPT,
         },
-        "tilingGrid": {"id": 0, "resolution": 60.0},
+        "tilingGrid": {"id": GRID, "resolution": RESOLUTION},
         "output": {"defaultTilePath": TEMPLATE},
     }
     base = service.url + "/api/v1/batch/process"
