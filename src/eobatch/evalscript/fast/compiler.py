@@ -52,7 +52,7 @@ from eobatch.evalscript.fast.values import (
 )
 
 MAX_INLINE_DEPTH = 24
-MAX_GENERATED_LINES = 20000
+MAX_GENERATED_LINES = 2000  # numba compile time grows with it; the corpus needs < 200
 # Exit codes of the kernel: 0 done; anything else means "run this evaluation in V8".
 EXIT_RANGE, EXIT_THROW, EXIT_BUDGET = 3, 4, 2
 
@@ -112,6 +112,7 @@ class Compiler:
     _loops: list[LoopCtx] = field(default_factory=list)
     _depth: int = 0
     _lines: int = 0
+    _globals_frame: int = -1
 
     # -- buffers and locals ------------------------------------------------------------------------
 
@@ -166,7 +167,7 @@ class Compiler:
         body = Buffer()
         self._buffers.append(body)
         ctx = FnCtx("pixel", needs_wrapper=True)
-        self._inline(fn_value, args, ctx)
+        self._inline(fn_value, args, ctx, Env([self._pixel_globals()]))
         self._buffers.pop()
         params = ["n", "budget"]
         params += [f"a{n}_{j}" for n, spec in enumerate(self.inputs) for j in range(len(spec.bands))]
@@ -181,6 +182,38 @@ class Compiler:
         lines.extend("        " + line for line in body.lines)
         lines.append("    return 0")
         return "\n".join(lines) + "\n"
+
+    def _pixel_globals(self) -> Frame:
+        """Globals that functions assign: per pixel, as V8 leaves them after the previous pixel.
+
+        Their value at the start of a pixel depends on the pixel before, so reading one before this
+        pixel wrote it is unsupported. Allowed only without updateOutputMetadata (the one hook that
+        runs after evaluatePixel and could read them).
+        """
+        names = self.script.global_writes
+        frame = Frame({})
+        self._globals_frame = frame.id
+        if not names:
+            return frame
+        hook = self.resolve_global_or_none("updateOutputMetadata")
+        if hook is not None and not (isinstance(hook, Const) and hook.value is UNDEFINED):
+            return frame  # writes to globals stay unsupported
+        for name in names:
+            frame.vars[name] = Conflict(f"the global {name} is read before evaluatePixel writes it")
+        return frame
+
+    def resolve_global_or_none(self, name: str) -> Value | None:
+        try:
+            return self.resolve_global(name)
+        except Unsupported:
+            return None if self._missing(name) else Conflict("unknown")
+
+    def _missing(self, name: str) -> bool:
+        try:
+            self.resolve_global(name)
+        except Unsupported as exc:
+            return "is not defined" in str(exc)
+        return False
 
     def _pixel_arguments(self) -> list[Value]:
         if not self.fusion:
@@ -264,10 +297,10 @@ class Compiler:
             self._fns.pop()
 
     def _closure_frames(self, fn: Func, caller: Env | None) -> list[Frame]:
-        if not fn.frames:
-            return []
         if caller is None:
             raise Unsupported("closure without its scope")
+        if not fn.frames:  # a top-level function: it sees the globals (those written per pixel first)
+            return [f for f in caller.frames if f.id == self._globals_frame]
         by_id = {f.id: f for f in caller.frames}
         if not all(i in by_id for i in fn.frames):
             raise Unsupported("a closure called outside the scope it was created in")

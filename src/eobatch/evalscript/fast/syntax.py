@@ -121,6 +121,43 @@ def assigned_names(nodes: list[Any]) -> set[str]:
     return names
 
 
+_FUNCTIONS = ("FunctionDeclaration", "FunctionExpression", "ArrowFunctionExpression")
+
+
+def _declared_in(fn: Any) -> set[str]:
+    """Names a function declares anywhere in its own body (params, var, let/const, inner functions)."""
+    names = {n for p in fn.params for n in _pattern_names(p)}
+    for node in walk(fn.body, into_functions=False):
+        if node.type == "VariableDeclaration":
+            for decl in node.declarations:
+                names.update(_pattern_names(decl.id))
+        elif node.type in ("FunctionDeclaration", "ClassDeclaration") and node is not fn and node.id is not None:
+            names.add(node.id.name)
+    return names
+
+
+def global_writes(tree: Any) -> set[str]:
+    """Names that code inside functions assigns without declaring them in any enclosing function.
+
+    An approximation in both directions is safe for the compiler: a write it misses is refused when
+    compiled (assignment to an unknown global), an extra name only makes reads of it unsupported.
+    """
+    found: set[str] = set()
+
+    def visit(node: Any, scopes: tuple[set[str], ...]) -> None:
+        if node.type in _FUNCTIONS:
+            scopes = (*scopes, _declared_in(node))
+        elif scopes and node.type in ("AssignmentExpression", "UpdateExpression"):
+            target = node.left if node.type == "AssignmentExpression" else node.argument
+            if target.type == "Identifier" and not any(target.name in s for s in scopes):
+                found.add(target.name)
+        for child in children(node):
+            visit(child, scopes)
+
+    visit(tree, ())
+    return found
+
+
 class Script:
     """A parsed evalscript: top-level functions by name, with their source text."""
 
@@ -141,6 +178,7 @@ class Script:
                     init = decl.init
                     if init is not None and init.type in ("FunctionExpression", "ArrowFunctionExpression"):
                         self._by_text[self.text(init)] = init
+        self.global_writes = global_writes(self.tree)
         self._returns: dict[int, int] = {}
         self._dynamic: dict[int, bool] = {}
 
