@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     tile_heartbeat_timeout_s: float = 300.0
     max_tile_attempts: int = 3
     max_tiles_per_request: int = 200_000
+    worker_memory_mb: int = Field(
+        default=4096,
+        description="Memory one worker may use for a tile; analysis refuses tiles estimated above it (0: no check)",
+    )
     max_tiles_in_flight_per_account: int = 64
     max_concurrent_analyses: int = 2
     initial_pu_grant: float = 100_000.0

@@ -98,6 +98,7 @@ def analyse_request(request: RequestSnapshot, settings: Settings) -> AnalysisRes
     )
     scenes = [_scene_count(collections, sources, fp) for fp in footprints]
     figures = estimate([(p.width, p.height) for p in pixel_grids], inputs, scenes)
+    _check_memory(pixel_grids, setup, scenes, settings)
     planned = [
         PlannedTile(
             tile_id=t.id,
@@ -127,6 +128,16 @@ def analyse_request(request: RequestSnapshot, settings: Settings) -> AnalysisRes
         value_estimate=figures.value_estimate,
         cost_estimate=figures.cost_estimate,
     )
+
+
+def _check_memory(pixel_grids: list, setup: Any, scenes: list[int], settings: Settings) -> None:
+    """Refuse (BadRequest) a request whose largest tile cannot fit a worker's memory (processing/memory.py)."""
+    from eobatch.processing.memory import check_tile_memory, footprint_of
+
+    if pixel_grids:
+        largest = max(pixel_grids, key=lambda p: p.width * p.height)
+        tile = footprint_of(largest.width, largest.height, setup, max(scenes, default=1))
+        check_tile_memory(tile, settings.worker_memory_mb)
 
 
 def _grid_tiles(request: RequestSnapshot, settings: Settings) -> tuple[list, list, list]:
