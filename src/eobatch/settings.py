@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     webhook_max_attempts: int = Field(default=8, description="Attempts per webhook event before it is skipped")
     webhook_timeout_s: float = 10.0
 
+    # Process API (docs/process.md)
+    process_api_workers: int = Field(default=1, description="Worker processes for Process API windows")
+
     # dashboard (docs/dashboard.md): an optional basemap, e.g. https://tile.example.org/{z}/{x}/{y}.png
     dashboard_basemap_url: str | None = Field(default=None, description="XYZ URL template; none: no basemap")
     dashboard_basemap_attribution: str = ""

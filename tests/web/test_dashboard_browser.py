@@ -1,7 +1,8 @@
 """The dashboard in a real headless Chromium (Debian's, driven by Playwright from PyPI) against a running
-eobatch with its scheduler, on the real Sentinel-2 sample scenes: sign in, create a request from the form,
-analyse and start it, watch its tiles change colour on the map until DONE, open a tile's output preview,
-cancel one request and restart the failed tile of another. Screenshots go to test-artifacts/dashboard/."""
+eobatch with its scheduler, on the real Sentinel-2 sample scenes: sign in, create a request from the form
+after previewing its evalscript through the Process API, analyse and start it, watch its tiles change
+colour on the map until DONE, open a tile's output preview, cancel one request and restart the failed
+tile of another. Screenshots go to test-artifacts/dashboard/."""
 
 from __future__ import annotations
 
@@ -106,6 +107,11 @@ def test_the_dashboard_end_to_end(served, page):
         page.get_by_label(f"{side} (degrees)").fill(str(value))
     page.get_by_role("button", name="Use these bounds").click()
     expect(page.locator("#create-map path.leaflet-interactive")).to_have_count(1)
+    page.get_by_role("button", name="Preview").click()  # the Process API on a window of the area
+    preview_image = page.locator("#preview-image")
+    expect(preview_image).to_be_visible(timeout=120_000)
+    page.wait_for_function("() => document.querySelector('#preview-image').naturalWidth === 256")
+    expect(page.locator("#create-map .leaflet-image-layer")).to_have_count(1)
     page.get_by_label("Grid", exact=True).select_option("1")
     page.get_by_label("Resolution").select_option("20")
     shot(page, "02-create-form")

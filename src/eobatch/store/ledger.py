@@ -182,6 +182,21 @@ def discrepancies(session: Session) -> list[str]:
     return problems
 
 
+def charge_process(session: Session, account_id: str, amount: float, note: str) -> None:
+    """Charge a Process API call: `amount` PU from available (no request, no reservation);
+    InsufficientUnits when the account does not have them."""
+    micro = to_micro(amount)
+    if micro <= 0:
+        return
+    account = _account(session, account_id)
+    if micro > to_micro(account.available_pu):
+        raise InsufficientUnits(
+            f"Not enough processing units: this Process API request costs {amount:.3f} PU, "
+            f"the account has {account.available_pu:.3f} PU available"
+        )
+    _entry(session, account, "CHARGE", -micro, 0, note=note)
+
+
 def _charges(session: Session, where: Any) -> int:
     """The micro-PU consumed by the CHARGE entries matching `where`."""
     return -sum(
