@@ -6,10 +6,13 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test run bench lint fmt clean venv
 
-$(STAMP): pyproject.toml requirements.lock
+WEB := src/eobatch/web
+
+$(STAMP): pyproject.toml requirements.lock $(WEB)/package-lock.json
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --disable-pip-version-check --upgrade pip
 	$(BIN)/python -m pip install -q --disable-pip-version-check -c requirements.lock -e '.[test]'
+	npm ci --prefix $(WEB) --no-audit --no-fund --loglevel=error   # the dashboard's map library (no CDN)
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -37,4 +40,4 @@ fmt: $(STAMP)
 	$(BIN)/ruff check --fix src tests bench
 
 clean:
-	rm -rf $(VENV) .eobatch build *.egg-info src/*.egg-info
+	rm -rf $(VENV) .eobatch build *.egg-info src/*.egg-info $(WEB)/node_modules test-artifacts

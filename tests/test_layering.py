@@ -24,6 +24,7 @@ DOMAIN_IMPORTS = {
     "collections",
     "dataclasses",
     "datetime",
+    "decimal",
     "enum",
     "math",
     "typing",

@@ -7,11 +7,12 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 import yaml
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -41,22 +42,39 @@ def load_settings(data_dir: Path | None = None, **overrides: Any) -> Settings:
 
 
 def credentials_path(settings: Settings) -> Path:
+    """Where earlier versions saved one account's credentials (still read as a last resort)."""
     return settings.data_dir / "credentials.json"
 
 
-def make_client(settings: Settings, url: str | None) -> EobatchClient:
-    base = url or os.environ.get("EOBATCH_URL", "http://127.0.0.1:8080")
+DEFAULT_URL = "http://127.0.0.1:8080"
+
+
+def make_client(settings: Settings, url: str | None, account: str | None = None) -> EobatchClient:
+    """A client with credentials from, in order: EOBATCH_CLIENT_ID/EOBATCH_CLIENT_SECRET; the account named by
+    --account or EOBATCH_ACCOUNT, else the default one, in the per-user credentials file
+    (`eobatch.credentials`); the data folder's credentials.json. The server: --url, EOBATCH_URL, the saved
+    account's url, http://127.0.0.1:8080."""
+    from eobatch.credentials import CredentialStore
+
     client_id, secret = os.environ.get("EOBATCH_CLIENT_ID"), os.environ.get("EOBATCH_CLIENT_SECRET")
+    store = CredentialStore.load()
+    try:
+        saved = store.get(account or os.environ.get("EOBATCH_ACCOUNT") or None)
+    except KeyError as error:
+        fail_with(str(error.args[0]), 2)
     if client_id and secret:
         creds = Credentials(client_id, secret)
+    elif saved is not None:
+        creds = saved.credentials
     elif credentials_path(settings).exists():
         creds = Credentials.load(credentials_path(settings))
     else:
-        console.print(
-            "[red]No credentials: set EOBATCH_CLIENT_ID/EOBATCH_CLIENT_SECRET or run "
-            "`eobatch accounts create NAME`.[/red]"
+        fail_with(
+            f"No credentials: run `eobatch accounts create NAME` (saved in {store.path}) or set "
+            "EOBATCH_CLIENT_ID and EOBATCH_CLIENT_SECRET.",
+            2,
         )
-        raise typer.Exit(2)
+    base = url or os.environ.get("EOBATCH_URL") or (saved.url if saved else None) or DEFAULT_URL
     return EobatchClient(base, creds)
 
 
@@ -67,9 +85,14 @@ def emit(data: Any, as_json: bool) -> None:
         out.print(data)
 
 
-def fail(error: Exception) -> None:
-    console.print(f"[red]{error}[/red]")
-    raise typer.Exit(1)
+def fail(error: Exception) -> NoReturn:
+    fail_with(str(error), 1)
+
+
+def fail_with(message: str, code: int) -> NoReturn:
+    """One line on stderr, then exit with `code`."""
+    console.print(f"[red]{escape(message)}[/red]")
+    raise typer.Exit(code)
 
 
 # --- service -------------------------------------------------------------------------------------
@@ -108,19 +131,34 @@ def scheduler(data_dir: DataDir = None) -> None:
 
 
 @accounts_app.command("create")
-def accounts_create(name: str, data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
-    """Create an account with an OAuth client; prints the client id and secret (shown once)."""
+def accounts_create(
+    name: str,
+    data_dir: DataDir = None,
+    as_json: JsonFlag = False,
+    url: Annotated[str | None, typer.Option("--url", help="Server URL to save with the credentials")] = None,
+    make_default: Annotated[bool, typer.Option("--default", help="Make it the default account")] = False,
+) -> None:
+    """Create an account with an OAuth client; prints the client id and secret (shown once) and saves them
+    under NAME in the per-user credentials file (the first saved account is the default)."""
+    from eobatch.credentials import CredentialStore, SavedAccount
+    from eobatch.errors import EobatchError
     from eobatch.store.accounts import create_account
     from eobatch.store.db import Database
 
     settings = load_settings(data_dir)
     database = Database(settings.resolved_database_url())
     database.migrate()
-    with database.session() as session:
-        account, client_id, secret = create_account(session, name, settings)
-        account_id = account.id
-    if not credentials_path(settings).exists():
-        Credentials(client_id, secret).save(credentials_path(settings))
+    try:
+        with database.session() as session:
+            account, client_id, secret = create_account(session, name, settings)
+            account_id = account.id
+    except EobatchError as error:
+        fail_with(error.message, 1)
+    finally:
+        database.dispose()
+    store = CredentialStore.load()
+    store.add(SavedAccount(name, Credentials(client_id, secret), url), make_default=make_default)
+    console.print(f"credentials saved as {name!r} in {store.path} (default account: {store.default})")
     result = {"account_id": account_id, "client_id": client_id, "client_secret": secret}
     if as_json:
         emit({"client_id": client_id, "client_secret": secret, "account_id": account_id}, True)
@@ -186,6 +224,11 @@ def accounts_list(data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
 # --- client commands -----------------------------------------------------------------------------
 
 UrlOpt = Annotated[str | None, typer.Option("--url", help="Server URL (EOBATCH_URL)")]
+AccountOpt = Annotated[
+    str | None, typer.Option("--account", help="Saved credentials to use (EOBATCH_ACCOUNT; default: the default one)")
+]
+#: exit codes of `submit --wait` by final status (anything else that goes wrong exits 1, usage errors 2)
+EXIT_CODES = {"DONE": 0, "ANALYSIS_DONE": 0, "FAILED": 1, "PARTIAL": 3, "CANCELED": 4, "STOPPED": 4}
 
 
 @app.command()
@@ -194,11 +237,15 @@ def submit(
     analyse_only: Annotated[bool, typer.Option("--analyse-only", help="Analyse, do not start")] = False,
     wait: Annotated[bool, typer.Option("--wait", help="Wait for the end, with a progress bar")] = False,
     url: UrlOpt = None,
+    account: AccountOpt = None,
     data_dir: DataDir = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Create a batch request from a JSON file, then analyse or start it."""
-    client = make_client(load_settings(data_dir), url)
+    """Create a batch request from a JSON file, then analyse or start it.
+
+    With --wait the exit code tells how it ended: 0 DONE (or analysed), 1 FAILED, 3 PARTIAL,
+    4 CANCELED or STOPPED."""
+    client = make_client(load_settings(data_dir), url, account)
     try:
         created = client.create(json.loads(file.read_text()))
         request_id = created["id"]
@@ -209,17 +256,56 @@ def submit(
             final = client.get(request_id)
     except ApiError as error:
         fail(error)
-    emit(final if as_json else f"{request_id} {final['status']}", as_json)
+    emit(final if as_json else summary(final), as_json)
+    if wait:
+        code = EXIT_CODES.get(final["status"], 1)
+        if code:
+            console.print(f"[red]request {request_id} ended {final['status']}[/red]")
+        raise typer.Exit(code)
 
 
 @app.command()
-def status(request_id: str, url: UrlOpt = None, data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
-    """Show a batch request."""
-    client = make_client(load_settings(data_dir), url)
+def status(
+    request_id: str, url: UrlOpt = None, account: AccountOpt = None, data_dir: DataDir = None, as_json: JsonFlag = False
+) -> None:
+    """Show a batch request: a readable summary, or the full object with --json."""
+    client = make_client(load_settings(data_dir), url, account)
     try:
-        emit(client.get(request_id), as_json)
+        request = client.get(request_id)
+        counts = tile_counts(client, request_id) if not as_json else {}
     except ApiError as error:
         fail(error)
+    emit(request if as_json else summary(request, counts), as_json)
+
+
+def tile_counts(client: EobatchClient, request_id: str) -> dict[str, int]:
+    """How many of the request's tiles are in each status."""
+    counts: dict[str, int] = {}
+    for tile in client.tiles(request_id):
+        counts[tile["status"]] = counts.get(tile["status"], 0) + 1
+    return counts
+
+
+def summary(request: dict[str, Any], tile_statuses: dict[str, int] | None = None) -> str:
+    """A request as a few `key: value` lines for people."""
+    lines = [f"request:     {request['id']}", f"status:      {request['status']}"]
+    if request.get("description"):
+        lines.append(f"description: {request['description']}")
+    lines.append(f"created:     {request.get('created')}")
+    tiles_line = f"tiles:       {request.get('tileCount') or 0}"
+    if tile_statuses:
+        tiles_line += " (" + ", ".join(f"{n} {s}" for s, n in sorted(tile_statuses.items())) + ")"
+    lines.append(tiles_line)
+    estimate = request.get("costEstimate") or {}
+    if estimate.get("expected") is not None:
+        lines.append(
+            f"estimate:    {estimate['expected']:.2f} PU expected "
+            f"({estimate.get('low', 0):.2f}-{estimate.get('high', 0):.2f})"
+        )
+    lines.append(f"charged:     {request.get('chargedPU') or 0:.2f} PU")
+    if request.get("error"):
+        lines.append(f"error:       {request['error']}")
+    return "\n".join(lines)
 
 
 @app.command()
@@ -227,11 +313,12 @@ def tiles(
     request_id: str,
     status_filter: Annotated[str | None, typer.Option("--status", help="Only tiles in this status")] = None,
     url: UrlOpt = None,
+    account: AccountOpt = None,
     data_dir: DataDir = None,
     as_json: JsonFlag = False,
 ) -> None:
     """List the tiles of a batch request."""
-    client = make_client(load_settings(data_dir), url)
+    client = make_client(load_settings(data_dir), url, account)
     try:
         rows = list(client.tiles(request_id, status_filter))
     except ApiError as error:
@@ -246,19 +333,19 @@ def tiles(
 
 
 @app.command()
-def cancel(request_id: str, url: UrlOpt = None, data_dir: DataDir = None) -> None:
+def cancel(request_id: str, url: UrlOpt = None, account: AccountOpt = None, data_dir: DataDir = None) -> None:
     """Cancel a batch request."""
-    _act(request_id, "cancel", url, data_dir)
+    _act(request_id, "cancel", url, account, data_dir)
 
 
 @app.command()
-def restart(request_id: str, url: UrlOpt = None, data_dir: DataDir = None) -> None:
+def restart(request_id: str, url: UrlOpt = None, account: AccountOpt = None, data_dir: DataDir = None) -> None:
     """Reprocess the failed tiles of a PARTIAL request."""
-    _act(request_id, "restartpartial", url, data_dir)
+    _act(request_id, "restartpartial", url, account, data_dir)
 
 
-def _act(request_id: str, action: str, url: str | None, data_dir: Path | None) -> None:
-    client = make_client(load_settings(data_dir), url)
+def _act(request_id: str, action: str, url: str | None, account: str | None, data_dir: Path | None) -> None:
+    client = make_client(load_settings(data_dir), url, account)
     try:
         client.action(request_id, action)
         out.print(f"{request_id}: {client.get(request_id)['status']}")

@@ -27,6 +27,14 @@ class ApiError(Exception):
         super().__init__(f"HTTP {status}: {message or body}")
 
 
+class Unreachable(ApiError):
+    """No answer from the server at all (refused, timed out, unknown host)."""
+
+    def __init__(self, base_url: str, error: Exception):
+        self.status, self.body = 0, None
+        Exception.__init__(self, f"Cannot reach the eobatch server at {base_url}: {error} (give --url or EOBATCH_URL)")
+
+
 @dataclass
 class Credentials:
     client_id: str
@@ -58,7 +66,8 @@ class EobatchClient:
 
     def _auth(self) -> dict[str, str]:
         if self._token is None or time.time() > self._token_expires - 60:
-            response = self._http.post(
+            response = self._send(
+                "POST",
                 TOKEN_PATH,
                 data={
                     "grant_type": "client_credentials",
@@ -73,8 +82,14 @@ class EobatchClient:
             self._token_expires = time.time() + float(token.get("expires_in", 300))
         return {"Authorization": f"Bearer {self._token}"}
 
+    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        try:
+            return self._http.request(method, path, **kwargs)
+        except httpx.TransportError as error:
+            raise Unreachable(self.base_url, error) from error
+
     def call(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = self._http.request(method, path, headers=self._auth(), **kwargs)
+        response = self._send(method, path, headers=self._auth(), **kwargs)
         if response.status_code >= 400:
             raise ApiError(response.status_code, _json(response))
         return _json(response) if response.content else None

@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     # auth
     jwt_secret: str | None = Field(default=None, description="HMAC secret; default generated in data_dir")
     token_lifetime_s: int = 3600
+    max_body_bytes: int = Field(
+        default=10 * 1024 * 1024, description="Largest request body the API reads (413 beyond); 0: no limit"
+    )
 
     # engine
     executor: str = "local"  # local | dask
@@ -38,6 +41,10 @@ class Settings(BaseSettings):
     tile_heartbeat_timeout_s: float = 300.0
     max_tile_attempts: int = 3
     max_tiles_per_request: int = 200_000
+    worker_memory_mb: int = Field(
+        default=4096,
+        description="Memory one worker may use for a tile; analysis refuses tiles estimated above it (0: no check)",
+    )
     max_tiles_in_flight_per_account: int = 64
     max_concurrent_analyses: int = 2
     initial_pu_grant: float = 100_000.0
@@ -52,14 +59,29 @@ class Settings(BaseSettings):
     webhook_max_attempts: int = Field(default=8, description="Attempts per webhook event before it is skipped")
     webhook_timeout_s: float = 10.0
 
+    # Process API (docs/process.md)
+    process_api_workers: int = Field(default=1, description="Worker processes for Process API windows")
+
+    # dashboard (docs/dashboard.md): an optional basemap, e.g. https://tile.example.org/{z}/{x}/{y}.png
+    dashboard_basemap_url: str | None = Field(default=None, description="XYZ URL template; none: no basemap")
+    dashboard_basemap_attribution: str = ""
+
     # evalscript sandbox
     evalscript_timeout_s: float = 600.0
     evalscript_max_memory_mb: int = 1024
+    # evaluate scripts the compiler handles as numba kernels (identical outputs; see docs/evalscripts.md)
+    evalscript_compiled: bool = True
+    # evaluations smaller than this (pixels x samples) use a compiled kernel only if one exists already
+    evalscript_compile_min_pixels: int = 1_000_000
 
-    # cleanup of stale requests (seconds; 0 disables)
+    # cleanup of stale requests (seconds since last_updated; 0 disables that kind), see docs/engine.md
+    cleanup_interval_s: float = Field(default=300.0, description="How often a scheduler looks for stale requests")
     cleanup_failed_after_s: float = 30 * 86400
     cleanup_unstarted_after_s: float = 30 * 86400
-    cleanup_finished_after_s: float = 90 * 86400
+    cleanup_finished_after_s: float = Field(default=90 * 86400, description="DONE, PARTIAL and CANCELED requests")
+    cleanup_stopped_after_s: float = Field(
+        default=0.0, description="STOPPED requests (resumable); 0, the default, keeps them until the user acts"
+    )
 
     def resolved_database_url(self) -> str:
         if self.database_url:

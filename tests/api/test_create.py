@@ -163,9 +163,51 @@ BAD_BODIES = [
     ),
     pytest.param(body(output=None), "defaultTilePath or bucketName", id="no-output"),
     pytest.param(
-        _with("processRequest.output.responses", [{"identifier": "default", "format": {"type": "image/png"}}]),
-        "image/png",
-        id="png-output",
+        body(output={"defaultTilePath": "s3://results/<tileName>/\x00<outputId>.<format>"}),
+        "contains a NUL or another control character",
+        id="template-with-nul",
+    ),
+    pytest.param(
+        body(output={"defaultTilePath": "s3://results//abs/<tileName>/<outputId>.<format>"}),
+        "the object key has an empty segment (an absolute path or '//')",
+        id="template-absolute-key",
+    ),
+    pytest.param(
+        body(output={"defaultTilePath": "s3://results/<tileName>/../<outputId>.<format>"}),
+        "contains '.' or '..' segments",
+        id="template-dotdot",
+    ),
+    pytest.param(
+        _with("processRequest.output.responses", [{"identifier": "default", "format": {"type": "image/gif"}}]),
+        "format 'image/gif' is not supported by batch processing; allowed: image/tiff, image/png, image/jpeg",
+        id="gif-output",
+    ),
+    pytest.param(
+        _with(
+            "processRequest.output.responses",
+            [{"identifier": "default", "format": {"type": "image/jpeg", "quality": 0}}],
+        ),
+        "quality must be an integer from 1 to 100, got 0",
+        id="jpeg-quality-0",
+    ),
+    pytest.param(
+        _with(
+            "processRequest.output.responses",
+            [{"identifier": "default", "format": {"type": "image/png", "quality": 80}}],
+        ),
+        "quality applies only to image/jpeg",
+        id="png-with-quality",
+    ),
+    pytest.param(
+        body(
+            output={"defaultTilePath": "s3://results/<tileName>/<outputId>.<format>", "cogOutput": True},
+            processRequest={
+                **VALID_BODY["processRequest"],
+                "output": {"responses": [{"identifier": "default", "format": {"type": "image/png"}}]},
+            },
+        ),
+        "Cloud-Optimized GeoTIFF output needs every response to be image/tiff; 'default' is image/png",
+        id="cog-png",
     ),
 ]
 

@@ -214,6 +214,7 @@ def test_tiles_listing_filter_paging_and_single_tile(client, db, alice: Caller):
         "coordinates": [470000.0, 5100000.0],
     }
     assert tile["status"] == "FAILED" and tile["error"] == "boom" and tile["geometry"]["type"] == "Polygon"
+    assert tile["evaluation"] is None  # set once a tile is processed: "compiled" or "v8: <reason>"
     assert client.get(f"{URL}/{request['id']}", headers=alice.headers).json()["tileCount"] == 5
     missing = client.get(f"{tiles_url}/999", headers=alice.headers)
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "COMMON_NOT_FOUND"

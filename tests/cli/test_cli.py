@@ -27,9 +27,17 @@ AREA = {
 }
 
 
-def run(*args: str, data_dir: Path, check: bool = True, timeout: float = 300) -> subprocess.CompletedProcess:
-    env = {**os.environ, "EOBATCH_DATA_DIR": str(data_dir), "EOBATCH_WORKERS": "2"}
-    result = subprocess.run([*EOBATCH, *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)
+def run(
+    *args: str, data_dir: Path, check: bool = True, timeout: float = 300, cwd: Path = REPO, **env_extra: str
+) -> subprocess.CompletedProcess:
+    env = {
+        **os.environ,
+        "EOBATCH_DATA_DIR": str(data_dir),
+        "EOBATCH_WORKERS": "2",
+        "EOBATCH_CONFIG_DIR": str(data_dir / "user-config"),  # never the real ~/.config
+        **env_extra,
+    }
+    result = subprocess.run([*EOBATCH, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
     if check and result.returncode != 0:
         command = " ".join(args)
         raise AssertionError(f"eobatch {command} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
@@ -154,3 +162,46 @@ def test_client_commands_against_a_served_instance(server: str, data_dir: Path, 
     finally:
         os.environ.pop("EOBATCH_CLIENT_ID")
         os.environ.pop("EOBATCH_CLIENT_SECRET")
+
+
+def test_saved_credentials_by_name_from_any_directory_and_exit_codes(server: str, data_dir: Path, tmp_path: Path):
+    first = run("accounts", "create", "cli-alice", "--url", server, "--default", data_dir=data_dir)
+    assert "credentials saved as 'cli-alice'" in first.stderr
+    again = run("accounts", "create", "cli-alice", data_dir=data_dir, check=False)
+    assert again.returncode == 1
+    assert again.stderr.strip() == "An account named 'cli-alice' already exists; choose another name"
+    bob = json.loads(run("accounts", "create", "cli-bob", "--url", server, "--json", data_dir=data_dir).stdout)
+    saved = json.loads((data_dir / "user-config" / "credentials.json").read_text())
+    assert set(saved["accounts"]) >= {"cli-alice", "cli-bob"}
+    assert saved["accounts"]["cli-bob"]["client_id"] == bob["client_id"]
+
+    # from another folder, with neither EOBATCH_URL nor client env: the saved account (and its URL) is found
+    body = json.loads((REPO / "examples" / "demo-request.json").read_text())
+    body["processRequest"]["evalscript"] = body["processRequest"]["evalscript"].replace("B04", "B99")
+    request_file = tmp_path / "broken.json"
+    request_file.write_text(json.dumps(body))
+    clean = {"EOBATCH_URL": "", "EOBATCH_CLIENT_ID": "", "EOBATCH_CLIENT_SECRET": ""}
+    failed = run(
+        "submit",
+        str(request_file),
+        "--wait",
+        "--account",
+        "cli-bob",
+        data_dir=data_dir,
+        cwd=tmp_path,
+        check=False,
+        **clean,
+    )
+    assert failed.returncode == 1, failed.stderr
+    request_id = failed.stdout.split()[1]
+    assert "status:      FAILED" in failed.stdout and "B99" in failed.stdout
+    shown = run("status", request_id, "--account", "cli-bob", data_dir=data_dir, cwd=tmp_path, **clean)
+    assert shown.stdout.startswith(f"request:     {request_id}\nstatus:      FAILED\n")
+    assert "{" not in shown.stdout  # a summary, not a Python repr
+    # the default account (alice, by --default) cannot see bob's request; an unknown name is a usage error
+    other = run("status", request_id, data_dir=data_dir, cwd=tmp_path, check=False, **clean)
+    assert other.returncode == 1 and "HTTP 404" in other.stderr
+    down = run("status", request_id, "--url", "http://127.0.0.1:9", data_dir=data_dir, check=False, **clean)
+    assert down.returncode == 1 and down.stderr.startswith("Cannot reach the eobatch server at http://127.0.0.1:9")
+    unknown = run("status", request_id, "--account", "nobody", data_dir=data_dir, check=False, **clean)
+    assert unknown.returncode == 2 and "no saved credentials for account 'nobody'" in unknown.stderr

@@ -1,13 +1,14 @@
 """Run by test_sentinelhub_catalog.py inside a virtualenv with sentinelhub-py (not imported by pytest).
 
-Drives eobatch's Catalog API with the real `SentinelHubCatalog` and prints one JSON object with what it
-observed. Arguments: base URL, client id, client secret.
+Drives eobatch's Catalog API with the real `SentinelHubCatalog` and its Process API with the real
+`SentinelHubRequest`, and prints one JSON object with what it observed. Arguments: base URL, client id,
+client secret.
 """
 
 import json
 import sys
 
-from sentinelhub import CRS, BBox, DataCollection, Geometry, SentinelHubCatalog, SHConfig
+from sentinelhub import CRS, BBox, DataCollection, Geometry, MimeType, SentinelHubCatalog, SentinelHubRequest, SHConfig
 from sentinelhub.api.catalog import get_available_timestamps
 
 # around the real Sentinel-2 sample scenes near Ljubljana
@@ -22,6 +23,28 @@ AREA_UTM = Geometry(
     CRS("32633"),
 )
 TIME = ("2015-07-01", "2015-09-30")
+WINDOW = BBox((465400, 5079400, 465800, 5079800), crs=CRS("32633"))
+EVALSCRIPT = """//VERSION=3
+function setup() {
+  return {input: ["B02", "B03", "B04"], output: {bands: 3, sampleType: "UINT16"}};
+}
+function evaluatePixel(s) { return [10000 * s.B04, 10000 * s.B03, 10000 * s.B02]; }
+function updateOutputMetadata(scenes, inputMetadata, outputMetadata) {
+  outputMetadata.userData = {script: "rgb"};
+}
+"""
+
+
+def process(config, local_l1c, responses):
+    request = SentinelHubRequest(
+        evalscript=EVALSCRIPT,
+        input_data=[SentinelHubRequest.input_data(data_collection=local_l1c, time_interval=TIME, maxcc=0.5)],
+        responses=responses,
+        bbox=WINDOW,
+        resolution=(20, 20),
+        config=config,
+    )
+    return request.get_data()[0]
 
 
 def main(base_url, client_id, client_secret):
@@ -68,6 +91,19 @@ def main(base_url, client_id, client_secret):
     out["far_away"] = catalog.search(
         DataCollection.SENTINEL2_L1C, bbox=BBox((-60, -10, -59, -9), crs=CRS.WGS84), time=TIME
     ).get_ids()
+    tiff = process(config, local_l1c, [SentinelHubRequest.output_response("default", MimeType.TIFF)])
+    out["tiff"] = {"shape": list(tiff.shape), "dtype": str(tiff.dtype), "values": tiff.tolist()}
+    png = process(config, local_l1c, [SentinelHubRequest.output_response("default", MimeType.PNG)])
+    out["png"] = {"shape": list(png.shape), "dtype": str(png.dtype)}
+    both = process(
+        config,
+        local_l1c,
+        [
+            SentinelHubRequest.output_response("default", MimeType.TIFF),
+            SentinelHubRequest.output_response("userdata", MimeType.JSON),
+        ],
+    )
+    out["multi"] = {"names": sorted(both), "userdata": both["userdata.json"], "same": both["default.tif"].tolist()}
     print(json.dumps(out))
 
 

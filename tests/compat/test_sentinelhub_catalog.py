@@ -1,5 +1,5 @@
-"""The real sentinelhub-py (3.11.1 and 3.12.0, each in its own virtualenv) against eobatch's Catalog API,
-over the real Sentinel-2 L1C sample scenes configured by examples/collections-real.yaml."""
+"""The real sentinelhub-py (3.11.1 and 3.12.0, each in its own virtualenv) against eobatch's Catalog API
+and Process API, over the real Sentinel-2 L1C sample scenes configured by examples/collections-real.yaml."""
 
 from __future__ import annotations
 
@@ -8,7 +8,10 @@ import os
 import subprocess
 from pathlib import Path
 
+import httpx
+import numpy as np
 import pytest
+import rasterio
 
 from eobatch.api import create_app
 from eobatch.settings import Settings
@@ -33,7 +36,7 @@ SCENES = {
 
 @pytest.mark.slow
 @pytest.mark.parametrize("venv", sorted(VERSIONS))
-def test_sentinelhub_catalog_search(venv, tmp_path):
+def test_sentinelhub_catalog_search_and_process_get_data(venv, tmp_path):
     python = venv_python(venv, VERSIONS[venv])
     settings = Settings(data_dir=tmp_path / "data", workers=1, collections_file=REAL_COLLECTIONS)
     database = Database(settings.resolved_database_url())
@@ -42,6 +45,7 @@ def test_sentinelhub_catalog_search(venv, tmp_path):
         _, client_id, secret = create_account(session, "catalog-user", settings)
     env = {**os.environ, "OAUTHLIB_INSECURE_TRANSPORT": "1", "HOME": str(tmp_path)}
     with live_server(create_app(settings, database)) as base:
+        direct = _direct_window(base, client_id, secret)
         run = subprocess.run(
             [str(python), str(CLIENT_SCRIPT), base, client_id, secret],
             env=env,
@@ -67,3 +71,44 @@ def test_sentinelhub_catalog_search(venv, tmp_path):
     assert out["json_filter"] == [scene for scene in newest_first if SCENES[scene] >= 50]
     assert [t[:10] for t in out["timestamps_maxcc"]] == ["2015-07-11", "2015-08-30", "2015-09-09"]
     assert out["far_away"] == []
+
+    # SentinelHubRequest.get_data(): the same pixels as eobatch's own answer, as arrays (H, W, bands)
+    assert out["tiff"]["shape"] == [20, 20, 3] and out["tiff"]["dtype"] == "uint16"
+    assert np.array_equal(np.array(out["tiff"]["values"]), direct.transpose(1, 2, 0)) and direct.any()
+    assert out["png"]["shape"] == [20, 20, 3]  # decoded by the client (its PNG reader gives 8 bits)
+    assert out["multi"]["names"] == ["default.tif", "userdata.json"]
+    assert out["multi"]["userdata"] == {"script": "rgb"}
+    assert out["multi"]["same"] == out["tiff"]["values"]
+
+
+def _direct_window(base: str, client_id: str, secret: str) -> np.ndarray:
+    """The window of the client script, asked for with plain HTTP and decoded with rasterio."""
+    import io
+
+    form = {"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret}
+    token = httpx.post(f"{base}/oauth/token", data=form).json()["access_token"]
+    body = {
+        "input": {
+            "bounds": {
+                "bbox": [465400, 5079400, 465800, 5079800],
+                "properties": {"crs": "http://www.opengis.net/def/crs/EPSG/0/32633"},
+            },
+            "data": [
+                {
+                    "type": "sentinel-2-l1c",
+                    "dataFilter": {
+                        "timeRange": {"from": "2015-07-01T00:00:00Z", "to": "2015-09-30T23:59:59Z"},
+                        "maxCloudCoverage": 50,
+                    },
+                }
+            ],
+        },
+        "output": {"width": 20, "height": 20},
+        "evalscript": (CLIENT_SCRIPT.read_text().split('EVALSCRIPT = """')[1].split('"""')[0]),
+    }
+    response = httpx.post(
+        f"{base}/api/v1/process", json=body, headers={"Authorization": f"Bearer {token}"}, timeout=120
+    )
+    assert response.status_code == 200, response.text
+    with rasterio.open(io.BytesIO(response.content)) as window:
+        return window.read()

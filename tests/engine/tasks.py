@@ -49,3 +49,15 @@ def tile_task(spec: TileSpec) -> SmallResult:
     with (out / "runs.log").open("a") as log:
         log.write(f"{name}\n")
     return SmallResult(bytes_written=len(data), outputs=[str(target)], cost_pu=options.get("cost_pu", 3.0))
+
+
+@dataclass
+class Parcel:
+    """A payload with one large field (as a request's area or evalscript can be)."""
+
+    name: str
+    blob: str
+
+
+def parcel_task(parcel: Parcel) -> SmallResult:
+    return SmallResult(bytes_written=len(parcel.blob), outputs=[parcel.name])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -11,7 +12,7 @@ from distributed import LocalCluster
 from eobatch.engine import DaskExecutor, ExecutorUnavailable, RetryPolicy, Scheduler, spec_task
 from tests.engine.factory import make_account, make_request
 from tests.engine.helpers import check_invariants, processed_events, request_row, tile_statuses
-from tests.engine.tasks import tile_task
+from tests.engine.tasks import Parcel, parcel_task, tile_task
 
 
 @pytest.fixture(scope="module")
@@ -58,3 +59,32 @@ def test_a_dask_address_that_does_not_answer_is_a_clear_error(database, engine_s
     )
     with pytest.raises(ExecutorUnavailable):
         other.start()
+
+
+def test_a_large_payload_field_travels_once_and_the_workers_are_prepared(cluster):
+    executor = DaskExecutor(cluster.scheduler_address, task=parcel_task)
+    executor.start()
+    try:
+        blob = "x" * 200_000
+        for i in range(30):
+            executor.submit(i, Parcel(f"t{i}", blob))
+        shared = [k for k in cluster.scheduler.tasks if not str(k).startswith("eobatch-tile-")]
+        assert len(shared) == 1  # scattered once for the 30 tiles that carry it
+        results: dict[int, object] = {}
+        deadline = time.monotonic() + 60
+        while len(results) < 30 and time.monotonic() < deadline:
+            results.update(executor.collect())
+            time.sleep(0.01)
+        assert sorted(results) == list(range(30))
+        for key, attempt in results.items():
+            assert attempt.ok, attempt.error
+            assert (attempt.result.bytes_written, attempt.result.outputs) == (200_000, [f"t{key}"])
+        while cluster.scheduler.tasks and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert not cluster.scheduler.tasks  # the shared value was released with its last tile
+        prepared = executor.client.run(
+            lambda dask_worker: ("eobatch-runtime" in dask_worker.plugins, "profile" in dask_worker.periodic_callbacks)
+        )
+        assert set(prepared.values()) == {(True, False)}
+    finally:
+        executor.shutdown()

@@ -105,6 +105,7 @@ def test_a_real_request_is_analysed_processed_and_charged(database, demo_dir):
     assert {t.epsg for t in tiles} == {32632, 32633}
     for tile in tiles:
         assert tile.status == "PROCESSED" and tile.cost > 0 and tile.bytes_written > 0
+        assert tile.evaluation == "compiled" or tile.evaluation.startswith("v8: ")  # shown on the tile object
         assert tile.charged_pu == pytest.approx(tile.cost / 3)
         (url,) = tile.outputs
         with rasterio.open(settings.buckets_dir / url.removeprefix("s3://")) as src:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 import pytest
@@ -139,6 +140,7 @@ def test_cleanup_deletes_stale_requests_with_their_tiles_and_keeps_the_ledger(da
             "cleanup_failed_after_s": 86400.0,
             "cleanup_unstarted_after_s": 86400.0,
             "cleanup_finished_after_s": 86400.0,
+            "cleanup_stopped_after_s": 86400.0,  # STOPPED as its own, explicit age class
         }
     )
     scheduler = local_scheduler(settings, database)
@@ -153,6 +155,29 @@ def test_cleanup_deletes_stale_requests_with_their_tiles_and_keeps_the_ledger(da
         assert s.execute(select(func.count()).select_from(LedgerEntry)).scalar_one() == entries + 1
         assert s.execute(select(LedgerEntry.kind).order_by(LedgerEntry.id.desc()).limit(1)).scalar_one() == "RELEASE"
         assert ledger.discrepancies(s) == []
+
+
+def test_cleanup_keeps_stopped_requests_and_collections_and_logs_each_deletion(database, engine_settings, caplog):
+    account = make_account(database)
+    stopped = make_request(database, account, 1, status="STOPPED", reserve=None)
+    done = make_request(database, account, 1, status="DONE", reserve=None)
+    in_collection = make_request(database, account, 1, status="DONE", reserve=None, output={"collectionId": "c-1"})
+    with database.session() as s:
+        s.execute(
+            update(BatchRequest)
+            .where(BatchRequest.id.in_([stopped, done, in_collection]))
+            .values(last_updated=utcnow() - timedelta(days=400))
+        )
+    settings = engine_settings.model_copy(update={"cleanup_finished_after_s": 86400.0})
+    assert settings.cleanup_stopped_after_s == 0  # the default: STOPPED requests are resumable, kept
+    with caplog.at_level(logging.INFO, logger="eobatch.engine"):
+        assert local_scheduler(settings, database).cleanup() == 1
+    with database.session() as s:
+        assert set(s.execute(select(BatchRequest.id)).scalars()) >= {stopped, in_collection}
+        assert s.get(BatchRequest, done) is None
+    (record,) = [r for r in caplog.records if "cleanup deleted" in r.getMessage()]
+    assert record.getMessage().startswith(f"cleanup deleted request {done}: DONE, last updated ")
+    assert record.getMessage().endswith("older than cleanup_finished_after_s=86400 s")
 
 
 def test_round_robin_lets_a_small_account_through_a_huge_request(database, engine_settings, out_dir):

@@ -54,7 +54,9 @@ def test_failing_tiles_end_partial_then_restartpartial_ends_done(database, engin
         assert [t.name for t in failed] == ["T0002", "T0005"]
         assert all(t.attempts == 3 for t in failed)
         assert failed[0].error.startswith("Tile T0002 failed after 3 of 3 attempts: object store unavailable")
-        assert "restartpartial" in failed[0].error
+        assert "restartpartial" not in failed[0].error  # FAILED tiles of a FAILED request cannot be restarted
+        # the request says how many tiles failed and the first reason (advice is added by each API's view)
+        assert request.error == f"2 of 8 tiles failed. First error: {failed[0].error}"
         check_invariants(database)
 
         marker.unlink()  # the object store is back
@@ -186,7 +188,8 @@ def test_a_request_deleted_mid_run_does_not_disturb_the_scheduler(database, engi
     scheduler.start()
     try:
         wait_for(lambda: tile_statuses(database, doomed)["PROCESSED"] >= 2, what="some processed tiles")
-        with database.session() as s:
+        with database.session() as s:  # the engine's lock order: request row first, then its tiles
+            s.execute(select(BatchRequest.id).where(BatchRequest.id == doomed).with_for_update())
             s.execute(delete(TileEvent).where(TileEvent.tile_pk.in_(select(Tile.pk).where(Tile.request_id == doomed))))
             s.execute(delete(Tile).where(Tile.request_id == doomed))
             s.execute(delete(BatchRequest).where(BatchRequest.id == doomed))

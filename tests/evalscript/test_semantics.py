@@ -110,6 +110,8 @@ def test_setup_single_unit_for_all_bands_and_const_arrow_style(engine):
         ("{input: ['B04'], output: {id: 'userdata', bands: 1}}", "reserved"),
         ("{input: ['B04'], output: {bands: 1.5}}", "bands must be an integer"),
         ("{output: {bands: 1}}", "no input"),
+        ("{input: ['B04'], output: {id: 'x'}}", "output\\[0\\].bands must be an integer, got undefined"),
+        ("{input: ['B04'], output: {bands: true}}", "bands must be an integer, got true"),
     ],
 )
 def test_setup_errors_are_precise(engine, setup, message):
@@ -126,6 +128,20 @@ def test_missing_evaluate_pixel_and_syntax_error(engine):
             "function evaluatePixel(s) {\n  return [s.B04;\n}\n"
         )
     assert err.value.line == 4
+
+
+@pytest.mark.parametrize(
+    ("source", "line", "quoted"),
+    [
+        ("//VERSION=3\nfunction setup() {\n", 2, "function setup() {"),  # V8 reports the line after the script
+        ("//VERSION=3\nreturn [B04];\n}\n", 3, "}"),  # a simple script closing its wrapper too early
+    ],
+)
+def test_syntax_errors_at_the_end_name_a_line_of_the_script(engine, source, line, quoted):
+    with pytest.raises(EvalscriptError, match="does not compile") as err:
+        engine.load(source)
+    assert err.value.line == line
+    assert f"(at the end of the evalscript, line {line}: `{quoted}`)" in str(err.value)
 
 
 def test_top_level_let_may_shadow_a_helper(engine):

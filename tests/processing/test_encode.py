@@ -11,6 +11,8 @@ from affine import Affine
 from rio_cogeo.cogeo import cog_validate
 
 from eobatch.processing import CogParameters, TargetGrid, encode_json, encode_raster
+from eobatch.processing.encode import encode_files
+from eobatch.processing.sidecars import world_file_url
 
 GRID = TargetGrid(32633, Affine(10, 0, 500_000, 0, -10, 5_100_000), 300, 200)
 
@@ -102,3 +104,37 @@ def test_jpeg_drops_alpha(tmp_path):
 def test_json_userdata():
     assert json.loads(encode_json({"a": np.float32(1.5), "n": np.arange(3)})) == {"a": 1.5, "n": [0, 1, 2]}
     assert json.loads(encode_json(None)) is None
+
+
+@pytest.mark.parametrize(("fmt", "name", "world"), [("image/png", "x.png", "x.pgw"), ("image/jpeg", "x.jpg", "x.jgw")])
+def test_png_and_jpeg_sidecars_place_the_image(tmp_path, fmt, name, world):
+    grid = TargetGrid(4326, Affine(0.0001, 0, 14.0, 0, -0.0001, 46.02), 300, 200)
+    files = encode_files(f"s3://b/t/{name}", _ramp(3), fmt, grid)
+    assert [url for url, _ in files] == [f"s3://b/t/{name}", f"s3://b/t/{world}", f"s3://b/t/{name}.aux.xml"]
+    for url, data in files:
+        (tmp_path / url.rsplit("/", 1)[1]).write_bytes(data)
+    with rasterio.open(tmp_path / name) as src:
+        assert src.crs.to_epsg() == 4326
+        assert tuple(src.bounds) == pytest.approx(grid.bounds, abs=1e-9)
+
+
+def test_png_16_bit_keeps_values_and_nodata(tmp_path):
+    data = (_ramp(1, "uint16") * 200).astype("uint16")
+    files = dict(encode_files("s3://b/one.png", data, "image/png", GRID, nodata=0))
+    (tmp_path / "one.png").write_bytes(files["s3://b/one.png"])
+    with rasterio.open(tmp_path / "one.png") as src:
+        assert (src.dtypes[0], src.nodata) == ("uint16", 0)
+        np.testing.assert_array_equal(src.read(), data)
+
+
+def test_jpeg_quality_is_honoured():
+    noisy = np.random.default_rng(1).integers(0, 255, (3, 200, 300), dtype=np.uint8)
+    assert len(encode_raster(noisy, "image/jpeg", GRID, quality=95)) > len(
+        encode_raster(noisy, "image/jpeg", GRID, quality=30)
+    )
+
+
+def test_world_file_names_follow_gdal():
+    assert world_file_url("s3://b/a.b/t.png") == "s3://b/a.b/t.pgw"
+    assert world_file_url("s3://b/t/out.jpeg") == "s3://b/t/out.jgw"
+    assert world_file_url("s3://b/t/out") == "s3://b/t/out.wld"

@@ -27,6 +27,8 @@ def test_ndvi_and_true_colour_match_numpy(settings, tile, synthetic_scenes):
     assert result.scene_count == 3 and not result.no_data and not result.skipped
     assert result.outputs == ["s3://out/req-1/33TVL_6_1/default.tif", "s3://out/req-1/33TVL_6_1/ndvi.tif"]
     assert set(result.timings) == {"search", "read", "mosaic", "evaluate", "encode", "write"}
+    # 250 000 px: below EOBATCH_EVALSCRIPT_COMPILE_MIN_PIXELS, so V8 unless a kernel exists already
+    assert result.evaluation == "compiled" or result.evaluation.startswith("v8: ")
     grid = TargetGrid.of(task.pixel_grid)
     ordered = [synthetic_scenes[0], synthetic_scenes[1], synthetic_scenes[2]]  # mostRecent
     refl, valid = first_valid_reflectance(ordered, ["B02", "B03", "B04", "B08"], grid)

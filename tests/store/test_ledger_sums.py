@@ -50,3 +50,50 @@ def test_reservation_holds_the_upper_estimate_less_what_was_already_charged(high
         charged_pu=charged,
     )
     assert reservation_for(request) == pytest.approx(expected)
+
+
+def test_amounts_are_exact_micro_pu(database):
+    """Tenths of a PU add up exactly; nothing is left held or shown as -0.0."""
+    with database.session() as s:
+        s.add(Account(id="a2", name="exact"))
+        s.flush()
+        ledger.grant(s, "a2", 100.0)
+        req = BatchRequest(id=str(uuid.uuid4()), account_id="a2", status="PROCESSING", body={}, process_request={})
+        s.add(req)
+        s.flush()
+        ledger.reserve(s, req, 0.3)
+        for _ in range(3):
+            ledger.charge(s, req, 0.1)
+        ledger.charge(s, req, 0.0000004)  # below half a micro-PU: rounds to nothing
+        assert ledger.release(s, req) == 0.0
+    with database.session() as s:
+        b = ledger.balance(s, "a2")
+        assert (b.available, b.reserved, b.spent) == (99.7, 0.0, 0.3)
+        assert str(b.reserved) == "0.0"
+        assert ledger.discrepancies(s) == []
+
+
+def test_the_exact_pu_migration_converts_float_amounts(database_url):
+    from alembic import command
+    from sqlalchemy import text
+
+    from eobatch.store.db import Database, alembic_config
+
+    database = Database(database_url)
+    try:
+        with database.engine.begin() as connection:
+            config = alembic_config(database_url)
+            config.attributes["connection"] = connection
+            command.upgrade(config, "0001")
+            connection.execute(
+                text(
+                    "INSERT INTO accounts (id, name, created, available_pu, reserved_pu) VALUES ('m', 'm', :t, :a, :r)"
+                ),
+                {"t": "2026-01-01 00:00:00", "a": 12.3456789, "r": 1.4e-14},
+            )
+        database.migrate()
+        with database.session() as s:
+            account = s.get(Account, "m")
+            assert (account.available_pu, account.reserved_pu) == (12.345679, 0.0)
+    finally:
+        database.dispose()

@@ -17,6 +17,7 @@ from eobatch.api import accounts, oauth
 from eobatch.api.auth import TokenIssuer, load_secret
 from eobatch.api.errors import install_error_handlers
 from eobatch.api.extensions import include_extensions
+from eobatch.api.limits import BodySizeLimit
 from eobatch.api.v1 import requests as v1_requests
 from eobatch.api.v1 import tiles as v1_tiles
 from eobatch.api.v1.batch_service import BatchService
@@ -59,6 +60,7 @@ def create_app(settings: Settings, database: Database | None = None, *, run_sche
     app.state.tokens = TokenIssuer(load_secret(settings), settings.token_lifetime_s)
     batch_service = BatchService(settings, database)
     install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
     app.include_router(oauth.router())
     app.include_router(v1_requests.router(batch_service))
     app.include_router(v1_tiles.router(batch_service))

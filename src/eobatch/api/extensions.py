@@ -9,13 +9,16 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from eobatch.api import catalog, events
+from eobatch.api import catalog, dashboard, events, process
 
 
 def include_extensions(app: FastAPI) -> None:
-    """Mount the Catalog API and the event stream on `app`; run the webhook dispatcher while it lives."""
+    """Mount the Catalog API, the event stream, the Process API and the dashboard on `app`; run the webhook
+    dispatcher while it lives (and stop the Process API's worker processes with it)."""
     app.include_router(catalog.router())
     app.include_router(events.router())
+    app.include_router(process.router())
+    dashboard.mount(app)
     _run_webhooks_with(app)
 
 
@@ -32,5 +35,8 @@ def _run_webhooks_with(app: FastAPI) -> None:
                 yield state
         finally:
             dispatcher.stop()
+            workers = getattr(running.state, "process_workers", None)
+            if workers is not None:
+                workers.shutdown()
 
     app.router.lifespan_context = lifespan

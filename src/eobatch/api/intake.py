@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from eobatch.domain.plan import (
+    DEFAULT_JPEG_QUALITY,
+    JPEG,
     Area,
     BatchPlan,
     CogParameters,
@@ -31,7 +33,7 @@ from eobatch.settings import Settings
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 GEOMETRY_TYPES = ("Polygon", "MultiPolygon")
-BATCH_FORMATS = ("image/tiff", "application/json")
+BATCH_FORMATS = ("image/tiff", "image/png", "image/jpeg", "application/json")
 DEFAULT_RESPONSES = ({"identifier": "default", "format": {"type": "image/tiff"}},)
 MAX_BUFFER_PX = 32767
 COG_RESAMPLING = ("nearest", "average", "gauss", "cubic", "cubicspline", "lanczos", "average_magphase", "mode")
@@ -296,7 +298,8 @@ def parse_evalscript(process_request: dict[str, Any]) -> str:
 
 
 def parse_responses(process_request: dict[str, Any]) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """Response identifiers and format types; batch allows image/tiff and application/json (userdata)."""
+    """Response identifiers and format types: image/tiff, image/png, image/jpeg (with `quality`) and
+    application/json (userdata)."""
     out = process_request.get("output")
     if out is None:
         out = process_request["output"] = {"responses": [dict(r) for r in DEFAULT_RESPONSES]}
@@ -324,6 +327,7 @@ def parse_responses(process_request: dict[str, Any]) -> tuple[tuple[str, ...], t
                 f"{parameter}.format.type",
                 f"format {kind!r} is not supported by batch processing; allowed: {', '.join(BATCH_FORMATS)}",
             )
+        response_quality(response, f"{parameter}.format")
         if kind == "application/json" and identifier != "userdata":
             raise fail(f"{parameter}.identifier", "an application/json response must have identifier 'userdata'")
         if identifier in ids:
@@ -364,17 +368,54 @@ def response_tile_paths(process_request: dict[str, Any], locations: Locations) -
 
 
 def outputs_for(
-    response_ids: tuple[str, ...],
-    formats: tuple[str, ...],
+    process_request: dict[str, Any],
     default_path: str,
     tile_paths: dict[str, str],
     credentials: str | None,
 ) -> tuple[Output, ...]:
-    """One plan output per response: its own tile path when the body gives one, else the default path."""
-    return tuple(
-        Output(id=i, format=f, destination=Destination(path=tile_paths.get(i) or default_path, credentials=credentials))
-        for i, f in zip(response_ids, formats, strict=True)
-    )
+    """One plan output per (checked) response: its own tile path when the body gives one, else the default
+    path; a JPEG's quality."""
+    outputs = []
+    for response in process_request["output"]["responses"]:
+        identifier = response.get("identifier", "default")
+        outputs.append(
+            Output(
+                id=identifier,
+                format=(response.get("format") or {}).get("type", "image/tiff"),
+                destination=Destination(path=tile_paths.get(identifier) or default_path, credentials=credentials),
+                quality=response_quality(response),
+            )
+        )
+    return tuple(outputs)
+
+
+def response_quality(response: dict[str, Any], where: str = "format") -> int:
+    """`format.quality` of a JPEG response: an integer 1-100 (default 90); BadRequest naming `where` otherwise,
+    or when another format carries it."""
+    fmt = response.get("format") or {}
+    quality = fmt.get("quality") if isinstance(fmt, dict) else None
+    if quality is None:
+        return DEFAULT_JPEG_QUALITY
+    kind = fmt.get("type") or "image/tiff"
+    if kind != JPEG:
+        raise fail(f"{where}.quality", f"quality applies only to {JPEG}, not {kind}")
+    if isinstance(quality, float) and quality.is_integer():
+        quality = int(quality)
+    if isinstance(quality, bool) or not isinstance(quality, int) or not 1 <= quality <= 100:
+        raise fail(f"{where}.quality", f"quality must be an integer from 1 to 100, got {quality!r}")
+    return quality
+
+
+def check_cog_formats(output: dict[str, Any], response_ids: tuple[str, ...], formats: tuple[str, ...]) -> None:
+    """`cogOutput` needs every raster response to be image/tiff."""
+    if not output.get("cogOutput"):
+        return
+    for identifier, kind in zip(response_ids, formats, strict=True):
+        if kind not in ("image/tiff", "application/json"):
+            raise fail(
+                "output.cogOutput",
+                f"a Cloud-Optimized GeoTIFF output needs every response to be image/tiff; {identifier!r} is {kind}",
+            )
 
 
 def write_flags(output: dict[str, Any]) -> WriteFlags:

@@ -39,8 +39,13 @@ def page_params(
     count: Annotated[str | None, Query(description=f"Page size, 1-{MAX_COUNT} (default {DEFAULT_COUNT})")] = None,
     viewtoken: Annotated[str | None, Query(description="Token of the page to return (from links.nextToken)")] = None,
 ) -> PageParams:
-    """Parse `count` and `viewtoken`; BadRequest when either is not a number."""
-    limit = max(1, min(_positive(count, "count", DEFAULT_COUNT), MAX_COUNT))
+    """Parse `count` and `viewtoken`; BadRequest when either is not a number, or for `count=0`.
+    A count above MAX_COUNT is served as MAX_COUNT."""
+    requested = _positive(count, "count", DEFAULT_COUNT)
+    if requested == 0:
+        message = f"count must be from 1 to {MAX_COUNT} (the page size), got 0"
+        raise BadRequest(message, [Violation("count", message)])
+    limit = min(requested, MAX_COUNT)
     return PageParams(offset=_positive(viewtoken, "viewtoken", 0), limit=limit)
 
 

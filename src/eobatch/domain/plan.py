@@ -23,6 +23,7 @@ PLAN_VERSION = 1
 TIFF, PNG, JPEG, JSON, ZARR = "image/tiff", "image/png", "image/jpeg", "application/json", "zarr/array"
 EXTENSIONS = {TIFF: "tif", PNG: "png", JPEG: "jpg", JSON: "json", ZARR: "zarr"}
 USERDATA = "userdata"
+DEFAULT_JPEG_QUALITY = 90
 
 CredentialsRef = Literal["delivery", "features"]
 
@@ -93,7 +94,15 @@ class FeatureTiling(_Frozen):
     defaults: FeatureDefaults | None = None
 
 
-Tiling = Annotated[GridTiling | FeatureTiling, Field(discriminator="kind")]
+class WindowTiling(_Frozen):
+    """One window of the given size (a Process API request, computed by the tile pipeline)."""
+
+    kind: Literal["window"] = "window"
+    width_px: int
+    height_px: int
+
+
+Tiling = Annotated[GridTiling | FeatureTiling | WindowTiling, Field(discriminator="kind")]
 
 
 class Destination(_Frozen):
@@ -110,6 +119,7 @@ class Output(_Frozen):
     id: str
     format: str  # MIME type, or zarr/array
     destination: Destination
+    quality: int = DEFAULT_JPEG_QUALITY  # JPEG only
 
     @property
     def extension(self) -> str:

@@ -129,6 +129,11 @@ LIFECYCLE: dict[tuple[RequestStatus, UserAction], Rule] = {
 
 
 def _illegal(action: UserAction, current: UserAction, status: RequestStatus, noun: str) -> IllegalAction:
+    """Sentinel Hub's wording, in the caller's API vocabulary (v2 knows neither PARTIAL nor CANCEL)."""
+    if noun == "task":
+        current, status = v2_user_action(current), v2_status(status)
+    else:
+        current = v1_user_action(current)
     return IllegalAction(
         f"Illegal to change userAction from {current.value} to {action.value} with {noun} status {status.value}"
     )

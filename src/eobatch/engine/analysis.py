@@ -28,6 +28,15 @@ def _registry(settings: Settings) -> Any:
     return _REGISTRIES[key]
 
 
+def _check_formats(plan: BatchPlan, setup: Any) -> None:
+    """Each raster output's format holds its evalscript output's sampleType and bands (PNG/JPEG limits, COG);
+    Zarr outputs have their own checks at create."""
+    from eobatch.processing.outputs import validate_output_formats
+
+    if plan.zarr is None:
+        validate_output_formats(plan.outputs, setup.outputs, cog_output=plan.cog is not None)
+
+
 def analyse_request(request: RequestSnapshot, settings: Settings) -> AnalysisResult:
     """Enumerate tiles, validate the evalscript against the collections' bands, estimate the cost.
 
@@ -55,6 +64,7 @@ def analyse_request(request: RequestSnapshot, settings: Settings) -> AnalysisRes
         band_lookup,
         time_range=(first.time_from, first.time_to),
     )
+    _check_formats(plan, setup)
 
     bands = tuple(sorted({b for i in setup.inputs for b in i.bands}))
     inputs = CostInputs(
@@ -66,6 +76,7 @@ def analyse_request(request: RequestSnapshot, settings: Settings) -> AnalysisRes
     )
     scenes = [_scene_count(collections, plan, fp) for fp in footprints]
     figures = estimate([(p.width, p.height) for p in pixel_grids], inputs, scenes)
+    _check_memory(pixel_grids, setup, scenes, settings)
     planned = [
         PlannedTile(
             tile_id=t.id,
@@ -95,6 +106,16 @@ def analyse_request(request: RequestSnapshot, settings: Settings) -> AnalysisRes
         value_estimate=figures.value_estimate,
         cost_estimate=figures.cost_estimate,
     )
+
+
+def _check_memory(pixel_grids: list, setup: Any, scenes: list[int], settings: Settings) -> None:
+    """Refuse (BadRequest) a request whose largest tile cannot fit a worker's memory (processing/memory.py)."""
+    from eobatch.processing.memory import check_tile_memory, footprint_of
+
+    if pixel_grids:
+        largest = max(pixel_grids, key=lambda p: p.width * p.height)
+        tile = footprint_of(largest.width, largest.height, setup, max(scenes, default=1))
+        check_tile_memory(tile, settings.worker_memory_mb)
 
 
 def _grid_tiles(plan: BatchPlan, tiling: GridTiling, settings: Settings) -> tuple[list, list, list]:

@@ -58,5 +58,5 @@ def make_executor(settings: Settings, task: TaskRef = DEFAULT_TASK) -> Executor:
 
         if not settings.dask_address:
             raise BadRequest("EOBATCH_EXECUTOR=dask needs EOBATCH_DASK_ADDRESS (e.g. tcp://host:8786)")
-        return DaskExecutor(settings.dask_address, task=task)
+        return DaskExecutor(settings.dask_address, task=task, settings=settings)
     raise BadRequest(f"Unknown executor {settings.executor!r}; allowed: 'local', 'dask'")

@@ -67,6 +67,7 @@ def _outcome(attempt: Attempt, backoff_s: float) -> work.TileOutcome:
         scene_count=getattr(r, "scene_count", None),
         no_data=bool(getattr(r, "no_data", False)),
         cost_pu=float(getattr(r, "cost_pu", 0.0) or 0.0),
+        evaluation=getattr(r, "evaluation", None),
     )
 
 
@@ -101,7 +102,7 @@ class Scheduler:
         poll_interval_s: float | None = None,
         retry: RetryPolicy | None = None,
         queue_extra: int | None = None,
-        cleanup_interval_s: float = 300.0,
+        cleanup_interval_s: float | None = None,
     ):
         self.settings = settings
         self.database = database
@@ -113,7 +114,7 @@ class Scheduler:
         self.poll_interval_s = poll_interval_s if poll_interval_s is not None else settings.poll_interval_s
         self.retry = retry or RetryPolicy(max_attempts=settings.max_tile_attempts)
         self.queue_extra = queue_extra
-        self.cleanup_interval_s = cleanup_interval_s
+        self.cleanup_interval_s = cleanup_interval_s if cleanup_interval_s is not None else settings.cleanup_interval_s
         self._singleton = database.is_sqlite
         self._inflight: dict[int, _InFlight] = {}
         self._requests: dict[str, work.RequestSnapshot] = {}
@@ -495,17 +496,18 @@ class Scheduler:
     # ------------------------------------------------------------------ cleanup
 
     def cleanup(self, now: datetime | None = None) -> int:
-        """Delete stale requests (ages from `settings.cleanup_*`); returns how many."""
+        """Delete stale requests (ages from `settings.cleanup_*`), logging each with its reason; returns how many."""
         ages = work.CleanupAges(
             self.settings.cleanup_failed_after_s,
             self.settings.cleanup_unstarted_after_s,
             self.settings.cleanup_finished_after_s,
+            self.settings.cleanup_stopped_after_s,
         )
         with work.unit(self.database) as s:
             deleted = work.delete_stale_requests(s, now or utcnow(), ages)
-        if deleted:
-            log.info("cleanup deleted %d stale requests", deleted)
-        return deleted
+        for deletion in deleted:
+            log.info("cleanup deleted request %s: %s", deletion.request_id, deletion.reason)
+        return len(deleted)
 
     def snapshot(self) -> dict[str, Any]:
         """What this scheduler holds right now (for logs and tests)."""

@@ -8,6 +8,7 @@ out. Memory beyond the caller's inputs and the returned outputs stays bounded by
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -18,6 +19,17 @@ from eobatch.evalscript.scenes import descriptor, group_by_day
 if TYPE_CHECKING:
     from eobatch.evalscript.engine import Evalscript
     from eobatch.evalscript.spec import InputSpec, SceneInfo
+
+
+@dataclass
+class Prepared:
+    """One evaluate() call's checked arguments: samples per input, tile shape, scene descriptors."""
+
+    per_input: list[list[dict[str, Any]]]
+    height: int
+    width: int
+    counts: list[int]
+    descs: list[dict[str, Any]]
 
 
 class ChunkRunner:
@@ -118,15 +130,23 @@ class ChunkRunner:
 
     # -- evaluation -------------------------------------------------------------------------------
 
-    def evaluate(self, samples: dict, scenes: dict, shape: tuple[int, int] | None) -> dict[str, np.ndarray]:
-        script = self.script
-        inputs = script.setup.inputs
+    def prepare(self, samples: dict, scenes: dict, shape: tuple[int, int] | None) -> Prepared:
+        """Check evaluate()'s arguments against setup() (ValueError when they do not match)."""
+        inputs = self.script.setup.inputs
         per_input = [self._samples_of(spec, samples) for spec in inputs]
         height, width = self._shape(per_input, shape)
         for spec, stack in zip(inputs, per_input, strict=True):
             self._check(spec, stack, (height, width))
         counts = [len(stack) for stack in per_input]
         descs = [self._descriptor(spec, k, scenes) for spec, k in zip(inputs, counts, strict=True)]
+        return Prepared(per_input, height, width, counts, descs)
+
+    def evaluate(self, prepared: Prepared) -> dict[str, np.ndarray]:
+        """Run evaluatePixel in V8 over every pixel, chunk by chunk."""
+        script = self.script
+        inputs = script.setup.inputs
+        per_input, height, width = prepared.per_input, prepared.height, prepared.width
+        counts, descs = prepared.counts, prepared.descs
         scenes_js = f"__eobatch.setScenes({json.dumps(descs)}, {json.dumps(script.fusion)})"
         if scenes_js != self._scenes_js:
             script._run(scenes_js, "scene set-up")

@@ -33,7 +33,7 @@ from eobatch.evalscript.spec import (
 )
 from eobatch.settings import Settings
 
-_LIBRARY = ("prelude.js", "helpers.js", "runtime.js")
+_LIBRARY = ("prelude.js", "helpers.js", "runtime.js", "fastpath.js")
 DEFAULT_CHUNK_PIXELS = 1 << 20
 DEFAULT_CHUNK_BYTES = 64 << 20
 
@@ -60,6 +60,8 @@ class ChunkOptions:
     chunk_pixels: int
     chunk_bytes: int
     strict_band_count: bool  # an array longer than the output's bands is an error (else cut)
+    compiled: bool = True  # try the compiled (numba) path before V8
+    compile_min_pixels: int = 0  # smaller evaluations use an already compiled kernel, never compile one
 
 
 class EvalscriptEngine:
@@ -68,7 +70,9 @@ class EvalscriptEngine:
     Limits come from `Settings.evalscript_timeout_s` / `evalscript_max_memory_mb` unless given here.
     The time limit covers everything done with one loaded script (compile, setup, hooks, all chunks).
     `strict_band_count=True` turns an evaluatePixel array longer than its output's bands into an error;
-    by default the extra values are dropped (public scripts rely on it).
+    by default the extra values are dropped (public scripts rely on it). `compiled` (default
+    `Settings.evalscript_compiled`) lets evaluate() use compiled kernels; an evaluation of fewer than
+    `compile_min_pixels` pixel-samples only uses a kernel this process has already compiled.
     """
 
     def __init__(
@@ -80,8 +84,14 @@ class EvalscriptEngine:
         chunk_pixels: int = DEFAULT_CHUNK_PIXELS,
         chunk_bytes: int = DEFAULT_CHUNK_BYTES,
         strict_band_count: bool = False,
+        compiled: bool | None = None,
+        compile_min_pixels: int | None = None,
     ):
         settings = settings or Settings()
+        self.compiled = settings.evalscript_compiled if compiled is None else compiled
+        self.compile_min_pixels = (
+            settings.evalscript_compile_min_pixels if compile_min_pixels is None else compile_min_pixels
+        )
         self.limits = Limits(
             timeout_s=float(timeout_s if timeout_s is not None else settings.evalscript_timeout_s),
             max_memory_mb=int(max_memory_mb if max_memory_mb is not None else settings.evalscript_max_memory_mb),
@@ -103,14 +113,22 @@ class EvalscriptEngine:
             prepared,
             self._library,
             self.limits,
-            ChunkOptions(self.chunk_pixels, self.chunk_bytes, self.strict_band_count),
+            ChunkOptions(
+                self.chunk_pixels, self.chunk_bytes, self.strict_band_count, self.compiled, self.compile_min_pixels
+            ),
         )
 
 
 class Evalscript:
-    """One loaded script in its own V8 context; globals persist across chunks and hooks."""
+    """One loaded script in its own V8 context; globals persist across chunks and hooks.
+
+    `evaluate` runs the compiled path when the compiler proves it reproduces V8 for the script, else
+    V8; `evaluation_path` ("compiled" or "v8") and `fallback_reason` tell what the last call did.
+    """
 
     setup: SetupInfo
+    evaluation_path: str | None = None
+    fallback_reason: str | None = None
 
     def __init__(
         self, source: str, prepared: PreparedSource, library: list[str], limits: Limits, options: ChunkOptions
@@ -140,6 +158,9 @@ class Evalscript:
             self.close()
             raise
         self._chunks = ChunkRunner(self, options.chunk_pixels, options.chunk_bytes, options.strict_band_count)
+        self._compiled_source = prepared.code if options.compiled else None
+        self._compile_min_pixels = options.compile_min_pixels
+        self._compiled: Any = None
 
     # -- plumbing -------------------------------------------------------------------------------
 
@@ -292,14 +313,42 @@ class Evalscript:
         samples: dict[str | None, list[dict[str, Any]]],
         scenes: dict[str | None, list[SceneInfo]] | None = None,
         shape: tuple[int, int] | None = None,
+        *,
+        compiled: bool = True,
     ) -> dict[str, Any]:
         """Run evaluatePixel over every pixel; returns {output_id: float64 (bands, H, W)} of raw values.
 
         `samples[datasource][k][band]` are (H, W) arrays (SIMPLE: exactly one sample, ORBIT: one per
         UTC day, TILE: one per scene, in mosaicking order); `shape` is needed only when no input has
-        a sample (ORBIT/TILE without scenes).
+        a sample (ORBIT/TILE without scenes). `compiled=False` skips the compiled path (no kernel is
+        compiled, e.g. for a validation run on a few synthetic pixels).
         """
-        return self._chunks.evaluate(samples, scenes or {}, shape)
+        prepared = self._chunks.prepare(samples, scenes or {}, shape)
+        if self._compiled_source is not None and compiled:
+            if self._compiled is None:
+                from eobatch.evalscript.fast.runner import CompiledPath
+
+                self._compiled = CompiledPath(
+                    self, self._compiled_source, self._chunks.strict_band_count, self._compile_min_pixels
+                )
+            result = self._compiled.evaluate(prepared)
+            if result is not None:
+                self.evaluation_path, self.fallback_reason = "compiled", None
+                return result
+            self.fallback_reason = self._compiled.reason
+        else:
+            self.fallback_reason = "the compiled path is not used for this evaluation"
+        self.evaluation_path = "v8"
+        return self._chunks.evaluate(prepared)
+
+    @property
+    def evaluation(self) -> str | None:
+        """What the last evaluate() ran, for tile records and logs: "compiled", "v8: <reason>" or None."""
+        if self.evaluation_path is None:
+            return None
+        if self.evaluation_path == "v8" and self.fallback_reason:
+            return f"v8: {self.fallback_reason}"[:200]
+        return self.evaluation_path
 
     def output_metadata(self) -> object | None:
         """Call updateOutputMetadata once and return outputMetadata.userData (JSON-compatible) or None."""

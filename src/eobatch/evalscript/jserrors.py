@@ -40,10 +40,18 @@ def script_line(text: str) -> int | None:
 
 
 def located(message: str, line: int | None, source: str) -> EvalscriptError:
-    """An EvalscriptError whose message names the line and quotes it."""
+    """An EvalscriptError whose message names the line and quotes it.
+
+    A line past the end of the user's script (V8 counts the lines eobatch adds after it, e.g. for an
+    unclosed brace) is reported as the script's last non-empty line, "at the end of the evalscript"."""
     if line is not None:
+        lines = source.splitlines()
+        last = max((n for n, text in enumerate(lines, 1) if text.strip()), default=1)
+        end = line > last
+        line = min(line, last)
         quoted = source_line(source, line)
-        where = f" (evalscript line {line}" + (f": `{quoted}`" if quoted else "") + ")"
+        prefix = " (at the end of the evalscript, line" if end else " (evalscript line"
+        where = f"{prefix} {line}" + (f": `{quoted}`" if quoted else "") + ")"
         return EvalscriptError(message + where, line=line)
     return EvalscriptError(message)
 

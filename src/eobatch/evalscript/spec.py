@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 from datetime import datetime
@@ -55,6 +56,15 @@ class SceneInfo:
     tile_id: str
 
 
+def _js(value: Any) -> str:
+    """A value from the script as JavaScript writes it: a missing field (None) is `undefined`."""
+    if value is None:
+        return "undefined"
+    if isinstance(value, str):
+        return repr(value)
+    return json.dumps(value)
+
+
 def _fail(message: str, hook: str = "setup()") -> EvalscriptError:
     return EvalscriptError(f"{hook}: {message}")
 
@@ -64,15 +74,15 @@ def _mosaicking(value: Any, default: str, where: str) -> str:
         return default
     name = str(value).upper()
     if name not in MOSAICKINGS:
-        raise _fail(f"{where}mosaicking {value!r} is unknown; allowed: {', '.join(MOSAICKINGS)}.")
+        raise _fail(f"{where}mosaicking {_js(value)} is unknown; allowed: {', '.join(MOSAICKINGS)}.")
     return name
 
 
 def _bands(value: Any, where: str) -> tuple[str, ...]:
     if not isinstance(value, list) or not value or not all(isinstance(b, str) and b for b in value):
-        raise _fail(f"{where}bands must be a non-empty array of band names, got {value!r}.")
+        raise _fail(f"{where}bands must be a non-empty array of band names, got {_js(value)}.")
     if len(set(value)) != len(value):
-        raise _fail(f"{where}bands lists a band twice: {value!r}.")
+        raise _fail(f"{where}bands lists a band twice: {_js(value)}.")
     return tuple(value)
 
 
@@ -88,7 +98,7 @@ def _units(value: Any, bands: tuple[str, ...], where: str) -> tuple[str, ...]:
                 "per band or a single string for all."
             )
         return tuple(u.upper() for u in value)
-    raise _fail(f"{where}units must be a string or an array of strings, got {value!r}.")
+    raise _fail(f"{where}units must be a string or an array of strings, got {_js(value)}.")
 
 
 def _inputs(raw: Any, mosaicking: str) -> tuple[InputSpec, ...]:
@@ -103,7 +113,7 @@ def _inputs(raw: Any, mosaicking: str) -> tuple[InputSpec, ...]:
     for n, item in enumerate(raw):
         where = f"input[{n}]."
         if not isinstance(item, dict):
-            raise _fail(f"{where[:-1]} must be an object with bands, got {item!r}.")
+            raise _fail(f"{where[:-1]} must be an object with bands, got {_js(item)}.")
         bands = _bands(item.get("bands"), where)
         ds = item.get("datasource")
         specs.append(
@@ -118,16 +128,16 @@ def _inputs(raw: Any, mosaicking: str) -> tuple[InputSpec, ...]:
     if len(specs) > 1 and (None in keys or len(set(keys)) != len(keys)):
         raise _fail(
             "with several inputs (data fusion) each needs its own datasource id matching a request "
-            f"input.data[].id; got {keys!r}."
+            f"input.data[].id; got {_js(keys)}."
         )
     return tuple(specs)
 
 
 def _bands_count(value: Any, where: str, minimum: int, hook: str = "setup()") -> int:
     if isinstance(value, bool) or not isinstance(value, int | float) or not float(value).is_integer():
-        raise _fail(f"{where}bands must be an integer, got {value!r}.", hook)
+        raise _fail(f"{where}bands must be an integer, got {_js(value)}.", hook)
     if value < minimum:
-        raise _fail(f"{where}bands must be at least {minimum}, got {value!r}.", hook)
+        raise _fail(f"{where}bands must be at least {minimum}, got {_js(value)}.", hook)
     return int(value)
 
 
@@ -137,20 +147,20 @@ NON_FINITE = ("NaN", "Infinity", "-Infinity")
 def _output(item: Any, n: int) -> OutputSpec:
     where = f"output[{n}]."
     if not isinstance(item, dict):
-        raise _fail(f"output[{n}] must be an object with id and bands, got {item!r}.")
+        raise _fail(f"output[{n}] must be an object with id and bands, got {_js(item)}.")
     out_id = item.get("id", "default")
     if not isinstance(out_id, str) or not out_id:
-        raise _fail(f"{where}id must be a non-empty string, got {out_id!r}.")
+        raise _fail(f"{where}id must be a non-empty string, got {_js(out_id)}.")
     if out_id == USERDATA_ID:
         raise _fail(f'{where}id "userdata" is reserved for outputMetadata.userData.')
     sample_type = item.get("sampleType", "AUTO")
     if not isinstance(sample_type, str) or sample_type.upper() not in SAMPLE_TYPES:
-        raise _fail(f"{where}sampleType {sample_type!r} is unknown; allowed: {', '.join(SAMPLE_TYPES)}.")
+        raise _fail(f"{where}sampleType {_js(sample_type)} is unknown; allowed: {', '.join(SAMPLE_TYPES)}.")
     nodata = item.get("nodataValue")
     if nodata in NON_FINITE:
         nodata = float(nodata)  # the runtime sends NaN and the infinities by name
     if nodata is not None and (isinstance(nodata, bool) or not isinstance(nodata, int | float)):
-        raise _fail(f"{where}nodataValue must be a number, got {nodata!r}.")
+        raise _fail(f"{where}nodataValue must be a number, got {_js(nodata)}.")
     return OutputSpec(
         out_id,
         _bands_count(item.get("bands"), where, 1),
@@ -167,14 +177,14 @@ def normalise_outputs(raw: Any) -> tuple[OutputSpec, ...]:
     outs = tuple(_output(item, n) for n, item in enumerate(raw))
     ids = [o.id for o in outs]
     if len(set(ids)) != len(ids):
-        raise _fail(f"output ids must be unique, got {ids!r}.")
+        raise _fail(f"output ids must be unique, got {_js(ids)}.")
     return outs
 
 
 def normalise_setup(raw: Any) -> SetupInfo:
     """Normalise the JSON-decoded return value of setup() into a SetupInfo, or raise EvalscriptError."""
     if not isinstance(raw, dict):
-        raise _fail(f"must return an object with input and output, got {raw!r}.")
+        raise _fail(f"must return an object with input and output, got {_js(raw)}.")
     mosaicking = _mosaicking(raw.get("mosaicking"), "SIMPLE", "")
     if "input" not in raw:
         raise _fail("the returned object has no input.")

@@ -77,7 +77,7 @@ def _try_sample(script: Evalscript, time_range: tuple[datetime, datetime] | None
     for spec in script.setup.inputs:
         counts[spec.datasource] = len(samples[spec.datasource])
     script.update_output(counts)
-    script.evaluate(samples, scenes, shape=SYNTHETIC_SHAPE)
+    script.evaluate(samples, scenes, shape=SYNTHETIC_SHAPE, compiled=False)  # V8 errors, no compile cost
     script.output_metadata()
 
 

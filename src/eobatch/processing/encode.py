@@ -1,20 +1,22 @@
-"""Encode output arrays into file bytes: GeoTIFF, COG (every cogParameters field), PNG, JPEG, JSON."""
+"""Encode output arrays into file bytes: GeoTIFF, COG (every cogParameters field), PNG and JPEG with their
+georeferencing sidecars, JSON."""
 
 from __future__ import annotations
 
 import json
-import warnings
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import rasterio
 import rasterio.shutil
 from rasterio.enums import Resampling
-from rasterio.errors import NotGeoreferencedWarning
 from rasterio.io import MemoryFile
 
 from eobatch.processing.grid import TargetGrid
-from eobatch.processing.outputs import JPEG, PNG, TIFF, CogParameters
+from eobatch.processing.outputs import DEFAULT_JPEG_QUALITY, JPEG, PNG, TIFF, CogParameters
+from eobatch.processing.sidecars import AUX_XML, WORLD_FILE, sidecar_url
 
 _GDAL = {"GDAL_PAM_ENABLED": "NO", "GDAL_NUM_THREADS": "ALL_CPUS"}
 
@@ -26,17 +28,69 @@ def encode_raster(
     *,
     nodata: float | None = None,
     cog: CogParameters | None = None,
+    quality: int = DEFAULT_JPEG_QUALITY,
 ) -> bytes:
-    """(bands, H, W) typed array -> file bytes in `fmt`; `cog` set means a Cloud-Optimized GeoTIFF."""
+    """(bands, H, W) typed array -> file bytes in `fmt`; `cog` set means a Cloud-Optimized GeoTIFF.
+
+    PNG and JPEG bytes carry no georeferencing: `encode_files` adds the sidecars that do."""
     if fmt == TIFF:
         return encode_cog(data, grid, nodata, cog) if cog is not None else encode_geotiff(data, grid, nodata)
-    if fmt == PNG:
-        return _encode_copy_only(data, "PNG", {"ZLEVEL": "6"})
+    if fmt in (PNG, JPEG):
+        return encode_image(data, fmt, grid, nodata=nodata, quality=quality)[0]
+    raise ValueError(f"encode_raster cannot write {fmt}")
+
+
+def encode_files(
+    url: str,
+    data: np.ndarray,
+    fmt: str,
+    grid: TargetGrid,
+    *,
+    nodata: float | None = None,
+    cog: CogParameters | None = None,
+    quality: int = DEFAULT_JPEG_QUALITY,
+) -> list[tuple[str, bytes]]:
+    """The files of one raster output at `url`: the image itself and, for PNG/JPEG, its georeferencing
+    sidecars (a world file and `.aux.xml`, see `processing.sidecars`)."""
+    if fmt not in (PNG, JPEG):
+        return [(url, encode_raster(data, fmt, grid, nodata=nodata, cog=cog))]
+    image, sidecars = encode_image(data, fmt, grid, nodata=nodata, quality=quality)
+    return [(url, image)] + [(sidecar_url(url, kind), content) for kind, content in sidecars.items()]
+
+
+def encode_image(
+    data: np.ndarray, fmt: str, grid: TargetGrid, *, nodata: float | None = None, quality: int = DEFAULT_JPEG_QUALITY
+) -> tuple[bytes, dict[str, bytes]]:
+    """PNG (8 or 16 bit; 2 bands = grey + alpha, 4 = RGBA) or JPEG (8 bit, `quality` 1-100, alpha dropped),
+    with the world file and `.aux.xml` GDAL writes beside it: {WORLD_FILE: ..., AUX_XML: ...}."""
     if fmt == JPEG:
         if data.shape[0] in (2, 4):  # JPEG has no alpha: drop the alpha band
             data = data[: data.shape[0] - 1]
-        return _encode_copy_only(data, "JPEG", {"QUALITY": "90"})
-    raise ValueError(f"encode_raster cannot write {fmt}")
+        driver, ext, creation = "JPEG", "jpg", {"QUALITY": str(quality)}
+    else:
+        driver, ext, creation = "PNG", "png", {"ZLEVEL": "6"}
+    bands = data.shape[0]
+    profile = _profile(data, grid, _image_nodata(nodata, data.dtype) if bands in (1, 3) else None)
+    env = _GDAL | {"GDAL_PAM_ENABLED": "YES"}
+    with tempfile.TemporaryDirectory(prefix="eobatch-image-") as folder, rasterio.Env(**env), MemoryFile() as src_mem:
+        target = Path(folder) / f"out.{ext}"
+        with src_mem.open(driver="GTiff", **profile) as tmp:
+            tmp.write(data)
+        with src_mem.open() as tmp:
+            rasterio.shutil.copy(tmp, str(target), driver=driver, WORLDFILE="YES", **creation)
+        sidecars = {
+            WORLD_FILE: (Path(folder) / "out.wld").read_bytes(),
+            AUX_XML: Path(f"{target}.aux.xml").read_bytes(),
+        }
+        return target.read_bytes(), sidecars
+
+
+def _image_nodata(nodata: float | None, dtype: np.dtype) -> int | None:
+    """The output's nodataValue when an 8/16-bit image can hold it (PNG stores it as transparency)."""
+    if nodata is None or not np.isfinite(nodata) or not float(nodata).is_integer():
+        return None
+    info = np.iinfo(dtype)
+    return int(nodata) if info.min <= nodata <= info.max else None
 
 
 def encode_json(value: Any) -> bytes:
@@ -102,18 +156,6 @@ def encode_cog(data: np.ndarray, grid: TargetGrid, nodata: float | None, cog: Co
             with staging.open() as tmp:
                 rasterio.shutil.copy(tmp, final.name, driver="GTiff", copy_src_overviews=True, **options)
             return bytes(final.getbuffer())
-
-
-def _encode_copy_only(data: np.ndarray, driver: str, creation: dict[str, str]) -> bytes:
-    """PNG/JPEG are written by CreateCopy from an in-memory dataset."""
-    bands, height, width = data.shape
-    with rasterio.Env(**_GDAL), MemoryFile() as src_mem, MemoryFile() as out, warnings.catch_warnings():
-        warnings.simplefilter("ignore", NotGeoreferencedWarning)
-        with src_mem.open(driver="GTiff", width=width, height=height, count=bands, dtype=data.dtype) as tmp:
-            tmp.write(data)
-        with src_mem.open() as tmp:
-            rasterio.shutil.copy(tmp, out.name, driver=driver, **creation)
-        return bytes(out.getbuffer())
 
 
 def _profile(data: np.ndarray, grid: TargetGrid, nodata: float | None) -> dict[str, Any]:

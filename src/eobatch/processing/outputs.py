@@ -9,10 +9,33 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from eobatch.domain.plan import EXTENSIONS, JPEG, JSON, PNG, TIFF, USERDATA, CogParameters, Output
+from eobatch.domain.plan import (
+    DEFAULT_JPEG_QUALITY,
+    EXTENSIONS,
+    JPEG,
+    JSON,
+    PNG,
+    TIFF,
+    USERDATA,
+    CogParameters,
+    Output,
+)
 from eobatch.errors import BadRequest, Violation
 
-__all__ = ["EXTENSIONS", "JPEG", "JSON", "PNG", "TIFF", "USERDATA", "CogParameters", "validate_output_formats"]
+RASTER_FORMATS = (TIFF, PNG, JPEG)
+
+__all__ = [
+    "DEFAULT_JPEG_QUALITY",
+    "EXTENSIONS",
+    "JPEG",
+    "JSON",
+    "PNG",
+    "RASTER_FORMATS",
+    "TIFF",
+    "USERDATA",
+    "CogParameters",
+    "validate_output_formats",
+]
 
 # sample types each format can hold
 _FORMAT_SAMPLE_TYPES = {

@@ -6,6 +6,7 @@ bad input (`BadRequest`, `EvalscriptError`) is not retryable, storage hiccups ar
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -15,18 +16,19 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 
-from eobatch.domain.plan import JSON, USERDATA, ZARR, DataInput, WriteFlags
+from eobatch.domain.plan import DEFAULT_JPEG_QUALITY, JSON, USERDATA, ZARR, DataInput, WriteFlags
 from eobatch.errors import BadRequest, EobatchError, Forbidden, TileFailure
 from eobatch.processing import mosaic
 from eobatch.processing.aoi import aoi_mask, area_in_tile_crs, search_area
 from eobatch.processing.cost import tile_cost
-from eobatch.processing.encode import encode_json, encode_raster
+from eobatch.processing.encode import encode_files, encode_json
 from eobatch.processing.grid import TargetGrid
 from eobatch.processing.runtime import runtime_for
 from eobatch.processing.scene_reader import DEFAULT_BAND_WORKERS, SceneReader, band_plans
 from eobatch.processing.task import TIMING_KEYS, TileResult, TileTask
 from eobatch.storage import ObjectStorage, S3Credentials, render_tile_path
 
+log = logging.getLogger(__name__)
 ENCODE_WORKERS = 2  # outputs are compressed concurrently (GDAL releases the GIL)
 
 
@@ -45,6 +47,7 @@ class _Target:
     output_id: str
     fmt: str
     url: str
+    quality: int = DEFAULT_JPEG_QUALITY
 
 
 class _Clock:
@@ -90,7 +93,10 @@ def _run(task: TileTask, engine, registry, storage: ObjectStorage | None, band_w
     storage = storage or ObjectStorage(task.settings, write_keys(task))
 
     with engine.load(task.plan.evalscript) as script:
-        return _process(task, script, registry, storage, grid, clock, band_workers)
+        result = _process(task, script, registry, storage, grid, clock, band_workers)
+        result.evaluation = script.evaluation
+        log.debug("tile %s of %s: evaluatePixel ran %s", task.tile, task.request_id, result.evaluation)
+        return result
 
 
 def write_keys(task: TileTask) -> S3Credentials | None:
@@ -109,7 +115,7 @@ def _process(task, script, registry, storage, grid, clock, band_workers) -> Tile
 
     with clock.stage("search"):
         area = shapely.from_wkb(task.area_wgs84_wkb)
-        area_tile = area_in_tile_crs(area, task.tile, feature=plan.by_features)
+        area_tile = area_in_tile_crs(area, task.tile)
         aoi = aoi_mask(area_tile, grid)
         inputs = _find_scenes(script, plan.inputs, registry, area, grid)
     outputs = script.update_output({i.spec.datasource: _sample_count(i) for i in inputs})
@@ -147,19 +153,26 @@ def _process(task, script, registry, storage, grid, clock, band_workers) -> Tile
     with clock.stage("encode"):
         cog = plan.cog
 
-        def encode(target: _Target) -> tuple[str, bytes]:
+        def encode(target: _Target) -> list[tuple[str, bytes]]:
             if target.fmt == JSON:
-                return target.url, encode_json(userdata)
+                return [(target.url, encode_json(userdata))]
             spec = specs[target.output_id]
-            return target.url, encode_raster(
-                typed[target.output_id], target.fmt, grid, nodata=spec.nodata_value, cog=cog
+            return encode_files(
+                target.url,
+                typed[target.output_id],
+                target.fmt,
+                grid,
+                nodata=spec.nodata_value,
+                cog=cog,
+                quality=target.quality,
             )
 
         if len(targets) > 1 and ENCODE_WORKERS > 1:
             with ThreadPoolExecutor(max_workers=min(ENCODE_WORKERS, len(targets))) as pool:
-                files = list(pool.map(encode, targets))
+                encoded = list(pool.map(encode, targets))
         else:
-            files = [encode(t) for t in targets]
+            encoded = [encode(t) for t in targets]
+        files = [file for target_files in encoded for file in target_files]
         typed.clear()
 
     with clock.stage("write"):
@@ -206,6 +219,7 @@ def _targets(task: TileTask) -> list[_Target]:
                 output_id=output.id,
                 fmt=output.extension,
             ),
+            output.quality,
         )
         for output in task.plan.outputs
     ]

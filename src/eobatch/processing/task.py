@@ -36,3 +36,4 @@ class TileResult:
     cost_pu: float
     timings: dict[str, float] = field(default_factory=dict)
     skipped: bool = False
+    evaluation: str | None = None  # "compiled" or "v8: <reason>" (Evalscript.evaluation)

@@ -11,6 +11,7 @@ DEFAULT_LAYOUT = "<requestId>/<tileName>/<outputId>.<format>"
 
 _PLACEHOLDER = re.compile(r"<[A-Za-z]+>")
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.\-_]{1,61}[a-z0-9]$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def split_s3_url(url: str) -> tuple[str, str]:
@@ -24,7 +25,20 @@ def split_s3_url(url: str) -> tuple[str, str]:
         )
     if any(part in ("..", ".") for part in key.split("/")):
         raise _bad_url(f"Object key in {url!r} contains '.' or '..' segments, which are not allowed")
+    if _CONTROL.search(url):
+        raise _bad_url(f"Output location {url!r} contains a NUL or another control character, which is not allowed")
     return bucket, key
+
+
+def check_path_part(value: str, parameter: str) -> None:
+    """BadRequest unless `value` (an output identifier or a feature identifier) can stand as one segment of an
+    object key: not empty, '.' or '..', without '/', '\\' or control characters."""
+    if value in ("", ".", "..") or "/" in value or "\\" in value or _CONTROL.search(value):
+        message = (
+            f"{parameter}: {value!r} cannot be part of an output path; use a name without '/', '\\', "
+            "control characters, and other than '.' or '..'"
+        )
+        raise BadRequest(message, [Violation(parameter, message)])
 
 
 def expand_default_layout(template: str) -> str:
@@ -39,7 +53,9 @@ def expand_default_layout(template: str) -> str:
 def validate_path_template(template: str, n_outputs: int) -> None:
     """BadRequest unless the template names the tile, and the output when there are several outputs."""
     expanded = expand_default_layout(template)
-    split_s3_url(expanded)
+    _bucket, key = split_s3_url(expanded)
+    if key.startswith("/") or "//" in key:
+        raise _bad_template(template, "the object key has an empty segment (an absolute path or '//')")
     unknown = sorted(set(_PLACEHOLDER.findall(expanded)) - set(PLACEHOLDERS))
     if unknown:
         raise _bad_template(

@@ -25,7 +25,8 @@ def reservation_for(request: BatchRequest, *, failed_tiles_only: bool = False, f
     if estimate is None:
         estimate = (request.value_estimate or 0.0) * cost.BATCH_DISCOUNT
     # a request resumed after a stop has already paid for part of the work
-    return max(cost.request_minimum(float(estimate)) - (request.charged_pu or 0.0), 0.0)
+    owed = cost.to_micro(cost.request_minimum(float(estimate))) - cost.to_micro(request.charged_pu or 0.0)
+    return cost.from_micro(max(owed, 0))
 
 
 def apply_action(session: Session, request: BatchRequest, action: UserAction, *, api: str = "v1") -> Decision:

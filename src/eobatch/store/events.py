@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import func, inspect, select
 from sqlalchemy.orm import Session
 
+from eobatch.domain.cost import from_micro, to_micro
 from eobatch.store.models import BatchRequest, RequestEvent, Tile, TileEvent, utcnow
 
 GAP_GRACE_S = 10.0
@@ -64,7 +65,7 @@ def _request_events(session: Session) -> list[RequestEvent]:
         charged = _changed(request, "charged_pu")
         reserved = _changed(request, "reserved_pu")
         if (charged or reserved) and not is_new:
-            delta = (charged[1] or 0.0) - (charged[0] or 0.0) if charged else 0.0
+            delta = from_micro(to_micro(charged[1] or 0.0) - to_micro(charged[0] or 0.0)) if charged else 0.0
             data = {"chargedPU": request.charged_pu, "reservedPU": request.reserved_pu, "chargedDelta": delta}
             events.append(
                 RequestEvent(request_id=request.id, account_id=request.account_id, kind="pu", at=now, data=data)

@@ -2,7 +2,8 @@
 
 Money-like quantities (processing units) live only in `ledger_entries`; `accounts.available_pu` and
 `accounts.reserved_pu` are running sums kept in the same transaction as each entry, and the ledger
-tests check that they always equal the sums of the entries.
+tests check that they always equal the sums of the entries. Every charged or held amount is stored as
+whole micro-PU (`MicroPU`), so sums are exact on every backend.
 """
 
 from __future__ import annotations
@@ -50,6 +51,24 @@ class UTCDateTime(TypeDecorator):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+class MicroPU(TypeDecorator):
+    """PU stored as whole micro-PU (BIGINT); Python sees the float nearest the exact value
+    (`domain.cost.from_micro`), and SQL sums stay exact integers."""
+
+    impl = BigInteger
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Any) -> int | None:
+        from eobatch.domain.cost import to_micro
+
+        return None if value is None else to_micro(value)
+
+    def process_result_value(self, value: Any, dialect: Any) -> float | None:
+        from eobatch.domain.cost import from_micro
+
+        return None if value is None else from_micro(int(value))
+
+
 class Base(DeclarativeBase):
     type_annotation_map: ClassVar[dict] = {datetime: UTCDateTime, dict[str, Any]: JSON, list[Any]: JSON}
 
@@ -60,8 +79,8 @@ class Account(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     created: Mapped[datetime] = mapped_column(default=utcnow)
-    available_pu: Mapped[float] = mapped_column(Float, default=0.0)
-    reserved_pu: Mapped[float] = mapped_column(Float, default=0.0)
+    available_pu: Mapped[float] = mapped_column(MicroPU, default=0.0)
+    reserved_pu: Mapped[float] = mapped_column(MicroPU, default=0.0)
     allowed_buckets: Mapped[list[Any] | None] = mapped_column(JSON, nullable=True)
 
 
@@ -119,8 +138,8 @@ class BatchRequest(Base):
     # processing
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     stopped_reason: Mapped[str | None] = mapped_column(String(20), nullable=True)
-    charged_pu: Mapped[float] = mapped_column(Float, default=0.0)
-    reserved_pu: Mapped[float] = mapped_column(Float, default=0.0)
+    charged_pu: Mapped[float] = mapped_column(MicroPU, default=0.0)
+    reserved_pu: Mapped[float] = mapped_column(MicroPU, default=0.0)
     finished_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
     # a scheduler working on the request (analysis, finalisation) holds a lease that expires
@@ -155,10 +174,11 @@ class Tile(Base):
     status: Mapped[str] = mapped_column(String(12), default="PENDING")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     cost: Mapped[float | None] = mapped_column(Float, nullable=True)  # PU before the batch discount
-    charged_pu: Mapped[float] = mapped_column(Float, default=0.0)
+    charged_pu: Mapped[float] = mapped_column(MicroPU, default=0.0)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     no_data: Mapped[bool] = mapped_column(Boolean, default=False)
     scene_count: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    evaluation: Mapped[str | None] = mapped_column(String(200), nullable=True)  # compiled | v8: <reason>
     bytes_written: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     duration_s: Mapped[float | None] = mapped_column(Float, nullable=True)
     outputs: Mapped[list[Any] | None] = mapped_column(JSON, nullable=True)
@@ -198,8 +218,8 @@ class LedgerEntry(Base):
     request_id: Mapped[str | None] = mapped_column(String(36), nullable=True, index=True)
     tile_pk: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     kind: Mapped[str] = mapped_column(String(10))
-    available_delta: Mapped[float] = mapped_column(Float, default=0.0)
-    reserved_delta: Mapped[float] = mapped_column(Float, default=0.0)
+    available_delta: Mapped[float] = mapped_column(MicroPU, default=0.0)
+    reserved_delta: Mapped[float] = mapped_column(MicroPU, default=0.0)
     created: Mapped[datetime] = mapped_column(default=utcnow)
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
 

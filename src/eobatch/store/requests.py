@@ -100,8 +100,21 @@ def _take_sqlite_write_lock(session: Session, request_id: str) -> None:
     )
 
 
+MAX_SEARCH_WORDS = 32
+MAX_SEARCH_CHARS = 1000
+
+
 def search_clause(search: str) -> Any:
-    """`a|b` matches either word, `a&b` both; each word is a case-insensitive substring of id or description."""
+    """`a|b` matches either word, `a&b` both; each word is a case-insensitive substring of id or description.
+
+    BadRequest beyond MAX_SEARCH_WORDS words or MAX_SEARCH_CHARS characters."""
+    words = [w for w in search.replace("|", "&").split("&") if w.strip()]
+    if len(words) > MAX_SEARCH_WORDS or len(search) > MAX_SEARCH_CHARS:
+        message = (
+            f"search has {len(words)} words and {len(search)} characters; "
+            f"at most {MAX_SEARCH_WORDS} words and {MAX_SEARCH_CHARS} characters are allowed"
+        )
+        raise BadRequest(message, [Violation("search", message)])
     groups = []
     for group in search.split("|"):
         words = [w.strip() for w in group.split("&") if w.strip()]

@@ -111,7 +111,7 @@ class RequestSnapshot:
 
     id: str
     account_id: str
-    plan: BatchPlan | None  # None only for a row stored before plans that migration 0004 could not convert
+    plan: BatchPlan | None  # None only for a row stored before plans that migration 0006 could not convert
     user_action: str
     api_version: str = "v1"
     credentials: dict[str, Credentials] = field(default_factory=dict)  # by plan reference
@@ -453,6 +453,7 @@ class TileOutcome:
     scene_count: int | None = None
     no_data: bool = False
     cost_pu: float = 0.0
+    evaluation: str | None = None  # which evaluatePixel path ran ("compiled" / "v8: <reason>")
     error: str | None = None
     retryable: bool = True
     backoff_s: float = 0.0
@@ -506,13 +507,24 @@ def record_outcome(
     tile.lease_owner, tile.duration_s = None, outcome.duration_s
     if outcome.ok:
         tile.cost = outcome.cost_pu
-        tile.charged_pu = cost.charged_pu(tile.width_px, tile.height_px, outcome.cost_pu)
+        tile.charged_pu = cost.from_micro(
+            cost.to_micro(cost.charged_pu(tile.width_px, tile.height_px, outcome.cost_pu))
+        )
         tile.bytes_written, tile.outputs = outcome.bytes_written, list(outcome.outputs)
         tile.scene_count, tile.no_data, tile.error = outcome.scene_count, outcome.no_data, None
+        tile.evaluation = outcome.evaluation
         tile.lease_expires = None
         move_tile(session, tile, TileStatus.PROCESSED, now)
-        covered = ledger.can_cover(session, request, tile.charged_pu)
-        ledger.charge(session, request, tile.charged_pu, tile_pk=tile.pk)
+        due = cost.from_micro(
+            cost.tile_charge_due(
+                cost.to_micro(ledger.tiles_charged(session, request.id)), cost.to_micro(request.charged_pu)
+            )
+        )
+        covered = ledger.can_cover(session, request, due)
+        note = (
+            None if due == tile.charged_pu else f"{due} of the tile's {tile.charged_pu} PU: the minimum covers the rest"
+        )
+        ledger.charge(session, request, due, tile_pk=tile.pk, note=note)
         stop = after_charge(RequestStatus(request.status), covered)
         if stop is not None:
             request.stopped_reason = stop.value  # no more dispatch; settles as STOPPED (OUT_OF_PU)
@@ -531,10 +543,7 @@ def record_outcome(
 
 def _failure_message(tile: Tile, outcome: TileOutcome, max_attempts: int) -> str:
     tries = f"after {tile.attempts} of {max_attempts} attempts" if outcome.retryable else "(not retryable)"
-    return (
-        f"Tile {tile.name} failed {tries}: {outcome.error}. "
-        "Fix the cause, then call restartpartial to process the failed tiles again."
-    )
+    return f"Tile {tile.name} failed {tries}: {outcome.error}"
 
 
 def release_tiles(
@@ -586,7 +595,7 @@ def recover_tiles(
         if new is TileStatus.FAILED:
             t.error = (
                 f"Tile {t.name} failed after {t.attempts} of {max_attempts} attempts: its scheduler "
-                "or worker stopped answering each time. Call restartpartial to try again."
+                "or worker stopped answering each time"
             )
         t.lease_owner = t.lease_expires = None
         move_tile(session, t, new, now, note)
@@ -638,15 +647,19 @@ def settle_request(session: Session, request_id: str, now: datetime) -> RequestS
     )
     if settlement is None:
         return None
-    if settlement.charge_minimum and row.charged_pu > 0:
-        ledger.charge(session, row, cost.request_minimum(row.charged_pu) - row.charged_pu)
+    if settlement.charge_minimum:
+        due = cost.settle_charge_due(
+            cost.to_micro(ledger.tiles_charged(session, request_id)), cost.to_micro(row.charged_pu)
+        )
+        ledger.charge(session, row, cost.from_micro(due), note="the 100 PU request minimum")
     ledger.release(session, row)
     reason = settlement.stopped_reason
     row.stopped_reason = reason.value if reason else None
     if settlement.finished:
         row.finished_at = now
-    if settlement.status is RequestStatus.FAILED:
-        row.error = _request_failure(session, request_id, counts.get(TileStatus.FAILED.value, 0))
+    if settlement.status in (RequestStatus.FAILED, RequestStatus.PARTIAL):
+        processed, failed = counts.get(TileStatus.PROCESSED.value, 0), counts.get(TileStatus.FAILED.value, 0)
+        row.error = _request_failure(session, request_id, processed, failed)
     set_request_status(row, settlement.status)
     row.last_updated = now
     return settlement.status
@@ -663,14 +676,18 @@ def execution_rows(session: Session, request_id: str) -> list[Any]:
     )
 
 
-def _request_failure(session: Session, request_id: str, failed: int) -> str:
+def _request_failure(session: Session, request_id: str, processed: int, failed: int) -> str:
+    """The `error` of a FAILED or PARTIAL request: how many tiles failed and the first reason. Advice on
+    what to do next depends on the API that shows it (`api.messages.request_error`)."""
     first = session.execute(
         select(Tile.error)
         .where(Tile.request_id == request_id, Tile.status == TileStatus.FAILED.value)
         .order_by(Tile.pk)
         .limit(1)
     ).scalar_one_or_none()
-    return f"All {failed} tiles failed. First error: {first}"
+    if not processed:
+        return f"All {failed} tiles failed. First error: {first}"
+    return f"{failed} of {processed + failed} tiles failed. First error: {first}"
 
 
 # --------------------------------------------------------------------------- idleness and cleanup
@@ -687,42 +704,76 @@ def active_requests(session: Session) -> int:
 
 @dataclass(frozen=True)
 class CleanupAges:
-    """Seconds after which stale requests are deleted; 0 disables that kind."""
+    """Seconds after which stale requests are deleted; 0 disables that kind (STOPPED: disabled by default)."""
 
     failed_s: float
     unstarted_s: float
     finished_s: float
+    stopped_s: float = 0.0
 
 
-def delete_stale_requests(session: Session, now: datetime, ages: CleanupAges) -> int:
-    """Delete FAILED, never-started and finished (or stopped) requests older than their age, with their tiles.
+@dataclass(frozen=True)
+class Deletion:
+    """A stale request that cleanup deleted, and why."""
 
-    Ledger entries are kept; outputs in object storage are not touched.
+    request_id: str
+    reason: str
+
+
+def results_in_collection(requests: Sequence[BatchRequest]) -> set[str]:
+    """The ids of requests whose results were added to a collection: never deleted by cleanup.
+
+    The hook for batch collections: a request whose output names a collection (`collectionId`, or
+    `createCollection` true) is kept. Nothing can create such a request yet (create refuses both).
+    """
+    return {
+        r.id
+        for r in requests
+        if isinstance(r.output, dict) and (r.output.get("collectionId") or r.output.get("createCollection"))
+    }
+
+
+def delete_stale_requests(session: Session, now: datetime, ages: CleanupAges) -> list[Deletion]:
+    """Delete FAILED, never-started, finished and (when enabled) STOPPED requests older than their age,
+    with their tiles; requests whose results are in a collection are kept.
+
+    Ledger entries are kept; outputs in object storage are not touched. A STOPPED request still holding
+    PU gets them released first.
     """
     S = RequestStatus
     kinds = [
-        ((S.FAILED,), ages.failed_s),
-        ((S.CREATED, S.ANALYSIS_DONE), ages.unstarted_s),
-        ((S.DONE, S.PARTIAL, S.CANCELED, S.STOPPED), ages.finished_s),
+        ((S.FAILED,), ages.failed_s, "cleanup_failed_after_s"),
+        ((S.CREATED, S.ANALYSIS_DONE), ages.unstarted_s, "cleanup_unstarted_after_s"),
+        ((S.DONE, S.PARTIAL, S.CANCELED), ages.finished_s, "cleanup_finished_after_s"),
+        ((S.STOPPED,), ages.stopped_s, "cleanup_stopped_after_s"),
     ]
-    ids: list[str] = []
-    for statuses, age in kinds:
+    stale: list[BatchRequest] = []
+    reasons: dict[str, str] = {}
+    for statuses, age, setting in kinds:
         if age <= 0:
             continue
         cutoff = now - timedelta(seconds=age)
-        ids += (
+        rows = (
             session.execute(
-                select(BatchRequest.id)
+                select(BatchRequest)
                 .where(BatchRequest.status.in_([s.value for s in statuses]), BatchRequest.last_updated <= cutoff)
                 .with_for_update(skip_locked=True)
             )
             .scalars()
             .all()
         )
+        for row in rows:
+            reasons[row.id] = (
+                f"{row.status}, last updated {row.last_updated:%Y-%m-%dT%H:%M:%SZ}, older than {setting}={age:g} s"
+            )
+        stale += rows
+    kept = results_in_collection(stale)
+    stale = [r for r in stale if r.id not in kept]
+    ids = [r.id for r in stale]
     if ids:
-        held = session.execute(select(BatchRequest).where(BatchRequest.id.in_(ids), BatchRequest.reserved_pu > 0))
-        for request in held.scalars():
-            ledger.release(session, request)  # a stopped request may still hold PU: give them back first
+        for request in stale:
+            if request.reserved_pu > 0:
+                ledger.release(session, request)  # a stopped request may still hold PU: give them back first
         _delete_tiles(session, ids)
         session.execute(delete(BatchRequest).where(BatchRequest.id.in_(ids)))
-    return len(ids)
+    return [Deletion(i, reasons[i]) for i in ids]

@@ -18,6 +18,7 @@ from eobatch.api.intake import (
     Intake,
     IntakeContext,
     Locations,
+    check_cog_formats,
     check_flags,
     cog_settings,
     description_of,
@@ -114,10 +115,11 @@ def output_part(output: Any, bucket_name: Any, process_request: dict[str, Any], 
     tile_paths |= response_tile_paths(process_request, locations)
     check_flags(output)
     cog = cog_settings(output)
+    check_cog_formats(output, response_ids, formats)
     keys = _delivery_keys(output)
     credentials = "delivery" if keys else None
     return OutputPart(
-        outputs=outputs_for(response_ids, formats, default, tile_paths, credentials),
+        outputs=outputs_for(process_request, default, tile_paths, credentials),
         delivery=Destination(path=default, credentials=credentials),
         write=write_flags(output),
         cog=cog,

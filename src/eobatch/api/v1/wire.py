@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from eobatch.api.messages import request_error
 from eobatch.domain.states import UserAction, v1_user_action
 from eobatch.store.models import BatchRequest, Tile
 
@@ -145,7 +146,7 @@ def render_request(row: BatchRequest) -> dict[str, Any]:
         "userAction": v1_user_action(UserAction(row.user_action or "NONE")).value,
         "userActionUpdated": timestamp(row.user_action_updated),
         "status": row.status,
-        "error": row.error,
+        "error": request_error(row.error, row.status, row.id, "v1"),
         "costEstimate": row.cost_estimate,
         "chargedPU": round(float(row.charged_pu or 0.0), 6),
     }
@@ -170,6 +171,7 @@ def render_tile(row: Tile) -> dict[str, Any]:
         "scenes": row.scene_count,
         "bytesWritten": row.bytes_written,
         "durationSeconds": row.duration_s,
+        "evaluation": row.evaluation,
         "outputs": list(row.outputs or []),
     }
 

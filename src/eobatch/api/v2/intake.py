@@ -21,6 +21,7 @@ from eobatch.api.intake import (
     Intake,
     IntakeContext,
     Locations,
+    check_cog_formats,
     check_keys,
     cog_settings,
     description_of,
@@ -78,6 +79,7 @@ def parse_v2(body: Any, context: IntakeContext) -> Intake:
         response_ids, formats = _zarr_responses(process_request), None
     else:
         response_ids, formats = parse_responses(process_request)
+        check_cog_formats(output, response_ids, formats)
     delivery = _delivery(output, context.settings)
     locations = Locations()
     template = _template(output_type, delivery["url"], response_ids, locations)
@@ -115,7 +117,7 @@ def parse_v2(body: Any, context: IntakeContext) -> Intake:
         outputs = tuple(_zarr_output(name, template, keys_ref) for name in response_ids)
         zarr = _zarr_settings(output, response_ids, tiling)
     else:
-        outputs = outputs_for(response_ids, formats, template, tile_paths, keys_ref)
+        outputs = outputs_for(process_request, template, tile_paths, keys_ref)
         zarr = None
     plan = BatchPlan(
         inputs=inputs,

@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from eobatch.api.messages import request_error
 from eobatch.api.v1.wire import timestamp
 from eobatch.api.v2.intake import mask_secrets
 from eobatch.domain.states import RequestStatus, UserAction, v2_status, v2_user_action
@@ -98,7 +99,7 @@ def render_task(row: BatchRequest, finished_tiles: int = 0) -> dict[str, Any]:
         "request": request_echo(row),
         "domainAccountId": row.account_id,
         "status": v2_status(status).value,
-        "error": row.error,
+        "error": request_error(row.error, row.status, row.id, "v2"),
         "userAction": v2_user_action(UserAction(row.user_action or "NONE")).value,
         "userActionUpdated": timestamp(row.user_action_updated),
         "created": timestamp(row.created),
