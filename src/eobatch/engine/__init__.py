@@ -7,8 +7,8 @@ Public surface:
 """
 
 from eobatch.engine.dask_cluster import DaskExecutor
-from eobatch.engine.execution import DEFAULT_TASK, Attempt, run_task
-from eobatch.engine.executors import Executor, ExecutorUnavailable, make_executor
+from eobatch.engine.execution import DEFAULT_TASK, Attempt, ExecutorUnavailable, run_task
+from eobatch.engine.executors import Executor, make_executor
 from eobatch.engine.local_pool import LocalExecutor
 from eobatch.engine.main import build_scheduler, run_scheduler
 from eobatch.engine.retry import RetryPolicy

@@ -24,8 +24,7 @@ import time
 import uuid
 from typing import Any
 
-from eobatch.engine.execution import DEFAULT_TASK, Attempt, TaskRef
-from eobatch.engine.executors import ExecutorUnavailable
+from eobatch.engine.execution import DEFAULT_TASK, Attempt, ExecutorUnavailable, TaskRef
 from eobatch.settings import Settings
 
 SHARE_BYTES = 4096

@@ -12,9 +12,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from eobatch.errors import TileFailure
+from eobatch.errors import EobatchError, TileFailure
 
 DEFAULT_TASK = "eobatch.processing.process_tile"
+
+
+class ExecutorUnavailable(EobatchError):
+    """The executor cannot start (for example a Dask scheduler address that does not answer)."""
+
+    code = "EXECUTOR_UNAVAILABLE"
+
 
 TaskRef = str | Callable[[Any], Any]
 

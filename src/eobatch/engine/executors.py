@@ -9,14 +9,8 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from eobatch.engine.execution import DEFAULT_TASK, Attempt, TaskRef
-from eobatch.errors import BadRequest, EobatchError
+from eobatch.errors import BadRequest
 from eobatch.settings import Settings
-
-
-class ExecutorUnavailable(EobatchError):
-    """The executor cannot start (for example a Dask scheduler address that does not answer)."""
-
-    code = "EXECUTOR_UNAVAILABLE"
 
 
 class Executor(Protocol):

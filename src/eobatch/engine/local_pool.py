@@ -12,8 +12,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
-from eobatch.engine.execution import DEFAULT_TASK, Attempt, TaskRef, noop, run_task
-from eobatch.engine.executors import ExecutorUnavailable
+from eobatch.engine.execution import DEFAULT_TASK, Attempt, ExecutorUnavailable, TaskRef, noop, run_task
 
 
 class LocalExecutor:

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from eobatch.domain.states import RequestStatus, TileStatus
+from eobatch.domain.states import TILES_FINISHED, RequestStatus, TileStatus
 from eobatch.errors import BadRequest, Conflict, NotFound, Violation
 from eobatch.store.models import BatchRequest, LedgerEntry, Tile, TileEvent, utcnow
 
@@ -182,6 +182,14 @@ def update_request(
     return request
 
 
+def describe(request: BatchRequest, description: str | None) -> BatchRequest:
+    """Set the description (None keeps it) and mark the request updated."""
+    if description is not None:
+        request.description = description
+    request.last_updated = utcnow()
+    return request
+
+
 def check_editable(request: BatchRequest) -> None:
     """Conflict while the request is analysing or processing."""
     status = RequestStatus(request.status)
@@ -260,3 +268,15 @@ def count_rows(session: Session) -> dict[str, int]:
         model.__tablename__: session.execute(select(func.count()).select_from(model)).scalar_one()
         for model in (BatchRequest, Tile, LedgerEntry)
     }
+
+
+def finished_tile_counts(session: Session, request_ids: Sequence[str]) -> dict[str, int]:
+    """PROCESSED + FAILED tiles per request (the v2 completionPercentage)."""
+    if not request_ids:
+        return {}
+    rows = session.execute(
+        select(Tile.request_id, func.count())
+        .where(Tile.request_id.in_(list(request_ids)), Tile.status.in_([s.value for s in TILES_FINISHED]))
+        .group_by(Tile.request_id)
+    ).all()
+    return {r[0]: int(r[1]) for r in rows}

@@ -2,24 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from eobatch.api.intake import FetchFeatures, IntakeContext
 from eobatch.api.pagination import PageParams
 from eobatch.api.v2.intake import parse_v2
-from eobatch.domain.states import TILES_FINISHED, RequestStatus, StoppedReason, UserAction
+from eobatch.domain.states import RequestStatus, StoppedReason, UserAction
 from eobatch.errors import BadRequest, Conflict, InsufficientUnits, Violation
 from eobatch.settings import Settings
 from eobatch.store import accounts, ledger, requests
 from eobatch.store.actions import apply_action
 from eobatch.store.db import Database
-from eobatch.store.models import BatchRequest, Tile, utcnow
+from eobatch.store.models import BatchRequest, utcnow
 
 MIN_PU_TO_CREATE = 1000.0  # "creating a v2 task requires the account to hold at least 1000 PU"
 
@@ -30,18 +28,6 @@ class TaskView:
 
     row: BatchRequest
     finished_tiles: int
-
-
-def finished_tile_counts(session: Session, request_ids: Sequence[str]) -> dict[str, int]:
-    """PROCESSED + FAILED tiles per request. (A query that belongs in store/requests.py; see docs/v2.md.)"""
-    if not request_ids:
-        return {}
-    rows = session.execute(
-        select(Tile.request_id, func.count())
-        .where(Tile.request_id.in_(list(request_ids)), Tile.status.in_([s.value for s in TILES_FINISHED]))
-        .group_by(Tile.request_id)
-    ).all()
-    return {r[0]: int(r[1]) for r in rows}
 
 
 @dataclass
@@ -77,7 +63,7 @@ class TaskService:
     def get(self, account_id: str, task_id: str) -> TaskView:
         with self.database.session() as session:
             row = requests.get_request(session, account_id, task_id)
-            return TaskView(row, finished_tile_counts(session, [row.id]).get(row.id, 0))
+            return TaskView(row, requests.finished_tile_counts(session, [row.id]).get(row.id, 0))
 
     def list(
         self, account_id: str, params: PageParams, *, search: str | None, sort: str | None
@@ -86,7 +72,7 @@ class TaskService:
             found = requests.list_requests(
                 session, account_id, offset=params.offset, limit=params.limit, search=search, sort=_sort(sort)
             )
-            counts = finished_tile_counts(session, [r.id for r in found.items])
+            counts = requests.finished_tile_counts(session, [r.id for r in found.items])
             return [TaskView(r, counts.get(r.id, 0)) for r in found.items], found.has_more
 
     def update(self, account_id: str, task_id: str, body: Any) -> TaskView:
@@ -101,10 +87,8 @@ class TaskService:
             row = requests.get_request(session, account_id, task_id, lock=True)
             if RequestStatus(row.status) is RequestStatus.PROCESSING:
                 raise Conflict(f"Batch task {task_id} cannot be updated while it is PROCESSING")
-            if description is not None:
-                row.description = description
-            row.last_updated = utcnow()
-            return TaskView(row, finished_tile_counts(session, [row.id]).get(row.id, 0))
+            requests.describe(row, description)
+            return TaskView(row, requests.finished_tile_counts(session, [row.id]).get(row.id, 0))
 
     def act(self, account_id: str, task_id: str, action: UserAction) -> None:
         with self.database.session() as session:
