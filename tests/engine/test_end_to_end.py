@@ -32,14 +32,9 @@ def demo_dir(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("demo")
 
 
-TEMPLATE_OUTPUT = {"defaultTilePath": "s3://out/<requestId>/<tileName>/<outputId>.<format>"}
-
-
-def _create(
-    database, account: str, evalscript: str, output: dict | None = TEMPLATE_OUTPUT, bucket_name: str | None = None
-) -> str:
-    request_id = str(uuid.uuid4())
-    process_request = {
+def demo_process_request() -> dict:
+    """The processRequest of a request over the demo area in May 2024 (without its evalscript)."""
+    return {
         "input": {
             "bounds": {"bbox": list(DEMO_BBOX), "properties": {"crs": "http://www.opengis.net/def/crs/OGC/1.3/CRS84"}},
             "data": [
@@ -50,8 +45,17 @@ def _create(
             ],
         },
         "output": {"responses": [{"identifier": "default", "format": {"type": "image/tiff"}}]},
-        "evalscript": evalscript,
     }
+
+
+TEMPLATE_OUTPUT = {"defaultTilePath": "s3://out/<requestId>/<tileName>/<outputId>.<format>"}
+
+
+def _create(
+    database, account: str, evalscript: str, output: dict | None = TEMPLATE_OUTPUT, bucket_name: str | None = None
+) -> str:
+    request_id = str(uuid.uuid4())
+    process_request = {**demo_process_request(), "evalscript": evalscript}
     with database.session() as s:
         request = BatchRequest(
             id=request_id,

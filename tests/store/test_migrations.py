@@ -9,7 +9,6 @@ import pytest
 import sqlalchemy as sa
 from alembic import command
 
-from eobatch.collections import DEMO_BBOX
 from eobatch.domain.plan import BatchPlan
 from eobatch.domain.states import UserAction
 from eobatch.engine import LocalExecutor, Scheduler
@@ -18,25 +17,10 @@ from eobatch.store import ledger
 from eobatch.store.actions import apply_action
 from eobatch.store.db import Database, alembic_config
 from eobatch.store.models import BatchRequest, Tile
+from tests.engine import test_end_to_end as end_to_end
 from tests.engine.helpers import check_invariants, request_row
 
-NDVI = """//VERSION=3
-function setup() { return {input: ["B04", "B08"], output: {bands: 1, sampleType: "FLOAT32"}}; }
-function evaluatePixel(s) { return [(s.B08 - s.B04) / (s.B08 + s.B04)]; }
-"""
-PROCESS_REQUEST = {
-    "input": {
-        "bounds": {"bbox": list(DEMO_BBOX), "properties": {"crs": "http://www.opengis.net/def/crs/OGC/1.3/CRS84"}},
-        "data": [
-            {
-                "type": "sentinel-2-l2a",
-                "dataFilter": {"timeRange": {"from": "2024-05-01T00:00:00Z", "to": "2024-05-31T00:00:00Z"}},
-            }
-        ],
-    },
-    "output": {"responses": [{"identifier": "default", "format": {"type": "image/tiff"}}]},
-    "evalscript": NDVI,
-}
+PROCESS_REQUEST = {**end_to_end.demo_process_request(), "evalscript": end_to_end.NDVI}
 
 # batch_requests before migration 0006 (no plan columns)
 OLD_REQUESTS = sa.table(
@@ -126,7 +110,7 @@ def test_a_request_stored_before_the_migration_still_runs_after_it(database_url,
     settings = Settings(data_dir=demo_dir, workers=2, poll_interval_s=0.01, cleanup_finished_after_s=0)
     scheduler = Scheduler(settings, database, LocalExecutor(2), lease_s=60.0)
     try:
-        assert scheduler.run_until_idle(120)
+        assert scheduler.run_until_idle(600)
     finally:
         scheduler.stop()
     for rid, expected in (

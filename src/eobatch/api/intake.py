@@ -207,9 +207,8 @@ def estimate_tile_count(tiling: GridTiling, area: Area, context: IntakeContext) 
 
 def parse_bounds(process_request: dict[str, Any]) -> Area:
     """Fill in `bounds.properties.crs` (CRS84 by default) and return the area in WGS84."""
-    from shapely.geometry import mapping
-
     from eobatch import grids
+    from eobatch.grids.geo import as_geojson
 
     source = process_request.get("input")
     if not isinstance(source, dict):
@@ -233,15 +232,7 @@ def parse_bounds(process_request: dict[str, Any]) -> Area:
     if not properties.get("crs"):
         properties["crs"] = CRS84
     area = grids.area_from_bounds(bounds)
-    return Area(geometry=_lists(mapping(area)), crs=str(properties["crs"]))
-
-
-def _lists(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _lists(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_lists(v) for v in value]
-    return value
+    return Area(geometry=as_geojson(area), crs=str(properties["crs"]))
 
 
 # --------------------------------------------------------------------------- inputs and evalscript

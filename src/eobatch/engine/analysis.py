@@ -12,6 +12,7 @@ from eobatch.domain import cost
 from eobatch.domain.plan import BatchPlan, FeatureTiling, GridTiling
 from eobatch.engine.estimate import CostInputs, estimate
 from eobatch.engine.keys import plan_of, storage_keys
+from eobatch.grids.geo import as_geojson
 from eobatch.settings import Settings
 from eobatch.store.work import AnalysisResult, PlannedTile, RequestSnapshot
 
@@ -85,7 +86,7 @@ def analyse_request(request: RequestSnapshot, settings: Settings) -> AnalysisRes
             bounds=tuple(t.bounds),
             width_px=p.width,
             height_px=p.height,
-            geometry=_geojson(fp),
+            geometry=as_geojson(fp),
             estimated_pu=pu,
         )
         for t, p, fp, pu in zip(grid_tiles, pixel_grids, footprints, figures.tile_pu, strict=True)
@@ -169,17 +170,3 @@ def _scene_count(collections: dict, plan: BatchPlan, footprint: Any) -> int:
         len(collections[s.id].search(footprint, s.time_from, s.time_to, s.max_cloud_coverage)) for s in plan.inputs
     ]
     return max(counts, default=0)
-
-
-def _geojson(geometry: Any) -> dict[str, Any]:
-    from shapely.geometry import mapping
-
-    return _lists(mapping(geometry))
-
-
-def _lists(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _lists(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_lists(v) for v in value]
-    return value

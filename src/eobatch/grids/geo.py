@@ -66,3 +66,18 @@ def polygonal(geom: BaseGeometry) -> BaseGeometry:
         return geom
     parts = [g for g in shapely.get_parts(geom) if g.geom_type in ("Polygon", "MultiPolygon")]
     return shapely.union_all(parts) if parts else shapely.Polygon()
+
+
+def as_geojson(geom: BaseGeometry) -> dict:
+    """The geometry as a GeoJSON object made of lists only (JSON columns and plans store it as is)."""
+    from shapely.geometry import mapping
+
+    return _lists(mapping(geom))
+
+
+def _lists(value):
+    if isinstance(value, dict):
+        return {k: _lists(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_lists(v) for v in value]
+    return value
