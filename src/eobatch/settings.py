@@ -55,6 +55,7 @@ class Settings(BaseSettings):
 
     # events and webhooks (eobatch extensions, docs/events.md)
     events_poll_interval_s: float = Field(default=0.5, description="How often an event stream reads new events")
+    events_max_stream_s: float = Field(default=300.0, description="An event stream closes after this; clients resume")
     webhook_retry_base_s: float = Field(default=2.0, description="First webhook retry delay; doubles each time")
     webhook_max_attempts: int = Field(default=8, description="Attempts per webhook event before it is skipped")
     webhook_timeout_s: float = 10.0
