@@ -96,7 +96,8 @@ def analyse_request(request: RequestSnapshot, settings: Settings) -> AnalysisRes
         mosaicking=setup.mosaicking,
         estimated_samples=cost.estimated_samples(setup.mosaicking, t_from, t_to),
     )
-    scenes = [_scene_count(collections, sources, fp) for fp in footprints]
+    area = _request_area(request, footprints)
+    scenes = [_scene_count(request.id, collections, sources, area, fp) for fp in footprints]
     figures = estimate([(p.width, p.height) for p in pixel_grids], inputs, scenes)
     _check_memory(pixel_grids, setup, scenes, settings)
     planned = [
@@ -188,13 +189,29 @@ def _feature_tiles(request: RequestSnapshot, settings: Settings) -> tuple[list, 
     return ([t for t, _ in pairs], [p for _, p in pairs], footprints, {f.id: f.geometry for f in features})
 
 
-def _scene_count(collections: dict, sources: list[dict], footprint: Any) -> int:
-    """The most scenes any input collection holds over the tile in its time range."""
+def _request_area(request: RequestSnapshot, footprints: list) -> Any:
+    """The area searched once per input collection: the request's bounds, or its features' union."""
+    import shapely
+
+    from eobatch import grids
+
+    bounds = (request.process_request.get("input") or {}).get("bounds")
+    if request.grid_id is not None and bounds:
+        return grids.area_from_bounds(bounds)
+    return shapely.union_all(footprints) if footprints else shapely.Polygon()
+
+
+def _scene_count(request_id: str, collections: dict, sources: list[dict], area: Any, footprint: Any) -> int:
+    """The most scenes any input collection holds over the tile in its time range, looked up in the
+    request's one search per input (collections.request_scenes)."""
+    from eobatch.collections.request_scenes import input_filter, request_index
+
     counts = []
-    for source in sources:
-        t_from, t_to = _time_range(source)
-        max_cc = (source.get("dataFilter") or {}).get("maxCloudCoverage", 100.0)
-        counts.append(len(collections[source.get("id")].search(footprint, t_from, t_to, max_cc)))
+    for index, source in enumerate(sources):
+        _time_range(source)  # the analysis' own check of the time range
+        t_from, t_to, max_cc = input_filter(source)
+        scenes = request_index(request_id, index, source, collections[source.get("id")], area)
+        counts.append(len(scenes.search(footprint, t_from, t_to, max_cc)))
     return max(counts, default=0)
 
 

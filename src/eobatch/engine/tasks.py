@@ -65,7 +65,25 @@ def build_tile_task(spec: TileSpec, settings: Settings) -> Any:
         process_request=request.process_request,
         output=output,
         settings=settings,
+        scenes=_tile_scenes(request, area, pixel_grid, settings) if request.grid_id is not None else None,
     )
+
+
+def _tile_scenes(request: RequestSnapshot, area: Any, pixel_grid: Any, settings: Settings) -> Any:
+    """The tile's scenes per input, from the request's one search per input collection (made by its
+    analysis in this process, or now); None lets the worker search itself when that fails."""
+    from eobatch.collections.request_scenes import tile_scenes
+    from eobatch.engine.analysis import _registry
+    from eobatch.errors import EobatchError
+    from eobatch.processing.aoi import search_area
+    from eobatch.processing.grid import TargetGrid
+
+    entries = (request.process_request.get("input") or {}).get("data") or []
+    try:
+        where = search_area(area, TargetGrid.of(pixel_grid))
+        return tile_scenes(request.id, entries, _registry(settings), area, where)
+    except EobatchError:
+        return None
 
 
 def _feature_tile(spec: TileSpec, bounds: Any) -> tuple[Any, Any, Any]:

@@ -123,7 +123,7 @@ def _process(task, script, registry, storage, settings_out, responses, grid, clo
         area = shapely.from_wkb(task.area_wgs84_wkb)
         area_tile = area_in_tile_crs(area, task.tile)
         aoi = aoi_mask(area_tile, grid)
-        inputs = _find_scenes(script, request, registry, area, grid)
+        inputs = _find_scenes(script, request, registry, area, grid, task.scenes)
     outputs = script.update_output({i.spec.datasource: _sample_count(i) for i in inputs})
 
     samples, scene_infos, read_s, mosaic_s = _read_and_mosaic(inputs, aoi, grid, task, band_workers)
@@ -288,7 +288,9 @@ def _check_existing(storage: ObjectStorage, targets: list[_Target], out: OutputS
     return False
 
 
-def _find_scenes(script, request: dict, registry, area, grid: TargetGrid) -> list[_Input]:
+def _find_scenes(script, request: dict, registry, area, grid: TargetGrid, given=None) -> list[_Input]:
+    """Each script input's scenes in mosaicking order: `given` (the request's single search, one
+    tuple per input.data[] entry) when the task carries them, else a search of the collection."""
     from eobatch.collections.filters import parse_datetime
     from eobatch.collections.scene import order_scenes
     from eobatch.evalscript import SceneInfo
@@ -306,7 +308,11 @@ def _find_scenes(script, request: dict, registry, area, grid: TargetGrid) -> lis
         time_range = dfilter.get("timeRange") or {}
         start = parse_datetime(time_range.get("from") or FAR_PAST, "timeRange.from")
         end = parse_datetime(time_range.get("to") or FAR_FUTURE, "timeRange.to")
-        found = [] if where.is_empty else collection.search(where, start, end, dfilter.get("maxCloudCoverage", 100.0))
+        if given is not None:
+            found = list(given[data_entries.index(data)])
+        else:
+            max_cc = dfilter.get("maxCloudCoverage", 100.0)
+            found = [] if where.is_empty else collection.search(where, start, end, max_cc)
         ordered = order_scenes(found, dfilter.get("mosaickingOrder") or "mostRecent")
         infos = [_scene_info(s, SceneInfo) for s in ordered]
         kept_ids = [i.id for i in script.filter_scenes(spec.datasource, infos, start, end)]

@@ -22,6 +22,8 @@ class TileTask:
     process_request: dict  # the wire processRequest (input.data, output.responses, evalscript)
     output: dict  # normalised output settings (see docs/outputs.md)
     settings: Settings
+    # per input.data[] entry, the scenes reaching the tile from the request's single search; None: search
+    scenes: tuple[tuple[Any, ...], ...] | None = None
 
 
 @dataclass
