@@ -101,16 +101,18 @@ def _create(database: Database, account: str, collection_type: str) -> str:
     return request_id
 
 
-def _outputs(weed, database: Database, request_id: str) -> dict[str, np.ndarray]:
+def _outputs(weed, database: Database, request_id: str) -> dict[str, tuple[list[str], np.ndarray]]:
     with database.session() as s:
         tiles = s.execute(select(Tile).where(Tile.request_id == request_id)).scalars().all()
     found = {}
     for tile in tiles:
         assert tile.status == "PROCESSED", tile.error
+        assert tile.scene_ids and len(tile.scene_ids) == tile.scene_count  # the tile's scenes, by id
+        assert all(i.startswith("S2R_MSIL1C_2024040") for i in tile.scene_ids)
         key = tile.outputs[0].removeprefix("s3://tiles/")
         body = weed.client().get_object(Bucket="tiles", Key=key)["Body"].read()
         with MemoryFile(body) as memory, memory.open() as src:
-            found[tile.name] = src.read()
+            found[tile.name] = (tile.scene_ids, src.read())
     return found
 
 
@@ -158,9 +160,10 @@ def test_a_regional_request_through_the_stac_api_and_s3_equals_the_local_copy(
         assert stac_api.searches()["pages"] >= 1  # 4 items in pages of 3: the search was paged
         from_s3, from_disk = _outputs(weed, database, remote_id), _outputs(weed, database, local_id)
         assert sorted(from_s3) == sorted(from_disk) and len(from_s3) >= 100
-        for name, pixels in from_disk.items():
-            np.testing.assert_array_equal(from_s3[name], pixels, err_msg=name)
-        covered = sum(int(pixels[2].sum()) for pixels in from_disk.values())
+        for name, (scene_ids, pixels) in from_disk.items():
+            assert from_s3[name][0] == scene_ids, name  # the same scenes, found through the API
+            np.testing.assert_array_equal(from_s3[name][1], pixels, err_msg=name)
+        covered = sum(int(pixels[2].sum()) for _, pixels in from_disk.values())
         assert covered > 0.5 * len(from_disk) * 500 * 500
         check_invariants(database)
     finally:

@@ -68,6 +68,7 @@ def _outcome(attempt: Attempt, backoff_s: float) -> work.TileOutcome:
         no_data=bool(getattr(r, "no_data", False)),
         cost_pu=float(getattr(r, "cost_pu", 0.0) or 0.0),
         evaluation=getattr(r, "evaluation", None),
+        scene_ids=list(getattr(r, "scene_ids", None) or []),
     )
 
 

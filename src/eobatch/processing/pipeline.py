@@ -153,7 +153,13 @@ def _process(task, script, registry, storage, settings_out, responses, grid, clo
         float32 = any(specs[t.output_id].sample_type.upper() == "FLOAT32" for t in targets)
         cost = tile_cost(grid.width, grid.height, [i.spec for i in inputs], sample_counts, float32)
         return TileResult(
-            written, [t.url for t in targets], sum(len(i.scenes) for i in inputs), no_data, cost, clock.timings
+            written,
+            [t.url for t in targets],
+            sum(len(i.scenes) for i in inputs),
+            no_data,
+            cost,
+            clock.timings,
+            scene_ids=_scene_ids(inputs),
         )
 
     with clock.stage("encode"):
@@ -187,7 +193,14 @@ def _process(task, script, registry, storage, settings_out, responses, grid, clo
     float32 = any(specs[t.output_id].sample_type.upper() == "FLOAT32" for t in targets if t.fmt != JSON)
     cost = tile_cost(grid.width, grid.height, [i.spec for i in inputs], sample_counts, float32)
     scene_count = sum(len(i.scenes) for i in inputs)
-    return TileResult(written, [t.url for t in targets], scene_count, no_data, cost, clock.timings)
+    return TileResult(
+        written, [t.url for t in targets], scene_count, no_data, cost, clock.timings, scene_ids=_scene_ids(inputs)
+    )
+
+
+def _scene_ids(inputs: list[_Input]) -> list[str]:
+    """The ids of the scenes the tile was made from (each input's, in mosaicking order)."""
+    return [scene.id for item in inputs for scene in item.scenes]
 
 
 def typed_output(values: np.ndarray, sample_type: str, rows: int = 256) -> np.ndarray:

@@ -38,3 +38,4 @@ class TileResult:
     timings: dict[str, float] = field(default_factory=dict)
     skipped: bool = False
     evaluation: str | None = None  # "compiled" or "v8: <reason>" (Evalscript.evaluation)
+    scene_ids: list[str] = field(default_factory=list)  # the scenes the tile was made from, per input in order

@@ -468,6 +468,7 @@ class TileOutcome:
     no_data: bool = False
     cost_pu: float = 0.0
     evaluation: str | None = None  # which evaluatePixel path ran ("compiled" / "v8: <reason>")
+    scene_ids: list[str] | None = None  # the scenes the tile was made from
     error: str | None = None
     retryable: bool = True
     backoff_s: float = 0.0
@@ -527,6 +528,7 @@ def record_outcome(
         tile.bytes_written, tile.outputs = outcome.bytes_written, list(outcome.outputs)
         tile.scene_count, tile.no_data, tile.error = outcome.scene_count, outcome.no_data, None
         tile.evaluation = outcome.evaluation
+        tile.scene_ids = outcome.scene_ids
         tile.lease_expires = None
         _move(session, tile, TileStatus.PROCESSED, now)
         due = cost.from_micro(
