@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import json
 import uuid
-from pathlib import Path
 
 import numpy as np
-import pystac
 import pytest
 import yaml
 from rasterio.io import MemoryFile
@@ -22,7 +20,7 @@ from eobatch.settings import Settings
 from eobatch.store.actions import apply_action
 from eobatch.store.db import Database
 from eobatch.store.models import BatchRequest, Tile
-from tests.collections.stac_archive import upload_folder
+from tests.collections.stac_archive import items_at, upload_folder
 from tests.engine.factory import make_account
 from tests.engine.helpers import check_invariants, request_row
 from tests.support.seaweed import start_seaweed
@@ -55,16 +53,9 @@ def weed(archive):
 @pytest.fixture(scope="module")
 def stac_api(postgres_server, archive):
     """The archive's items in pgstac, asset hrefs on s3://archive/regional/."""
-    collection = pystac.Collection.from_file(str(archive))
-    items = []
-    for item in collection.get_items():
-        item.make_asset_hrefs_absolute()
-        document = item.to_dict(include_self_link=False)
-        for asset in document["assets"].values():
-            asset["href"] = f"s3://archive/regional/{Path(asset['href']).relative_to(archive.parent)}"
-        items.append(document)
+    collection, items = items_at(archive, "s3://archive/regional")
     server = start_stac_api(postgres_server)
-    server.load(collection.to_dict(include_self_link=False, transform_hrefs=False) | {"links": []}, items)
+    server.load(collection, items)
     yield server
     server.stop()
 
