@@ -26,6 +26,7 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--d
         "--disable-sync", "--no-first-run", "--disable-quic"]  # fmt: skip
 PROCESSED_GREEN = "#1e8e3e"  # --processed in app.css
 PENDING_GREY = "#8a94a6"  # --pending
+PROCESSING_ORANGE = "#d97a00"  # --processing
 WEST, SOUTH, EAST, NORTH = 14.5525, 45.8665, 14.5635, 45.8745  # AREA's bounds: two tiles of grid 1
 
 
@@ -62,6 +63,27 @@ def page(served) -> Iterator[Page]:
         finally:
             context.close()
             browser.close()
+
+
+# records every fill colour a tile shape takes on the map, in order (the old value of each change, then the
+# current one when the page asks), without reloading the page
+WATCH_COLOURS = """() => {
+  window.colourLog = [];
+  const observer = new MutationObserver((mutations) => {
+    for (const m of mutations) {
+      if (m.target.dataset.tile && m.oldValue !== m.target.getAttribute('fill')) {
+        window.colourLog.push([m.target.dataset.tile, m.oldValue]);
+      }
+    }
+  });
+  observer.observe(document.querySelector('#map'), {subtree: true, attributes: true, attributeFilter: ['fill'],
+                                                   attributeOldValue: true});
+  Object.defineProperty(window, 'colourChanges', {get: () => {
+    const current = [...document.querySelectorAll('#map path[data-tile]')]
+      .map(p => [p.dataset.tile, p.getAttribute('fill')]);
+    return window.colourLog.concat(current);
+  }});
+}"""
 
 
 def shot(page: Page, name: str) -> None:
@@ -131,9 +153,15 @@ def test_the_dashboard_end_to_end(served, page):
     assert {fill for _, fill in before.values()} == {PENDING_GREY}
     expect(page.locator("[data-field=charged]")).to_have_text("0 PU")
     shot(page, "03-analysed")
+    page.evaluate(WATCH_COLOURS)
     page.get_by_role("button", name="Start", exact=True).click()
     expect(heading).to_have_text("Done", timeout=180_000)
     after = map_tiles(page)
+    changes = page.evaluate("() => window.colourChanges")
+    for tile_id in before:  # each tile's colour changed live, in order, through its transitions
+        fills = [fill for tile, fill in changes if tile == tile_id]
+        assert fills[0] == PENDING_GREY and fills[-1] == PROCESSED_GREEN
+        assert PROCESSING_ORANGE in fills and fills.index(PROCESSING_ORANGE) < len(fills) - 1
     assert set(after) == set(before)
     assert {status for status, _ in after.values()} == {"PROCESSED"}
     assert {fill for _, fill in after.values()} == {PROCESSED_GREEN}
