@@ -1,7 +1,8 @@
 """Archive benchmarks (issue 13): the same regional archive read from a real STAC API + SeaweedFS (the
 archive's own read-only keys) against the local disk copy, with the same outputs; searches per
-request counted at the STAC server; GDAL's cloud options against its defaults; the analysis of a
-10,000-tile request against the STAC API (time and peak memory).
+request counted at the STAC server; GDAL's cloud options against its defaults; the same archive
+behind a plain HTTP server; the analysis of a 12,343-tile request against the STAC API (time and
+peak memory).
 
 Each throughput arm runs in a fresh process (no GDAL cache carried between rounds), one tile after
 the other on one core, in paired alternating rounds (bench/paired.py).
@@ -95,6 +96,7 @@ def _same_pixels(a: Path, b: Path) -> bool:
 
 def run() -> list[dict]:
     from tests.collections.stac_archive import items_at, upload_folder
+    from tests.support.http_servers import serve_files
     from tests.support.postgres import PostgresServer
     from tests.support.seaweed import start_seaweed
     from tests.support.stac_api import start_stac_api
@@ -102,7 +104,7 @@ def run() -> list[dict]:
     from bench.paired import row
 
     work = Path(tempfile.mkdtemp(prefix="bench-archives-"))
-    weed = pg = api = None
+    weed = pg = api = http = None
     rows: list[dict] = []
     try:
         archive = generate_regional_archive(work / "archive", SPEC)
@@ -116,8 +118,13 @@ def run() -> list[dict]:
         keys = work / "keys.json"
         keys.write_text(json.dumps({"access_key_id": READER["accessKey"], "secret_access_key": READER["secretKey"]}))
         remote = {"endpoint": weed.endpoint, "credentials": {"file": str(keys)}}
+        http = serve_files(archive.parent)
         entries = {
             "regional-local": {"preset": "sentinel-2-l1c", "source": {"kind": "static", "href": str(archive)}},
+            "regional-http": {
+                "preset": "sentinel-2-l1c",
+                "source": {"kind": "static", "href": f"{http.url}/collection.json"},
+            },
             "regional-remote": {
                 "preset": "sentinel-2-l1c",
                 "source": {"kind": "stac-api", "url": api.url, "collection": SPEC.collection_id},
@@ -137,19 +144,19 @@ def run() -> list[dict]:
         km2 = sum(box(*t.bounds).area for t in grids.tiles_for_area(1, area)) / 1e6
         outputs: dict[str, Path] = {}
         before = api.searches()["searches"]
-        result = Paired({"remote": [], "local": [], "defaults": []}, load_before=_load())
+        kind = {
+            "remote": "regional-remote",
+            "local": "regional-local",
+            "defaults": "regional-remote-gdal-defaults",
+            "http": "regional-http",
+        }
+        result = Paired({arm: [] for arm in kind}, load_before=_load())
         for k in range(ROUNDS):
-            order = ["remote", "local", "defaults"] if k % 2 == 0 else ["defaults", "local", "remote"]
-            for arm in order:
-                kind = {
-                    "remote": "regional-remote",
-                    "local": "regional-local",
-                    "defaults": "regional-remote-gdal-defaults",
-                }
+            for arm in list(kind) if k % 2 == 0 else reversed(list(kind)):
                 result.runs[arm].append(_arm(work, settings, kind[arm], tiles, arm, outputs))
         result.load_after = _load()
         searches = (api.searches()["searches"] - before) / (2 * ROUNDS)
-        same = _same_pixels(outputs["remote"], outputs["local"]) and _same_pixels(outputs["defaults"], outputs["local"])
+        same = all(_same_pixels(outputs[arm], outputs["local"]) for arm in ("remote", "defaults", "http"))
         per_core_remote = len(tiles) / result.wall("remote") * 3600
         rows.append(
             row(
@@ -176,6 +183,19 @@ def run() -> list[dict]:
             )
         )  # fmt: skip
         rows.append(
+            row(
+                "tiles/hour per core, static catalog + COGs behind a plain HTTP server",
+                result, "http", "local",
+                label="same archive and request on local disk",
+                target=">= 0.8",
+                speed=True,
+                value=round(len(tiles) / result.wall("http") * 3600, 1),
+                reference_value=round(len(tiles) / result.wall("local") * 3600, 1),
+                unit="tiles/h/core",
+                note="ratio = local time / HTTP time (stdlib range server, HTTP/1.1)",
+            )
+        )  # fmt: skip
+        rows.append(
             {
                 "name": "STAC searches per request (counted at the server)",
                 "value": searches,
@@ -189,7 +209,7 @@ def run() -> list[dict]:
         )
         rows.append(_analysis_of_10000_tiles(work, api, settings))
     finally:
-        for server in (api, weed):
+        for server in (api, weed, http):
             if server is not None:
                 server.stop()
         if pg is not None:
