@@ -207,8 +207,11 @@ def parse_inputs(process_request: dict[str, Any], settings: Settings) -> tuple[D
         parameter = f"processRequest.input.data[{index}]"
         if not isinstance(item, dict) or not isinstance(item.get("type"), str):
             raise fail(f"{parameter}.type", "is required: a collection type such as sentinel-2-l1c")
-        registry.get(item["type"], index)
-        data_filter = validate_data_filter(item.get("dataFilter"), index=index, collection_type=item["type"])
+        collection = registry.get(item["type"], index)
+        data_filter = validate_data_filter(
+            item.get("dataFilter"), index=index, collection_type=item["type"], static=collection.traits.static
+        )
+        collection.check_options(item.get("dataFilter"), item.get("processing"), index)
         parsed.append(
             DataInput(
                 type=item["type"],

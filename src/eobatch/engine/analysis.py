@@ -28,7 +28,10 @@ def _inputs(process_request: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _time_range(source: dict[str, Any]) -> tuple[datetime, datetime]:
+    """The source's timeRange; a static collection (DEM) may omit it, which means any time."""
     rng = (source.get("dataFilter") or {}).get("timeRange") or {}
+    if not rng:
+        rng = {"from": "1970-01-01T00:00:00Z", "to": "2100-01-01T00:00:00Z"}
     try:
         return _time(rng["from"]), _time(rng["to"])
     except (KeyError, ValueError) as exc:

@@ -374,13 +374,14 @@ def _read_and_mosaic(inputs: list[_Input], aoi: np.ndarray, grid: TargetGrid, ta
             band_workers,
         )
         names = [b for b in spec.bands if b != mosaic.DATA_MASK]
+        fill = getattr(getattr(item.collection, "traits", None), "nodata_fill", 0.0)  # NaN on Landsat
         if spec.mosaicking == "SIMPLE":
-            samples[spec.datasource] = [mosaic.first_valid(item.scenes, reader, aoi, names)]
+            samples[spec.datasource] = [mosaic.first_valid(item.scenes, reader, aoi, names, fill=fill)]
         elif spec.mosaicking == "ORBIT":
             days = [day for _, day in group_by_day(item.scenes)]
-            samples[spec.datasource] = mosaic.per_day(days, reader, aoi, names)
+            samples[spec.datasource] = mosaic.per_day(days, reader, aoi, names, fill=fill)
         else:
-            samples[spec.datasource] = mosaic.per_scene(item.scenes, reader, aoi, names)
+            samples[spec.datasource] = mosaic.per_scene(item.scenes, reader, aoi, names, fill=fill)
         infos[spec.datasource] = [_scene_info(s, _scene_info_cls()) for s in item.scenes]
         read_s += reader.read_seconds
         total_s += time.perf_counter() - started
