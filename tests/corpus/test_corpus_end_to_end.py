@@ -246,3 +246,43 @@ def test_bad_collection_options_are_refused_with_a_400(live: Live, entry: dict, 
         any(parameter in str(e.get("parameter", "")) for e in errors)
         or parameter in caught.value.body["error"]["message"]
     ), caught.value.body
+
+
+# input.data entries exactly as sentinelhub-py 3.12 builds them for its DataCollection constants
+# (SENTINEL1_IW_DES, LANDSAT_OT_L1, LANDSAT_OT_L2, DEM, DEM_COPERNICUS_30), with the band each script reads.
+SENTINELHUB_PY_INPUTS = [
+    (
+        {
+            "type": "sentinel-1-grd",
+            "dataFilter": {
+                "timeRange": MAY,
+                "acquisitionMode": "IW",
+                "polarization": "DV",
+                "resolution": "HIGH",
+                "orbitDirection": "DESCENDING",
+            },
+            "processing": {"backCoeff": "SIGMA0_ELLIPSOID"},
+        },
+        "VV",
+    ),
+    ({"type": "landsat-ot-l1", "dataFilter": {"timeRange": MAY}}, "B10"),
+    ({"type": "landsat-ot-l2", "dataFilter": {"timeRange": MAY}}, "B10"),
+    ({"type": "dem"}, "DEM"),
+    ({"type": "dem", "dataFilter": {"demInstance": "COPERNICUS_30"}}, "DEM"),
+]
+
+
+@pytest.mark.parametrize(("entry", "band"), SENTINELHUB_PY_INPUTS, ids=lambda v: str(v)[:40])
+def test_sentinelhub_py_collection_constants_are_accepted(live: Live, entry: dict, band: str):
+    body = _body(Case("dem_dem-color.js", "dem", (entry,)))
+    setup = f'function setup() {{ return {{input: ["{band}"], output: {{bands: 1, sampleType: "FLOAT32"}}}}; }}'
+    body["processRequest"]["evalscript"] = f"//VERSION=3\n{setup}\nfunction evaluatePixel(s) {{ return [s.{band}]; }}\n"
+    created = live.client.create(body)
+    assert created["status"] == "CREATED"
+    live.client.action(created["id"], "analyse")
+    deadline = time.monotonic() + 300
+    status = live.client.get(created["id"])
+    while status["status"] not in ("ANALYSIS_DONE", "FAILED") and time.monotonic() < deadline:
+        time.sleep(0.2)
+        status = live.client.get(created["id"])
+    assert status["status"] == "ANALYSIS_DONE", status

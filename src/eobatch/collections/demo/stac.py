@@ -97,34 +97,17 @@ def item(
     footprint: Polygon,
 ) -> dict:
     rows, cols = grid.shape(10.0)
-    return {
-        "type": "Feature",
-        "stac_version": "1.1.0",
-        "stac_extensions": EXTENSIONS,
-        "id": item_id(level, grid, when),
-        "geometry": mapping(footprint),
-        "bbox": list(footprint.bounds),
-        "properties": {
-            "datetime": _iso(when),
-            "constellation": "sentinel-2",
-            "platform": "sentinel-2a" if index % 2 == 0 else "sentinel-2b",
-            "instruments": ["msi"],
-            "gsd": 10,
-            "eo:cloud_cover": cloud_cover,
-            "proj:epsg": grid.epsg,
-            "proj:shape": [rows, cols],
-            "proj:transform": list(grid.transform(10.0))[:6],
-            "proj:bbox": [grid.left, grid.bottom, grid.right, grid.top],
-            "eobatch:synthetic": True,
-        },
-        "links": [
-            {"rel": "root", "href": "../../catalog.json", "type": "application/json"},
-            {"rel": "collection", "href": "../collection.json", "type": "application/json"},
-            {"rel": "parent", "href": "../collection.json", "type": "application/json"},
-        ],
-        "assets": assets,
-        "collection": level,
+    properties = {
+        "constellation": "sentinel-2",
+        "platform": "sentinel-2a" if index % 2 == 0 else "sentinel-2b",
+        "instruments": ["msi"],
+        "gsd": 10,
+        "eo:cloud_cover": cloud_cover,
+        "proj:shape": [rows, cols],
+        "proj:transform": list(grid.transform(10.0))[:6],
+        "proj:bbox": [grid.left, grid.bottom, grid.right, grid.top],
     }
+    return feature(level, item_id(level, grid, when), when, footprint, grid.epsg, properties, assets)
 
 
 def collection(level: str, item_ids: list[str]) -> dict:
