@@ -505,26 +505,14 @@ def demo_archive(
     levels: Annotated[
         list[str] | None, typer.Option("--level", help="Demo level(s) to generate (default: all)")
     ] = None,
-    regional: Annotated[
-        bool, typer.Option("--regional", help="The large S2 archive for benchmarks (needs --out)")
-    ] = False,
-    out: Annotated[Path | None, typer.Option("--out", help="Folder for the --regional archive")] = None,
 ) -> None:
-    """Generate the synthetic demo archive (or, with --regional, the large benchmark archive) and print its folder."""
+    """Generate the synthetic demo archive (every collection, or the --level ones) and print its folder."""
     from eobatch.collections.demo.archive import LEVELS, ensure_demo_archive
-    from eobatch.collections.demo.regional import generate_regional
 
+    settings = load_settings(data_dir)
     try:
-        if regional:
-            if out is None:
-                raise ValueError("--regional needs --out FOLDER")
-            chosen = tuple(levels or ("sentinel-2-l2a", "sentinel-2-l1c"))
-            with console.status(f"generating the regional archive ({', '.join(chosen)}) ..."):
-                root = generate_regional(out, chosen)
-        else:
-            settings = load_settings(data_dir)
-            with console.status("generating the demo archive ..."):
-                root = ensure_demo_archive(settings, tuple(levels or LEVELS))
+        with console.status("generating the demo archive ..."):
+            root = ensure_demo_archive(settings, tuple(levels or LEVELS))
     except (ValueError, OSError) as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from exc

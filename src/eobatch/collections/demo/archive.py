@@ -88,15 +88,13 @@ def _write_item(folder: Path, item: dict) -> None:
     (folder / f"{item['id']}.json").write_text(json.dumps(item, indent=1))
 
 
-def _generate_s2(
-    target: Path, levels: tuple[str, ...], seed: int, writer: _Writer, grids: list | None = None
-) -> dict[str, list[str]]:
+def _generate_s2(target: Path, levels: tuple[str, ...], seed: int, writer: _Writer) -> dict[str, list[str]]:
     deck = CloudDeck(seed)
     atmosphere = Atmosphere(seed)
     whens = acquisitions()
     thresholds = [deck.threshold(w.date(), c) for w, c in zip(whens, CLOUD_TARGETS, strict=True)]
     ids: dict[str, list[str]] = defaultdict(list)
-    for grid in grids or zone_grids():
+    for grid in zone_grids():
         land = build_landscape(grid, seed)
         footprint = grid.footprint_wgs84()
         for index, (when, threshold) in enumerate(zip(whens, thresholds, strict=True)):
@@ -195,15 +193,14 @@ def _generate_dem(target: Path, seed: int, writer: _Writer) -> dict[str, list[st
     return {level: [iid]}
 
 
-def generate(target: Path, levels: tuple[str, ...] = LEVELS, seed: int = SEED, grids: list | None = None) -> None:
-    """Write the COGs and STAC Items/Collection of `levels` into `target/<level>/`. `grids` replaces the
-    Sentinel-2 zone grids (the regional archive, regional.py)."""
+def generate(target: Path, levels: tuple[str, ...] = LEVELS, seed: int = SEED) -> None:
+    """Write the COGs and STAC Items/Collection of `levels` into `target/<level>/`."""
     ids: dict[str, list[str]] = {}
     with ThreadPoolExecutor(2) as pool:
         writer = _Writer(pool)
         s2 = tuple(level for level in levels if level in S2_LEVELS)
         if s2:
-            ids |= _generate_s2(target, s2, seed, writer, grids)
+            ids |= _generate_s2(target, s2, seed, writer)
         if "sentinel-1-grd" in levels:
             ids |= _generate_s1(target, seed, writer)
         optical = tuple(level for level in levels if level in LANDSAT_LEVELS)
@@ -215,14 +212,6 @@ def generate(target: Path, levels: tuple[str, ...] = LEVELS, seed: int = SEED, g
     for level, item_ids in ids.items():
         collection = stac.collection(level, sorted(item_ids))
         (target / level / "collection.json").write_text(json.dumps(collection, indent=1))
-
-
-def write_archive(target: Path, levels: tuple[str, ...], seed: int = SEED, grids: list | None = None) -> Path:
-    """Generate `levels` straight into `target` (which must not hold them yet) with its catalog.json."""
-    target.mkdir(parents=True, exist_ok=True)
-    generate(target, levels, seed, grids)
-    _write_catalog(target)
-    return target
 
 
 def _complete(root: Path, level: str) -> bool:

@@ -115,27 +115,23 @@ class ZoneGrid:
         return out[0], out[1]
 
 
-def zone_grids(
-    bbox: tuple[float, float, float, float] = DEMO_BBOX, shift: tuple[float, float] = (0.0, 0.0)
-) -> list[ZoneGrid]:
-    """The zone 32 and zone 33 grids, each covering its part of `bbox` (west and east of 12°E) plus
-    the overlap, on a 60 m lattice moved by `shift` metres (x, y; zero for the demo)."""
-    west, south, east, north = bbox
+def zone_grids() -> list[ZoneGrid]:
+    """The zone 32 and zone 33 grids, each covering its half of DEMO_BBOX plus the overlap."""
+    west, south, east, north = DEMO_BBOX
     parts = {32: (west, 12.0 + ZONE_OVERLAP_DEG), 33: (12.0 - ZONE_OVERLAP_DEG, east)}
     grids = []
     for zone, (lo, hi) in parts.items():
         epsg = 32600 + zone
         lft, b, r, t = transform_bounds(4326, epsg, lo, south, hi, north, densify_pts=51)
         step = GRID_STEP
-        dx, dy = shift
         grids.append(
             ZoneGrid(
                 zone,
                 epsg,
-                math.floor(lft / step) * step + dx,
-                math.floor(b / step) * step + dy,
-                math.ceil(r / step) * step + dx,
-                math.ceil(t / step) * step + dy,
+                math.floor(lft / step) * step,
+                math.floor(b / step) * step,
+                math.ceil(r / step) * step,
+                math.ceil(t / step) * step,
             )
         )
     return grids
