@@ -21,6 +21,7 @@ BATCH_FORMATS = ("image/tiff", "image/png", "image/jpeg", "application/json")
 DEFAULT_RESPONSES = ({"identifier": "default", "format": {"type": "image/tiff"}},)
 FORMAT_EXTENSIONS = {"image/tiff": "tif", "image/png": "png", "image/jpeg": "jpg", "application/json": "json"}
 MAX_BUFFER_PX = 32767
+MAX_TILE_SIDE_PX = 12000  # a tile with its buffers, on either side
 
 
 @dataclass(frozen=True)
@@ -76,12 +77,14 @@ def parse_v1(body: Any, settings: Settings, *, allowed_buckets: Iterable[str] = 
     tiling_grid, grid_id, resolution, buffer_x, buffer_y = parse_tiling_grid(body)
     grid = _grid(grid_id)
     resolution = check_resolution(grid, resolution)
+    check_tile_size(grid, resolution, buffer_x, buffer_y, "tilingGrid")
     process_request = copy.deepcopy(process_request)
     area = parse_bounds(process_request)
     inputs = parse_inputs(process_request, settings)
     evalscript = parse_evalscript(process_request)
     response_ids, formats = parse_responses(process_request)
     output, bucket_name, template = parse_output(body, response_ids, formats, settings, allowed_buckets)
+    check_script_outputs(evalscript, process_request["output"]["responses"], output)
     check_response_paths(process_request, account_buckets(settings, allowed_buckets))
     tile_count = estimate_tile_count(grid_id, area, settings.max_tiles_per_request)
     description = body.get("description")
@@ -211,6 +214,7 @@ def parse_inputs(process_request: dict[str, Any], settings: Settings) -> tuple[D
         data_filter = validate_data_filter(
             item.get("dataFilter"), index=index, collection_type=item["type"], static=collection.traits.static
         )
+        _check_processing(item.get("processing"), f"{parameter}.processing")
         collection.check_options(item.get("dataFilter"), item.get("processing"), index)
         parsed.append(
             DataInput(
@@ -222,7 +226,53 @@ def parse_inputs(process_request: dict[str, Any], settings: Settings) -> tuple[D
                 mosaicking_order=data_filter.mosaicking_order,
             )
         )
+    check_input_ids(parsed)
     return tuple(parsed)
+
+
+def _check_processing(processing: Any, parameter: str) -> None:
+    from eobatch.processing.read import check_processing
+
+    check_processing(processing, parameter)
+
+
+def _check_path_part(value: str, parameter: str) -> None:
+    from eobatch.storage.paths import check_path_part
+
+    check_path_part(value, parameter)
+
+
+def check_input_ids(inputs: list[DataInput]) -> None:
+    """With several inputs (data fusion) each needs its own `id`: the evalscript's datasource names them."""
+    if len(inputs) < 2:
+        return
+    ids = [i.id for i in inputs]
+    for index, item in enumerate(inputs):
+        if not isinstance(item.id, str) or not item.id or ids.count(item.id) > 1:
+            raise fail(
+                f"processRequest.input.data[{index}].id",
+                f"with several inputs each needs its own id (the evalscript's datasource), got {ids!r}",
+            )
+
+
+def check_tile_size(grid: Any, resolution: float, buffer_x: int, buffer_y: int, prefix: str) -> None:
+    """BadRequest when a tile with its buffers exceeds MAX_TILE_SIDE_PX on a side."""
+    width = round(grid.tile_width / resolution) + 2 * buffer_x
+    height = round(grid.tile_height / resolution) + 2 * buffer_y
+    if max(width, height) > MAX_TILE_SIDE_PX:
+        key = "bufferX" if width > MAX_TILE_SIDE_PX else "bufferY"
+        raise fail(
+            f"{prefix}.{key}",
+            f"a tile with its buffers would be {width} x {height} px; at most {MAX_TILE_SIDE_PX} px on a side",
+        )
+
+
+def check_script_outputs(evalscript: str, responses: list[Any], output: dict[str, Any] | None) -> None:
+    """Formats that depend on the evalscript's setup() (INT8 with cogOutput, PNG/JPEG sample types and bands),
+    checked at create (api.output_checks)."""
+    from eobatch.api.output_checks import check_script_outputs as check
+
+    check(evalscript, responses, cog_output=bool((output or {}).get("cogOutput")))
 
 
 def parse_evalscript(process_request: dict[str, Any]) -> str:
@@ -253,6 +303,7 @@ def parse_responses(process_request: dict[str, Any]) -> tuple[tuple[str, ...], t
         identifier = response.get("identifier", "default")
         if not isinstance(identifier, str) or not identifier:
             raise fail(f"{parameter}.identifier", f"must be a non-empty string, got {identifier!r}")
+        _check_path_part(identifier, f"{parameter}.identifier")
         fmt = response.get("format")
         if fmt is not None and not isinstance(fmt, dict):
             raise fail(f"{parameter}.format", f'must be an object such as {{"type": "image/tiff"}}, got {fmt!r}')

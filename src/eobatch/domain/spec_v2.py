@@ -84,6 +84,7 @@ def parse_v2(
     else:
         response_ids, formats = v1.parse_responses(process_request)
         v1.check_cog_formats(output, response_ids, formats)
+        v1.check_script_outputs(evalscript, process_request["output"]["responses"], output)
     delivery = _delivery(output, settings)
     template = _template(output_type, delivery["url"], response_ids, settings, allowed_buckets)
     buckets = v1.account_buckets(settings, allowed_buckets)
@@ -232,6 +233,7 @@ def _tiling_grid(source: dict[str, Any], output_type: str) -> dict[str, Any]:
                 f"must be an integer number of pixels from 0 to {v1.MAX_BUFFER_PX}, got {source.get(key)!r}",
             )
         buffers.append(value)
+    v1.check_tile_size(grid, resolution, buffers[0], buffers[1], "input")
     if output_type == "zarr":
         if grid.id not in ZARR_GRIDS:
             raise fail(
