@@ -13,7 +13,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from eobatch.api import accounts, oauth
+from eobatch.api import accounts, health, oauth
 from eobatch.api.auth import TokenIssuer, load_secret
 from eobatch.api.errors import install_error_handlers
 from eobatch.api.extensions import include_extensions
@@ -56,9 +56,12 @@ def create_app(settings: Settings, database: Database | None = None, *, run_sche
     app.state.settings = settings
     app.state.database = database
     app.state.tokens = TokenIssuer(load_secret(settings), settings.token_lifetime_s)
+    app.state.token_failures = oauth.FailureLimiter(settings.token_failures_per_minute)
     app.state.batch_service = BatchService(settings, database)
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
+    health.install_access_log(app)
+    app.include_router(health.router())
     app.include_router(oauth.router())
     app.include_router(v1_requests.router())
     app.include_router(v1_tiles.router())

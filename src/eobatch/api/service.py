@@ -10,6 +10,7 @@ from eobatch.domain.spec import parse_v1
 from eobatch.domain.states import UserAction
 from eobatch.errors import BadRequest, Violation
 from eobatch.settings import Settings
+from eobatch.storage.tenancy import Tenant, acting_for
 from eobatch.store import accounts, ledger, requests, webhooks
 from eobatch.store.actions import apply_action
 from eobatch.store.db import Database
@@ -27,7 +28,8 @@ class BatchService:
         body, webhook = split_webhook(body)  # the eobatch `webhook` extension field (docs/events.md)
         with self.database.session() as session:
             account = accounts.get_account(session, account_id)
-            spec = parse_v1(body, self.settings, allowed_buckets=account.allowed_buckets or ())
+            with acting_for(Tenant(account_id, tuple(account.allowed_buckets or ())), self.settings):
+                spec = parse_v1(body, self.settings, allowed_buckets=account.allowed_buckets or ())
             row = requests.create_request(session, account_id, spec)
             if webhook is not None:
                 webhooks.register(session, row.id, account_id, webhook.url, webhook.secret)
@@ -63,13 +65,14 @@ class BatchService:
 
                 account = accounts.get_account(session, account_id)
                 ids, formats = parse_responses(dict(row.process_request))
-                parse_output(
-                    {"output": merged, "bucketName": row.bucket_name},
-                    ids,
-                    formats,
-                    self.settings,
-                    account.allowed_buckets or (),
-                )
+                with acting_for(Tenant(account_id, tuple(account.allowed_buckets or ())), self.settings):
+                    parse_output(
+                        {"output": merged, "bucketName": row.bucket_name},
+                        ids,
+                        formats,
+                        self.settings,
+                        account.allowed_buckets or (),
+                    )
             return requests.update_request(session, row, output=output, description=description)
 
     def delete(self, account_id: str, request_id: str) -> None:

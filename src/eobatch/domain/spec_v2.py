@@ -21,6 +21,7 @@ from eobatch.domain import spec as v1
 from eobatch.domain.spec import BatchSpec, fail
 from eobatch.errors import BadRequest, NotFound
 from eobatch.settings import Settings
+from eobatch.storage.tenancy import own_credentials
 
 MASK = "***"
 SECRET_KEYS = ("accessKey", "secretAccessKey")
@@ -86,7 +87,8 @@ def parse_v2(
         v1.check_cog_formats(output, response_ids, formats)
         v1.check_script_outputs(evalscript, process_request["output"]["responses"], output)
     delivery = _delivery(output, settings)
-    template = _template(output_type, delivery["url"], response_ids, settings, allowed_buckets)
+    with own_credentials(bool(_secrets(delivery))):  # tenancy claims apply to the service's own keys only
+        template = _template(output_type, delivery["url"], response_ids, settings, allowed_buckets)
     buckets = v1.account_buckets(settings, allowed_buckets)
     v1.check_response_paths(process_request, buckets)
     v1.check_cog_parameters(output.get("cogParameters"), "output.cogParameters")
@@ -255,7 +257,7 @@ def _tiling_grid(source: dict[str, Any], output_type: str) -> dict[str, Any]:
 
 
 def _features_s3(source: dict[str, Any], settings: Settings, buckets: list[str]) -> dict[str, Any]:
-    from eobatch.storage import check_destination
+    from eobatch.storage.tenancy import check_destination
 
     if "id" in source or "resolution" in source:
         raise fail(
@@ -271,7 +273,7 @@ def _features_s3(source: dict[str, Any], settings: Settings, buckets: list[str])
         )
     _check_keys(s3, "input.features.s3", settings)
     try:
-        check_destination(s3["url"], buckets)
+        check_destination(s3["url"], buckets, own_credentials=bool(s3.get("accessKey") and s3.get("secretAccessKey")))
     except BadRequest as exc:
         raise fail("input.features.s3.url", exc.message) from exc
     return s3

@@ -1,6 +1,7 @@
 """The default analysis of a request: tiles of the grid over the area, evalscript check, cost figures.
 
-Runs in a scheduler thread; returns a `store.work.AnalysisResult` or raises an `EobatchError`
+Runs in a scheduler thread (the evalscript check in a confined worker, engine/sandbox.py); returns a
+`store.work.AnalysisResult` or raises an `EobatchError`
 (BadRequest, EvalscriptError) whose message becomes the request's `error`.
 """
 
@@ -70,7 +71,7 @@ def analyse_request(request: RequestSnapshot, settings: Settings) -> AnalysisRes
     feature manifest is uploaded with the delivery credentials (the check that they may write there)
     and, for Zarr output, the Zarr group is created (see docs/v2.md, "Engine hooks").
     """
-    from eobatch.evalscript import validate_evalscript
+    from eobatch.engine.sandbox import validate_confined
 
     pr = request.process_request
     if request.v2_input.get("type") == "geopackage":
@@ -86,8 +87,8 @@ def analyse_request(request: RequestSnapshot, settings: Settings) -> AnalysisRes
         band_lookup[None] = set(next(iter(collections.values())).bands)
     responses = [r.get("identifier", "default") for r in (pr.get("output") or {}).get("responses") or []]
     t_from, t_to = _time_range(sources[0])
-    setup = validate_evalscript(
-        pr.get("evalscript") or "", responses or ["default"], band_lookup, time_range=(t_from, t_to)
+    setup = validate_confined(  # in a confined worker process: never run user JavaScript here
+        settings, pr.get("evalscript") or "", responses or ["default"], band_lookup, time_range=(t_from, t_to)
     )
     _check_formats(pr, setup, request.output or {})
 

@@ -15,7 +15,7 @@ Lock order, everywhere: request row, then tile rows, then the account row (taken
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -79,15 +79,24 @@ def _move(session: Session, tile: Tile, new: TileStatus, now: datetime, note: st
 # --------------------------------------------------------------------------- scheduler leases
 
 
-def acquire_scheduler_lease(session: Session, owner: str, now: datetime, ttl_s: float, *, singleton: bool) -> None:
-    """Register a live scheduler. With `singleton` (SQLite) a live lease of another owner is a Conflict."""
+def acquire_scheduler_lease(
+    session: Session,
+    owner: str,
+    now: datetime,
+    ttl_s: float,
+    *,
+    singleton: bool,
+    owner_is_dead: Callable[[str], bool] = lambda _: False,
+) -> None:
+    """Register a live scheduler. With `singleton` (SQLite) a live lease of another owner is a Conflict,
+    unless `owner_is_dead(other)` says its process is gone (then the lease is taken over at once)."""
     name = SQLITE_LEASE if singleton else owner
     row = session.get(SchedulerLease, name, with_for_update=True)
     expires = now + timedelta(seconds=ttl_s)
     if row is None:
         session.add(SchedulerLease(name=name, owner=owner, expires=expires, started=now))
         return
-    if singleton and row.owner != owner and row.expires > now:
+    if singleton and row.owner != owner and row.expires > now and not owner_is_dead(row.owner):
         raise Conflict(
             f"Another scheduler ({row.owner}) is running against this SQLite database (its lease runs "
             f"until {row.expires.isoformat()}); with SQLite only one scheduler may run. Stop the other "

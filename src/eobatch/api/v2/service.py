@@ -15,6 +15,7 @@ from eobatch.domain.spec_v2 import FetchFeatures, parse_v2
 from eobatch.domain.states import TILES_FINISHED, RequestStatus, StoppedReason, UserAction
 from eobatch.errors import BadRequest, Conflict, InsufficientUnits, Violation
 from eobatch.settings import Settings
+from eobatch.storage.tenancy import Tenant, acting_for
 from eobatch.store import accounts, ledger, requests
 from eobatch.store.actions import apply_action
 from eobatch.store.db import Database
@@ -61,13 +62,14 @@ class TaskService:
                     f"Creating a batch v2 task needs at least {self.min_pu_to_create:g} PU "
                     f"available; the account has {available:g}"
                 )
-            parsed = parse_v2(
-                body,
-                self.settings,
-                allowed_buckets=account.allowed_buckets or (),
-                fetch_features=self.fetch_features,
-                max_features=self.max_features,
-            )
+            with acting_for(Tenant(account_id, tuple(account.allowed_buckets or ())), self.settings):
+                parsed = parse_v2(
+                    body,
+                    self.settings,
+                    allowed_buckets=account.allowed_buckets or (),
+                    fetch_features=self.fetch_features,
+                    max_features=self.max_features,
+                )
             row = requests.create_request(session, account_id, parsed.spec, api_version="v2")
             row.delivery_credentials = parsed.credentials
             if parsed.zarr is not None:
