@@ -21,6 +21,13 @@ from eobatch.errors import EobatchError, EvalscriptError, TileFailure
 from eobatch.settings import Settings
 
 TRIES = 2
+
+
+class SandboxStopped(RuntimeError):
+    """The analysis workers were stopped (process shutdown) before the check finished: not the
+    request's fault; the scheduler releases the analysis so that it runs again."""
+
+
 _POOLS: dict[tuple[int, WorkerLimits], WorkerPool] = {}
 _LOCK = threading.Lock()
 
@@ -50,7 +57,7 @@ def _pool(settings: Settings) -> WorkerPool:
 
 @atexit.register
 def shutdown_sandboxes() -> None:
-    """Stop the analysis workers (the scheduler does at shutdown; they also die with this process)."""
+    """Stop the analysis workers (at interpreter exit; they also die with this process)."""
     with _LOCK:
         pools = list(_POOLS.values())
         _POOLS.clear()
@@ -79,6 +86,8 @@ def validate_confined(
         attempt = _pool(settings).call(job)
         if attempt.ok:
             return attempt.result
+        if attempt.cancelled:
+            raise SandboxStopped(attempt.error or "the analysis workers stopped")
         if not attempt.worker_lost:
             break
     assert attempt is not None

@@ -29,6 +29,7 @@ from eobatch.engine.analysis import analyse_request
 from eobatch.engine.execution import Attempt
 from eobatch.engine.executors import Executor
 from eobatch.engine.retry import RetryPolicy
+from eobatch.engine.sandbox import SandboxStopped
 from eobatch.engine.tasks import TaskBuilder, TileSpec, build_tile_task
 from eobatch.errors import EobatchError
 from eobatch.observability.metrics import STORAGE_RETRIES, TILE_DURATION, TILE_OUTCOMES
@@ -291,10 +292,7 @@ class Scheduler:
             work.release_tiles(s, self.id, now)  # anything still ours
             work.drop_scheduler_lease(s, self.id)
         self._inflight.clear()
-        if self._analysis_pool is not None:
-            from eobatch.engine.sandbox import shutdown_sandboxes
-
-            shutdown_sandboxes()  # running checks end as cancelled; their leases are released below
+        if self._analysis_pool is not None:  # running analyses finish (their check is time-limited)
             self._analysis_pool.shutdown(wait=True, cancel_futures=True)
         self._finish_analyses(utcnow())
         self._started = False
@@ -538,6 +536,9 @@ class Scheduler:
             if future.cancelled():
                 continue  # the lease expires and another scheduler analyses it again
             exc = future.exception()
+            if isinstance(exc, SandboxStopped):  # not the request's fault: analysed again
+                self._release_analysis(request_id)
+                continue
             if exc is None:
                 result = future.result()
             elif isinstance(exc, EobatchError):
