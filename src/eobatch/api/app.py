@@ -18,6 +18,7 @@ from eobatch.api.auth import TokenIssuer, load_secret
 from eobatch.api.errors import install_error_handlers
 from eobatch.api.extensions import include_extensions
 from eobatch.api.limits import BodySizeLimit
+from eobatch.api.openapi import document_errors
 from eobatch.api.service import BatchService
 from eobatch.api.v1 import requests as v1_requests
 from eobatch.api.v1 import tiles as v1_tiles
@@ -79,10 +80,13 @@ def _document_bodies(app: FastAPI) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             schemas = original().setdefault("components", {}).setdefault("schemas", {})
-            for model in v1_requests.SCHEMA_MODELS:
+            from eobatch.api.v2.wire import CreateTaskV2, UpdateTaskV2
+
+            for model in (*v1_requests.SCHEMA_MODELS, CreateTaskV2, UpdateTaskV2):
                 schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
                 schemas.update(schema.pop("$defs", {}))
                 schemas[model.__name__] = schema
+            document_errors(app.openapi_schema)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
