@@ -93,30 +93,45 @@ def router() -> APIRouter:
     return r
 
 
-def install_access_log(app: FastAPI) -> None:
-    """One structured log line per HTTP request: method, path, status, duration, account."""
+class AccessLog:
+    """ASGI middleware: one structured log line per HTTP request (method, path, status, duration,
+    account), written when the response has started; streaming responses are passed through untouched."""
 
-    @app.middleware("http")
-    async def log_access(request: Request, call_next: Any) -> Response:
+    def __init__(self, app: Any):
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
         started = time.perf_counter()
-        status = 500
+        status = [500]
+
+        async def send_and_note(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
         try:
-            response = await call_next(request)
-            status = response.status_code
-            return response
+            await self.app(scope, receive, send_and_note)
         finally:
-            principal = getattr(request.state, "principal", None)
+            principal = getattr(scope.get("state", {}).get("principal"), "account_id", None)
+            client = scope.get("client")
             access_log.info(
                 "%s %s %d",
-                request.method,
-                request.url.path,
-                status,
+                scope["method"],
+                scope["path"],
+                status[0],
                 extra={
-                    "method": request.method,
-                    "path": request.url.path,
-                    "status": status,
+                    "method": scope["method"],
+                    "path": scope["path"],
+                    "status": status[0],
                     "duration_ms": round((time.perf_counter() - started) * 1000, 1),
-                    "account_id": getattr(principal, "account_id", None),
-                    "client": request.client.host if request.client else None,
+                    "account_id": principal,
+                    "client": client[0] if client else None,
                 },
             )
+
+
+def install_access_log(app: FastAPI) -> None:
+    app.add_middleware(AccessLog)
