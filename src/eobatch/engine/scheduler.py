@@ -28,6 +28,7 @@ from eobatch.engine import fairness
 from eobatch.engine.analysis import analyse_request
 from eobatch.engine.execution import Attempt
 from eobatch.engine.executors import Executor
+from eobatch.engine.request_stac import write_stac_for
 from eobatch.engine.retry import RetryPolicy
 from eobatch.engine.sandbox import SandboxStopped
 from eobatch.engine.tasks import TaskBuilder, TileSpec, build_tile_task
@@ -484,6 +485,7 @@ class Scheduler:
             if status is not None:
                 settled = True
                 self._upload_execution_db(request_id, final=True)
+                write_stac_for(self.database, self.settings, request_id, status.value)
                 self._requests.pop(request_id, None)
                 log.info(
                     "request %s finished: %s",

@@ -804,3 +804,28 @@ def delete_stale_requests(session: Session, now: datetime, ages: CleanupAges) ->
         _delete_tiles(session, ids)
         session.execute(delete(BatchRequest).where(BatchRequest.id.in_(ids)))
     return [Deletion(i, reasons[i]) for i in ids]
+
+
+def stac_tile_rows(session: Session, request_id: str) -> list[Any]:
+    """The tile facts a request's STAC is made of, by tile id."""
+    return list(
+        session.execute(
+            select(
+                Tile.tile_id,
+                Tile.name,
+                Tile.status,
+                Tile.epsg,
+                Tile.minx,
+                Tile.miny,
+                Tile.maxx,
+                Tile.maxy,
+                Tile.width_px,
+                Tile.height_px,
+                Tile.geometry,
+                Tile.outputs,
+                Tile.error,
+            )
+            .where(Tile.request_id == request_id)
+            .order_by(Tile.tile_id)
+        ).all()
+    )
