@@ -5,6 +5,7 @@ rasterio opens every data asset through its href with the grid the item's projec
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import httpx
@@ -35,6 +36,15 @@ def test_media_types_name_the_format_and_flag_cogs():
     assert media_type("s3://b/t/x.tif", cog=True) == COG
 
 
+def _collection_path(buckets: Path, request_id: str) -> Path:
+    """The request's collection.json, waited for: it is written just after the request settles."""
+    path = buckets / "results" / f"stac-{request_id}" / "collection.json"
+    deadline = time.monotonic() + 60
+    while not path.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return path
+
+
 def _local(buckets: Path, href: str) -> Path:
     assert href.startswith("s3://"), href
     return buckets / href.removeprefix("s3://")
@@ -60,7 +70,7 @@ def test_a_done_request_writes_a_stac_collection_that_pystac_and_rasterio_open(l
     wire_tiles = httpx.get(f"{base}/{request_id}/tiles", headers=headers).json()["data"]
     buckets = service.settings.buckets_dir
 
-    path = buckets / "results" / f"stac-{request_id}" / "collection.json"
+    path = _collection_path(buckets, request_id)
     raw = json.loads(path.read_text())
     assert raw["type"] == "Collection" and raw["id"] == f"eobatch-{request_id}"
     assert raw["eobatch:status"] == "DONE" and raw["eobatch:failed_tiles"] == []
@@ -96,3 +106,37 @@ def test_a_done_request_writes_a_stac_collection_that_pystac_and_rasterio_open(l
                 assert [b["data_type"] for b in bands] == list(src.dtypes) == [expected_types[key]]
                 assert all(b.get("nodata") == src.nodata for b in bands)
                 assert src.read(1).any()
+
+
+def test_a_v2_requests_stac_names_png_and_tiff_assets_and_links_the_v2_request(live):
+    service, headers = live
+    responses = [
+        {"identifier": "nir", "format": {"type": "image/png"}},
+        {"identifier": "ndvi", "format": {"type": "image/tiff"}},
+    ]
+    body = {
+        "processRequest": {
+            "input": {"bounds": {"geometry": images.AREA}, "data": images.DATA},
+            "output": {"responses": responses},
+            "evalscript": images.EVALSCRIPT,
+        },
+        "input": {"type": "tiling-grid", "id": images.GRID, "resolution": images.RESOLUTION},
+        "output": {"type": "raster", "delivery": {"s3": {"url": images.TEMPLATE}}},
+    }
+    base = service.url + "/api/v2/batch/process"
+    created = httpx.post(base, json=body, headers=headers)
+    assert created.status_code == 201, created.text
+    request_id = created.json()["id"]
+    assert httpx.post(f"{base}/{request_id}/start", headers=headers).status_code in (200, 204)
+    assert images._wait_done(f"{base}/{request_id}", headers)["status"] == "DONE"
+    buckets = service.settings.buckets_dir
+    collection = pystac.Collection.from_file(str(_collection_path(buckets, request_id)))
+    assert collection.get_single_link("via").href.endswith(f"/api/v2/batch/process/{request_id}")
+    items = list(collection.get_items())
+    assert items
+    for item in items:
+        assert item.assets["nir"].media_type == "image/png"
+        assert item.assets["ndvi"].media_type.startswith("image/tiff; application=geotiff")
+        with rasterio.open(_local(buckets, item.assets["nir"].href)) as src:
+            assert item.assets["nir"].extra_fields["raster:bands"] == [{"data_type": src.dtypes[0]}]
+            assert item.properties["proj:transform"] == pytest.approx(list(src.transform)[:6])
