@@ -121,13 +121,6 @@ EUROPE_BBOX = [-10.0, 36.0, 30.0, 70.0]  # the bench_grids Europe box: about 100
 EUROPE_TIMEOUT_S = 120.0
 
 
-def _high_water_mib() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmHWM in /proc/self/status")
-
-
 def _europe_child(root: str) -> None:
     """In a fresh process: serve the API, create the Europe request, POST analyse and let a scheduler
     analyse it; print seconds from the POST to ANALYSIS_DONE, tiles, peak RSS before and after, and the
@@ -135,6 +128,7 @@ def _europe_child(root: str) -> None:
     import json
 
     from bench.api_request import api_client, create, post_action, wait_status
+    from bench.bench_grids import _high_water_mib
     from eobatch.engine import LocalExecutor, Scheduler
     from eobatch.engine.execution import noop
     from eobatch.grids import area_from_bounds, tiles_for_area

@@ -22,7 +22,6 @@ import shutil
 import statistics
 import tempfile
 import time
-from concurrent.futures import wait
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +32,7 @@ from bench.bench_pipeline import BANDS4, NDVI_RGB, REGION, RESPONSES
 from bench.paired import paired, row
 from bench.realdata import COLLECTION, archive
 from eobatch.engine import DaskExecutor, LocalExecutor, RetryPolicy, Scheduler, spec_task
-from eobatch.engine.execution import noop, run_task
+from eobatch.engine.execution import noop
 from eobatch.engine.tasks import TileSpec
 from eobatch.settings import Settings
 from eobatch.store.db import Database
@@ -55,7 +54,7 @@ class KeepWarm:
             self.inner.start()
             self._started = True
 
-    def shutdown(self) -> None:
+    def shutdown(self, grace_s: float | None = None) -> None:
         pass
 
     def close(self) -> None:
@@ -180,7 +179,12 @@ def _direct_per_second(tiles: int = NOOP_TILES) -> float:
     pool.start()
     try:
         started = time.perf_counter()
-        wait([pool._live_pool().submit(run_task, noop, None) for _ in range(tiles)])
+        for key in range(tiles):
+            pool.submit(key, None)
+        done = 0
+        while done < tiles:
+            done += len(pool.collect())
+            time.sleep(0.001)
         return tiles / (time.perf_counter() - started)
     finally:
         pool.shutdown()

@@ -107,9 +107,11 @@ def serve(
     no_scheduler: Annotated[bool, typer.Option("--no-scheduler", help="API only")] = False,
 ) -> None:
     """Serve the API (and, by default, the scheduler) on embedded defaults."""
+    from eobatch.observability.logs import configure_logging
     from eobatch.service import Service
 
     settings = load_settings(data_dir, collections_file=collections)
+    configure_logging(settings.log_level, settings.log_format)
     service = Service(settings, host=host, port=port, run_scheduler=not no_scheduler)
     console.print(f"eobatch serving on {service.url} (data in {settings.data_dir.resolve()})")
     service.serve_forever()
@@ -119,9 +121,11 @@ def serve(
 def scheduler(data_dir: DataDir = None) -> None:
     """Run the scheduler alone, next to one or more API servers sharing the database."""
     from eobatch.engine import Scheduler, make_executor
+    from eobatch.observability.logs import configure_logging
     from eobatch.store.db import Database
 
     settings = load_settings(data_dir)
+    configure_logging(settings.log_level, settings.log_format)
     database = Database(settings.resolved_database_url())
     database.migrate()
     Scheduler(settings, database, make_executor(settings)).run_forever()
@@ -497,6 +501,26 @@ def find_example(name: str) -> Path:
         if (base / name).exists():
             return base / name
     raise FileNotFoundError(f"examples/{name} not found")
+
+
+@app.command("demo-archive")
+def demo_archive(
+    data_dir: DataDir = None,
+    levels: Annotated[
+        list[str] | None, typer.Option("--level", help="Demo level(s) to generate (default: all)")
+    ] = None,
+) -> None:
+    """Generate the synthetic demo archive (every collection, or the --level ones) and print its folder."""
+    from eobatch.collections.demo.archive import LEVELS, ensure_demo_archive
+
+    settings = load_settings(data_dir)
+    try:
+        with console.status("generating the demo archive ..."):
+            root = ensure_demo_archive(settings, tuple(levels or LEVELS))
+    except (ValueError, OSError) as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    print(root)
 
 
 @app.command()

@@ -71,6 +71,26 @@ class InsufficientUnits(EobatchError):
     code = "INSUFFICIENT_PROCESSING_UNITS"
 
 
+class TooManyRequests(EobatchError):
+    """The caller must slow down (HTTP 429 with Retry-After)."""
+
+    code = "RATE_LIMIT_EXCEEDED"
+
+    def __init__(self, message: str, retry_after_s: int = 5):
+        super().__init__(message)
+        self.retry_after_s = int(retry_after_s)
+
+
+class Unavailable(EobatchError):
+    """A service this one depends on (the database) cannot be reached right now (HTTP 503 with Retry-After)."""
+
+    code = "SERVICE_UNAVAILABLE"
+
+    def __init__(self, message: str, retry_after_s: int = 5):
+        super().__init__(message)
+        self.retry_after_s = int(retry_after_s)
+
+
 class EvalscriptError(BadRequest):
     """The evalscript failed to compile, set up or run. `line` is the script line when known."""
 

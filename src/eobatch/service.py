@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import logging
+import signal
 import socket
 import threading
 import time
@@ -15,6 +17,8 @@ import uvicorn
 
 from eobatch.settings import Settings
 from eobatch.store.db import Database
+
+log = logging.getLogger("eobatch.service")
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -74,13 +78,31 @@ class Service:
         return self
 
     def serve_forever(self) -> None:
-        """Run in the foreground until interrupted."""
-        self._start_scheduler()
-        self._server = self._make_server()
+        """Run in the foreground until SIGTERM or SIGINT, then shut down cleanly and return.
+
+        The HTTP server stops taking requests, the scheduler stops dispatching, running tiles get
+        `Settings.shutdown_grace_s` to finish, the others go back to PENDING, leases are released and
+        the workers stop. uvicorn's own handlers re-raise the signal when it returns (which would
+        kill the process before any of that); the handlers installed here absorb it instead.
+        """
+        exit_requested = threading.Event()
+
+        def request_exit(signum: int, _frame: Any) -> None:
+            log.info("received %s: shutting down", signal.Signals(signum).name)
+            exit_requested.set()
+            if self._server is not None:
+                self._server.should_exit = True
+
+        previous = {sig: signal.signal(sig, request_exit) for sig in (signal.SIGTERM, signal.SIGINT)}
         try:
-            self._server.run()
+            self._start_scheduler()
+            self._server = self._make_server()
+            if not exit_requested.is_set():
+                self._server.run()
         finally:
             self.stop()
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
 
     def stop(self) -> None:
         if self._server is not None:

@@ -25,12 +25,26 @@ class Settings(BaseSettings):
     s3_secret_key: str | None = None
     s3_region: str = "us-east-1"
     allowed_buckets: list[str] = Field(default_factory=list, description="Empty: every bucket is allowed")
+    tenancy: str = Field(
+        default="claims",
+        description="claims: a bucket belongs to the first account using it (docs/operations.md); shared: no claims",
+    )
+    storage_retry_window_s: float = Field(
+        default=180.0, description="How long transient storage errors (refused, timeouts, 5xx) are retried"
+    )
+
+    # logs (docs/operations.md, "Logs and metrics")
+    log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR")
+    log_format: str = Field(default="json", description="json (one object per line) or text")
 
     # auth
     jwt_secret: str | None = Field(default=None, description="HMAC secret; default generated in data_dir")
     token_lifetime_s: int = 3600
     max_body_bytes: int = Field(
         default=10 * 1024 * 1024, description="Largest request body the API reads (413 beyond); 0: no limit"
+    )
+    token_failures_per_minute: int = Field(
+        default=10, description="Failed token requests per client id and per address before 429 (0: no limit)"
     )
 
     # engine
@@ -43,7 +57,8 @@ class Settings(BaseSettings):
     max_tiles_per_request: int = 200_000
     worker_memory_mb: int = Field(
         default=4096,
-        description="Memory one worker may use for a tile; analysis refuses tiles estimated above it (0: no check)",
+        description="Memory one worker process may use (an OS-level limit, docs/operations.md); analysis refuses "
+        "tiles estimated above it (0: no limit, no check)",
     )
     max_tiles_in_flight_per_account: int = 64
     max_concurrent_analyses: int = 2
@@ -55,6 +70,7 @@ class Settings(BaseSettings):
 
     # events and webhooks (eobatch extensions, docs/events.md)
     events_poll_interval_s: float = Field(default=0.5, description="How often an event stream reads new events")
+    events_max_stream_s: float = Field(default=300.0, description="An event stream closes after this; clients resume")
     webhook_retry_base_s: float = Field(default=2.0, description="First webhook retry delay; doubles each time")
     webhook_max_attempts: int = Field(default=8, description="Attempts per webhook event before it is skipped")
     webhook_timeout_s: float = 10.0
@@ -73,6 +89,13 @@ class Settings(BaseSettings):
     evalscript_compiled: bool = True
     # evaluations smaller than this (pixels x samples) use a compiled kernel only if one exists already
     evalscript_compile_min_pixels: int = 1_000_000
+
+    # worker limits (docs/operations.md, "Worker limits"); 0 turns a limit off
+    worker_confinement: str = Field(default="auto", description="auto | cgroup | watchdog | none")
+    tile_time_limit_s: float = Field(default=600.0, description="Wall-clock time per tile attempt")
+    tile_cpu_limit_s: float = Field(default=1200.0, description="CPU time per tile attempt (all threads)")
+    analysis_time_limit_s: float = Field(default=20.0, description="Evalscript check at analysis, per try")
+    shutdown_grace_s: float = Field(default=30.0, description="SIGTERM: how long running tiles may finish")
 
     # cleanup of stale requests (seconds since last_updated; 0 disables that kind), see docs/engine.md
     cleanup_interval_s: float = Field(default=300.0, description="How often a scheduler looks for stale requests")

@@ -54,8 +54,10 @@ def db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory)
 
 
 @pytest.fixture(scope="module")
-def api_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    return Settings(data_dir=tmp_path_factory.mktemp("api-data"), workers=1)
+def api_settings(tmp_path_factory: pytest.TempPathFactory, db: Database) -> Settings:
+    """One data folder per database. Accounts here share the bucket `results`, so bucket claims are off
+    (`tenancy="shared"`); tenancy by default is tested in tests/faults/test_tenancy.py."""
+    return Settings(data_dir=tmp_path_factory.mktemp("api-data"), workers=1, tenancy="shared")
 
 
 @pytest.fixture(scope="module")

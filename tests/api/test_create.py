@@ -86,6 +86,61 @@ def _with(path: str, value) -> dict:
     return result
 
 
+INT8_SCRIPT = """//VERSION=3
+function setup() { return {input: ["B04"], output: {bands: 1, sampleType: "INT8"}}; }
+function evaluatePixel(s) { return [s.B04]; }
+"""
+L1C = {
+    "type": "sentinel-2-l1c",
+    "dataFilter": {"timeRange": {"from": "2024-04-01T00:00:00Z", "to": "2024-04-30T23:59:59Z"}},
+}
+HOLES = [
+    pytest.param(
+        body(
+            output={"defaultTilePath": "s3://results/<tileName>/<outputId>.<format>", "cogOutput": True},
+            processRequest={**VALID_BODY["processRequest"], "evalscript": INT8_SCRIPT},
+        ),
+        "cogOutput does not allow sampleType INT8 (output 'default')",
+        id="int8-cog",
+    ),
+    pytest.param(
+        _with("processRequest.input.data", [L1C, L1C]),
+        "processRequest.input.data[0].id: with several inputs each needs its own id",
+        id="two-inputs-without-id",
+    ),
+    pytest.param(
+        _with("processRequest.input.data", [{**L1C, "processing": {"upsampling": "CUBIC"}}]),
+        "processRequest.input.data[0].processing.upsampling 'CUBIC' is not supported; allowed: NEAREST",
+        id="unknown-upsampling",
+    ),
+    pytest.param(
+        _with("processRequest.input.data", [{**L1C, "processing": {"downsampling": "MODE"}}]),
+        "processing.downsampling 'MODE' is not supported",
+        id="unknown-downsampling",
+    ),
+    pytest.param(
+        _with("processRequest.input.data", [{**L1C, "dataFilter": {**L1C["dataFilter"], "mosaickingOrder": "random"}}]),
+        "'random' is not allowed",
+        id="unknown-mosaicking-order",
+    ),
+    pytest.param(
+        body(tilingGrid={"id": 1, "resolution": 10.0, "bufferX": 32767}),
+        "a tile with its buffers would be 66534 x 1000 px; at most 12000 px on a side",
+        id="buffered-tile-too-large",
+    ),
+    pytest.param(
+        _with("processRequest.output.responses", [{"identifier": "../up", "format": {"type": "image/tiff"}}]),
+        "'../up' cannot be part of an output path",
+        id="identifier-dotdot",
+    ),
+    pytest.param(
+        _with("processRequest.output.responses", [{"identifier": "a\u0000b", "format": {"type": "image/tiff"}}]),
+        "cannot be part of an output path",
+        id="identifier-nul",
+    ),
+]
+
+
 BAD_BODIES = [
     pytest.param(b"{not json", "Request body is not valid JSON", id="malformed-json"),
     pytest.param(b"", "Request body should be non-empty.", id="empty-body"),
@@ -212,7 +267,7 @@ BAD_BODIES = [
 ]
 
 
-@pytest.mark.parametrize(("payload", "expected"), BAD_BODIES)
+@pytest.mark.parametrize(("payload", "expected"), BAD_BODIES + HOLES)
 def test_bad_create_bodies_are_400_and_write_nothing(client, db, alice: Caller, payload, expected):
     before = row_counts(db)
     raw = payload if isinstance(payload, bytes) else json.dumps(payload).encode()

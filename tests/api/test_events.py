@@ -242,3 +242,25 @@ def test_bad_webhooks_are_refused_and_other_accounts_get_404(tmp_path):
         assert snapshot[0]["status"] == "CANCELED"
         alice.close()
     database.dispose()
+
+
+def test_a_stream_closes_after_its_longest_life_and_the_client_resumes(tmp_path):
+    settings = Settings(data_dir=tmp_path / "data", collections_file=REAL_COLLECTIONS, events_max_stream_s=0.3)
+    database = Database(settings.resolved_database_url())
+    database.migrate()
+    with database.session() as session:
+        _, client_id, secret = create_account(session, "short", settings)
+    with live_server(create_app(settings, database)) as base:
+        client = EobatchClient(base, Credentials(client_id, secret))
+        rid = client.create(request_body(None))["id"]
+        first: list[dict] = []
+        read_stream(base, token_of(base, client_id, secret), rid, "", first)
+        assert [e["event"] for e in first] == ["snapshot"]  # closed without `end`: the request is not resting
+        seen: list[str] = []
+        waiter = threading.Thread(target=lambda: seen.append(client.wait_events(rid)["status"]))
+        waiter.start()
+        client.action(rid, "cancel")  # the waiting client reconnects until it sees the request rest
+        waiter.join(timeout=60)
+        assert seen == ["CANCELED"]
+        client.close()
+    database.dispose()

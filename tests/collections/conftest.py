@@ -33,7 +33,7 @@ def demo_settings(tmp_path_factory) -> Settings:
     ]
     outputs = [p.communicate(timeout=300)[0].strip() for p in racers]
     assert [p.returncode for p in racers] == [0, 0]
-    assert outputs[0] == outputs[1] == str(data_dir / "archive" / "demo-s2-v1")
+    assert outputs[0] == outputs[1] == str(data_dir / "archive" / "demo-v2")
     return Settings(data_dir=data_dir)
 
 

@@ -58,3 +58,17 @@ def upload_folder(client, bucket: str, root: Path, prefix: str) -> None:
     for path in sorted(root.rglob("*")):
         if path.is_file():
             client.upload_file(str(path), bucket, f"{prefix}/{path.relative_to(root)}")
+
+
+def items_at(collection_json: Path, prefix: str) -> tuple[dict, list[dict]]:
+    """The collection (without links) and its items as dicts, asset hrefs moved from the folder of
+    `collection_json` to `prefix` (for example s3://bucket/folder), for loading into a STAC API."""
+    collection = pystac.Collection.from_file(str(collection_json))
+    items = []
+    for item in collection.get_items():
+        item.make_asset_hrefs_absolute()
+        document = item.to_dict(include_self_link=False)
+        for asset in document["assets"].values():
+            asset["href"] = f"{prefix}/{Path(asset['href']).relative_to(collection_json.parent)}"
+        items.append(document)
+    return collection.to_dict(include_self_link=False, transform_hrefs=False) | {"links": []}, items

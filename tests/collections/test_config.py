@@ -164,8 +164,9 @@ def test_bad_files_are_explained(tmp_path, text, message):
 
 def test_unknown_type_lists_known_types(tmp_path):
     registry = CollectionRegistry.default(Settings(data_dir=tmp_path))
-    with pytest.raises(BadRequest, match="'sentinel-1-grd'; known types: sentinel-2-l1c, sentinel-2-l2a") as caught:
-        registry.get("sentinel-2-l1c") and registry.get("sentinel-2-l2a") and registry.get("sentinel-1-grd", 1)
+    known = "dem, landsat-ot-l1, landsat-ot-l2, sentinel-1-grd, sentinel-2-l1c, sentinel-2-l2a"
+    with pytest.raises(BadRequest, match=f"'sentinel-3-olci'; known types: {known}") as caught:
+        registry.get("sentinel-2-l1c") and registry.get("S1GRD") and registry.get("sentinel-3-olci", 1)
     assert caught.value.errors[0].parameter == "processRequest.input.data[1].type"
     assert not (tmp_path / "archive").exists()  # building the default registry generates nothing
 
@@ -177,6 +178,13 @@ def test_from_settings_merges_file_over_demo(tmp_path):
         f"    source: {{kind: static, href: '{REAL / 'collection.json'}'}}\n",
     )
     registry = CollectionRegistry.from_settings(Settings(data_dir=tmp_path, collections_file=path))
-    assert registry.types() == ["sentinel-2-l1c", "sentinel-2-l2a"]
+    assert registry.types() == [
+        "dem",
+        "landsat-ot-l1",
+        "landsat-ot-l2",
+        "sentinel-1-grd",
+        "sentinel-2-l1c",
+        "sentinel-2-l2a",
+    ]
     assert "demo" in registry.get("sentinel-2-l2a").source.describe()
     assert "s2-l1c-real" in registry.get("sentinel-2-l1c").source.describe()

@@ -9,7 +9,6 @@ from shapely.geometry import box
 
 from eobatch.collections import CollectionRegistry
 from eobatch.errors import BadRequest
-from tests.support.postgres import PostgresServer
 from tests.support.stac_api import start_stac_api
 
 COLLECTION = {
@@ -42,17 +41,13 @@ def item(k: int) -> dict:
 
 
 @pytest.fixture(scope="module")
-def api():
-    pg = PostgresServer.start()
+def api(postgres_server):
+    server = start_stac_api(postgres_server)
     try:
-        server = start_stac_api(pg)
-        try:
-            server.load(COLLECTION, [item(k) for k in range(57)])
-            yield server
-        finally:
-            server.stop()
+        server.load(COLLECTION, [item(k) for k in range(57)])
+        yield server
     finally:
-        pg.stop()
+        server.stop()
 
 
 def collection(tmp_path, url: str, **source):

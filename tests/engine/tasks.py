@@ -31,6 +31,8 @@ def tile_task(spec: TileSpec) -> SmallResult:
     name = spec.tile.name
     out = Path(options["dir"]) / spec.request.id
     out.mkdir(parents=True, exist_ok=True)
+    with (out / "started.log").open("a") as log:
+        log.write(f"{name}\n")
     if name in options.get("kill", ()):
         marker = out / f"killed-{name}"
         if not marker.exists():

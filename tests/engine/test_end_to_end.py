@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from eobatch.api.stored_plans import plan_for_stored
 from eobatch.collections import DEMO_BBOX
+from eobatch.domain import cost
 from eobatch.domain.states import UserAction
 from eobatch.engine import LocalExecutor, Scheduler
 from eobatch.settings import Settings
@@ -110,7 +111,9 @@ def test_a_real_request_is_analysed_processed_and_charged(database, demo_dir):
     for tile in tiles:
         assert tile.status == "PROCESSED" and tile.cost > 0 and tile.bytes_written > 0
         assert tile.evaluation == "compiled" or tile.evaluation.startswith("v8: ")  # shown on the tile object
-        assert tile.charged_pu == pytest.approx(tile.cost / 3)
+        assert cost.charged_pu(tile.width_px, tile.height_px, tile.cost) == pytest.approx(tile.cost / 3)
+        # stored in the ledger's micro-PU
+        assert tile.charged_pu == cost.from_micro(cost.to_micro(cost.charged_pu(334, 334, tile.cost)))
         (url,) = tile.outputs
         with rasterio.open(settings.buckets_dir / url.removeprefix("s3://")) as src:
             assert (src.width, src.height, src.crs.to_epsg()) == (334, 334, tile.epsg)

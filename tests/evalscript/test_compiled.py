@@ -32,7 +32,6 @@ REAL_BANDS = {"B01", "B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B0
 # Scripts that stay in V8, each with the reason the compiler gives (the list may only shrink).
 EXPECTED_V8 = {
     "l8_land_surface_temperature_mapping.js": "array property",  # samples[i] on [sample]
-    "s1_crop_monitoring.js": "ToNumber of Arr",  # [x] - [y]
     "s1_sar_multi-temporal_backscatter_coefficient_composite.js": "Math.log",
     "s2_ccc.js": "Math.cos",
     "s2_cloudless_mosaic_values.js": "evaluatePixel returns",
@@ -352,3 +351,36 @@ def test_globals_written_by_evaluate_pixel_stay_in_v8_when_a_later_hook_reads_th
     bands = {"B04": np.full((2, 2), 0.5, np.float32)}
     _, path, reason = _pixels(engines[0], source, bands)
     assert path == "v8" and "assignment to the global last" in reason
+
+
+@pytest.mark.parametrize(
+    ("expr", "path"),
+    [
+        ("[s.B04] - [s.B08]", "compiled"),  # Number([x]) is x (and +0 for -0)
+        ("2 * [-0]", "compiled"),
+        ("[s.B04, 1] * 1", "compiled"),  # "a,b" is NaN
+        ("([s.B04] + [s.B08]) * 1", "v8"),  # string concatenation, then Number("0.50.25")
+        ("[s.B04 * 2]", None),  # [NaN] as a band value: the driver throws on both paths
+    ],
+)
+def test_arrays_as_numbers(engines, expr, path):
+    compiled, v8 = engines
+    source = (
+        "//VERSION=3\nfunction setup() { return {input: ['B04', 'B08'], output: {bands: 2, sampleType: 'FLOAT32'}}; }\n"
+        f"function evaluatePixel(s) {{ return [{expr}, s.B08 / s.B04]; }}\n"
+    )
+    b4 = np.array([[0.0, -0.0, 0.5], [np.nan, 2.0, -1.0]], np.float32)
+    bands = {"B04": b4, "B08": np.array([[0.0, 1.0, 0.25], [1.0, np.inf, 3.0]], np.float32)}
+    slow_error = fast_error = None
+    try:
+        slow, _, _ = _pixels(v8, source, bands)
+    except EvalscriptError as exc:  # [NaN] as a band value: the driver throws
+        slow_error = exc
+    try:
+        fast, got_path, reason = _pixels(compiled, source, bands)
+    except EvalscriptError as exc:
+        fast_error = exc
+    assert (slow_error is None) == (fast_error is None) == (path is not None)
+    if slow_error is None:
+        assert np.array_equal(fast, slow, equal_nan=True) and np.array_equal(np.signbit(fast), np.signbit(slow))
+        assert got_path == path, reason

@@ -178,7 +178,7 @@ def test_v2_jpeg_with_quality_and_png_in_one_request(live):
         _check_placed(folder / "rgba.jpg", tile, driver="JPEG", count=3, dtype="uint8")
 
 
-def test_a_float32_png_fails_at_analysis_with_the_reason(live):
+def test_a_float32_png_is_refused_at_create(live):
     service, headers = live
     body = {
         "processRequest": {
@@ -190,9 +190,12 @@ def test_a_float32_png_fails_at_analysis_with_the_reason(live):
         "output": {"defaultTilePath": TEMPLATE},
     }
     base = service.url + "/api/v1/batch/process"
-    request_id = httpx.post(base, json=body, headers=headers).json()["id"]
-    assert httpx.post(f"{base}/{request_id}/analyse", headers=headers).status_code == 204
-    request = _wait_done(f"{base}/{request_id}", headers)
-    assert request["status"] == "FAILED"
-    assert "'ndvi' has sampleType FLOAT32, which image/png cannot hold" in request["error"]
-    assert request["chargedPU"] == 0
+    before = len(httpx.get(base, headers=headers).json()["data"])
+    response = httpx.post(base, json=body, headers=headers)
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["message"] == (
+        "Output 'ndvi' has sampleType FLOAT32, which image/png cannot hold; allowed: AUTO, UINT16, UINT8"
+    )
+    assert error["errors"][0]["parameter"] == "processRequest.output.responses[2].format.type"
+    assert len(httpx.get(base, headers=headers).json()["data"]) == before

@@ -264,3 +264,16 @@ def test_units_dn_give_raw_values(settings, tile, synthetic_scenes):
         dn, b08 = src.read()
     np.testing.assert_array_equal(dn, np.round(refl["B04"].astype(np.float64) * 10000))
     assert np.abs(b08.astype(int) - np.round(refl["B08"].astype(np.float64) * 10000)).max() <= 1
+
+
+def test_compiled_and_v8_tiles_write_the_same_files(settings, tile, synthetic_scenes):
+    """The same tile with the compiled path (compile threshold 0) and with V8 only: identical rasters."""
+    compiled = settings.model_copy(update={"evalscript_compile_min_pixels": 0})
+    v8 = settings.model_copy(update={"evalscript_compiled": False})
+    fast = process_tile(make_task(compiled, tile, request_id="req-fast"))
+    slow = process_tile(make_task(v8, tile, request_id="req-v8"))
+    assert fast.evaluation == "compiled"
+    assert slow.evaluation.startswith("v8: ")
+    for url_fast, url_slow in zip(fast.outputs, slow.outputs, strict=True):
+        with rasterio.open(_local(settings, url_fast)) as a, rasterio.open(_local(settings, url_slow)) as b:
+            assert np.array_equal(a.read(), b.read(), equal_nan=True)

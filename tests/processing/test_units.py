@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from eobatch.collections.bands import sentinel2_l2a_bands
 from eobatch.collections.collection import Collection
+from eobatch.collections.presets import sentinel2_l2a_bands
 from eobatch.collections.sources import StaticCatalogSource
 from eobatch.processing.scene_reader import _to_values, band_plans
 

@@ -1,4 +1,4 @@
-"""Migration 0006 gives every stored request a typed plan: a request stored before it still runs after it."""
+"""Migration 0007 gives every stored request a typed plan: a request stored before it still runs after it."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from tests.engine.helpers import check_invariants, request_row
 
 PROCESS_REQUEST = {**end_to_end.demo_process_request(), "evalscript": end_to_end.NDVI}
 
-# batch_requests before migration 0006 (no plan columns)
+# batch_requests before migration 0007 (no plan columns)
 OLD_REQUESTS = sa.table(
     "batch_requests",
     *(sa.column(name) for name in ("id", "account_id", "api_version", "status", "user_action", "bucket_name")),
@@ -38,7 +38,7 @@ def _database_before_plans(url: str) -> Database:
     config = alembic_config(url)
     with database.engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.upgrade(config, "0005")  # the revision before the plan
+        command.upgrade(config, "0006")  # the revision before the plan
     return database
 
 

@@ -1,21 +1,25 @@
 """A Dask cluster of separate processes, as in production: one `dask scheduler` and `dask worker`s.
 
 Each process is started from the command line of this interpreter's environment, on free loopback
-ports, with its own scratch folder; `stop()` ends every process it started (by pid) and removes the
-folders. `kill_worker(i)` SIGKILLs one worker (and its nanny) to simulate a lost machine.
+ports, with its own scratch folder; `stop()` ends every process it started (by pid, with the children
+each spawned) and removes the folders. `kill_worker(i)` SIGKILLs one worker (nanny and worker process)
+to simulate a lost machine. The processes stay in the caller's session: with the kernel's
+autogroup scheduling a new session would get its own share of a busy machine's CPU, which would
+flatter Dask against a local pool in benchmarks.
 """
 
 from __future__ import annotations
 
-import os
+import contextlib
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import psutil
 
 from eobatch.service import free_port
 
@@ -39,7 +43,7 @@ class DaskProcesses:
             "--host", "127.0.0.1", "--death-timeout", "60",
         ]  # fmt: skip
         log = open(folder / "worker.log", "wb")  # noqa: SIM115 - lives as long as the process
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=folder, env=env, start_new_session=True)
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=folder, env=env)
         self.workers.append(proc)
         return proc
 
@@ -50,11 +54,8 @@ class DaskProcesses:
             client.wait_for_workers(n, timeout=timeout_s)
 
     def kill_worker(self, index: int) -> None:
-        """SIGKILL worker `index` and its nanny (its whole process group)."""
-        proc = self.workers[index]
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
+        """SIGKILL worker `index`: its nanny and the worker process it runs."""
+        _kill_tree(self.workers[index])
 
     def log(self, name: str) -> str:
         path = self.scratch / name
@@ -63,18 +64,29 @@ class DaskProcesses:
     def stop(self) -> None:
         for proc in [*self.workers, self.scheduler]:
             if proc.poll() is None:
-                try:
-                    os.killpg(proc.pid, signal.SIGTERM)
-                except ProcessLookupError:
-                    continue
+                proc.terminate()
         deadline = time.monotonic() + 10
         for proc in [*self.workers, self.scheduler]:
             try:
                 proc.wait(timeout=max(deadline - time.monotonic(), 0.1))
             except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=10)
+                _kill_tree(proc)
         shutil.rmtree(self.scratch, ignore_errors=True)
+
+
+def _kill_tree(proc: subprocess.Popen) -> None:
+    """SIGKILL a process we started and every process below it."""
+    try:
+        children = psutil.Process(proc.pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        children = []
+    for child in children:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            child.kill()
+    if proc.poll() is None:
+        proc.kill()
+    proc.wait(timeout=10)
+    psutil.wait_procs(children, timeout=10)
 
 
 def start_dask(n_workers: int, env: dict[str, str] | None = None, timeout_s: float = 60.0) -> DaskProcesses:
@@ -88,7 +100,6 @@ def start_dask(n_workers: int, env: dict[str, str] | None = None, timeout_s: flo
         stderr=subprocess.STDOUT,
         cwd=scratch,
         env=env,
-        start_new_session=True,
     )
     cluster = DaskProcesses(f"tcp://127.0.0.1:{port}", scheduler, scratch=scratch)
     try:

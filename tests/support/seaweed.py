@@ -35,6 +35,8 @@ class Seaweed:
     bucket: str
     process: subprocess.Popen
     data_dir: Path
+    command: list[str] | None = None
+    env: dict[str, str] | None = None
 
     @property
     def host_port(self) -> str:
@@ -53,6 +55,21 @@ class Seaweed:
 
     def create_bucket(self, name: str) -> None:
         self.client().create_bucket(Bucket=name)
+
+    def pause(self) -> None:
+        """An outage: SIGKILL the server, keeping its data (and ports) for `resume`."""
+        if self.process.poll() is None:
+            os.kill(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+    def resume(self, timeout_s: float = 30.0) -> None:
+        """Start the server again on the same folder and ports; returns once a PUT works."""
+        assert self.command is not None and self.env is not None
+        log = open(self.data_dir / "weed.log", "ab")  # noqa: SIM115 - lives as long as the process
+        self.process = subprocess.Popen(
+            self.command, env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=self.data_dir
+        )
+        _wait_until_ready(self, timeout_s)
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -104,18 +121,26 @@ def start_seaweed(timeout_s: float = 30.0, identities: list[dict] | None = None)
     ]  # fmt: skip
     log = open(data_dir / "weed.log", "wb")  # noqa: SIM115 - lives as long as the process
     process = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=data_dir)
-    weed = Seaweed(f"http://127.0.0.1:{p[0]}", ACCESS_KEY, SECRET_KEY, BUCKET, process, data_dir)
+    weed = Seaweed(f"http://127.0.0.1:{p[0]}", ACCESS_KEY, SECRET_KEY, BUCKET, process, data_dir, cmd, env)
+    try:
+        _wait_until_ready(weed, timeout_s)
+    except RuntimeError:
+        weed.stop()
+        raise
+    return weed
+
+
+def _wait_until_ready(weed: Seaweed, timeout_s: float) -> None:
     deadline = time.monotonic() + timeout_s
     last_error: Exception | None = None
     while time.monotonic() < deadline:
-        if process.poll() is not None:
+        if weed.process.poll() is not None:
             break
         try:
-            weed.client().put_object(Bucket=BUCKET, Key="_ready", Body=b"ok")
-            return weed
+            weed.client().put_object(Bucket=weed.bucket, Key="_ready", Body=b"ok")
+            return
         except Exception as exc:  # not up yet
             last_error = exc
             time.sleep(0.1)
-    output = (data_dir / "weed.log").read_text(errors="replace")[-2000:]
-    weed.stop()
+    output = (weed.data_dir / "weed.log").read_text(errors="replace")[-2000:]
     raise RuntimeError(f"weed mini did not accept a PUT within {timeout_s} s: {last_error}\n{output}")

@@ -195,6 +195,24 @@ def test_tiling_grids(v2_client, headers):
             "with Zarr output every response must be zarr/array",
         ),
         ({"instanceType": "huge"}, "instanceType 'huge' is not supported"),
+        (
+            {"input": {"type": "tiling-grid", "id": 1, "resolution": 10.0, "bufferY": 6000}},
+            "input.bufferY: a tile with its buffers would be 1000 x 13000 px; at most 12000 px on a side",
+        ),
+        (
+            {
+                "processRequest": {
+                    "input": {"bounds": {"geometry": AOI}, "data": DATA},
+                    "output": {"responses": [{"identifier": "default", "format": {"type": "image/png"}}]},
+                    "evalscript": EVALSCRIPT,
+                },
+                "output": {
+                    "type": "raster",
+                    "delivery": {"s3": {"url": "s3://results/<tileName>/<outputId>.<format>"}},
+                },
+            },
+            "'default' has sampleType FLOAT32, which image/png cannot hold",
+        ),
     ],
 )
 def test_bad_input_is_400_and_writes_nothing(v2_client, headers, v2_database, change, message):

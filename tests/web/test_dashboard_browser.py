@@ -26,6 +26,7 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--d
         "--disable-sync", "--no-first-run", "--disable-quic"]  # fmt: skip
 PROCESSED_GREEN = "#1e8e3e"  # --processed in app.css
 PENDING_GREY = "#8a94a6"  # --pending
+PROCESSING_ORANGE = "#d97a00"  # --processing
 WEST, SOUTH, EAST, NORTH = 14.5525, 45.8665, 14.5635, 45.8745  # AREA's bounds: two tiles of grid 1
 
 
@@ -64,6 +65,27 @@ def page(served) -> Iterator[Page]:
             browser.close()
 
 
+# records every fill colour a tile shape takes on the map, in order (the old value of each change, then the
+# current one when the page asks), without reloading the page
+WATCH_COLOURS = """() => {
+  window.colourLog = [];
+  const observer = new MutationObserver((mutations) => {
+    for (const m of mutations) {
+      if (m.target.dataset.tile && m.oldValue !== m.target.getAttribute('fill')) {
+        window.colourLog.push([m.target.dataset.tile, m.oldValue]);
+      }
+    }
+  });
+  observer.observe(document.querySelector('#map'), {subtree: true, attributes: true, attributeFilter: ['fill'],
+                                                   attributeOldValue: true});
+  Object.defineProperty(window, 'colourChanges', {get: () => {
+    const current = [...document.querySelectorAll('#map path[data-tile]')]
+      .map(p => [p.dataset.tile, p.getAttribute('fill')]);
+    return window.colourLog.concat(current);
+  }});
+}"""
+
+
 def shot(page: Page, name: str) -> None:
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
@@ -76,13 +98,14 @@ def map_tiles(page: Page) -> dict[str, tuple[str, str]]:
     )
 
 
-def sign_in(page: Page, base: str, client_id: str, secret: str) -> None:
-    page.goto(base + "/")
+def sign_in(page: Page, base: str, client_id: str, secret: str, *, wrong_first: bool = False) -> None:
+    page.goto(base + "/#/signin")
     expect(page.get_by_role("heading", name="Sign in to eobatch")).to_be_visible()
     page.get_by_label("Client ID").fill(client_id)
-    page.get_by_label("Client secret").fill("wrong secret")
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("alert")).to_contain_text("Invalid client credentials")
+    if wrong_first:
+        page.get_by_label("Client secret").fill("wrong secret")
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.get_by_role("alert")).to_contain_text("Invalid client credentials")
     page.get_by_label("Client secret").fill(secret)
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", name="Batch requests")).to_be_visible()
@@ -92,7 +115,9 @@ def sign_in(page: Page, base: str, client_id: str, secret: str) -> None:
 def test_the_dashboard_end_to_end(served, page):
     service, client_id, secret = served
     base = service.url
-    sign_in(page, base, client_id, secret)
+    page.goto(base + "/")  # not signed in: the page asks for credentials
+    expect(page.get_by_role("heading", name="Sign in to eobatch")).to_be_visible()
+    sign_in(page, base, client_id, secret, wrong_first=True)
     shot(page, "01-requests-empty")
 
     # create a request from the form, the area typed as bounds
@@ -131,9 +156,15 @@ def test_the_dashboard_end_to_end(served, page):
     assert {fill for _, fill in before.values()} == {PENDING_GREY}
     expect(page.locator("[data-field=charged]")).to_have_text("0 PU")
     shot(page, "03-analysed")
+    page.evaluate(WATCH_COLOURS)
     page.get_by_role("button", name="Start", exact=True).click()
     expect(heading).to_have_text("Done", timeout=180_000)
     after = map_tiles(page)
+    changes = page.evaluate("() => window.colourChanges")
+    for tile_id in before:  # each tile's colour changed live, in order, through its transitions
+        fills = [fill for tile, fill in changes if tile == tile_id]
+        assert fills[0] == PENDING_GREY and fills[-1] == PROCESSED_GREEN
+        assert PROCESSING_ORANGE in fills and fills.index(PROCESSING_ORANGE) < len(fills) - 1
     assert set(after) == set(before)
     assert {status for status, _ in after.values()} == {"PROCESSED"}
     assert {fill for _, fill in after.values()} == {PROCESSED_GREEN}
@@ -182,6 +213,7 @@ def test_cancel_one_request_and_restart_the_failed_tile_of_another(served, page)
     client.action(partial, "start")
     assert client.wait_events(partial)["status"] == "PARTIAL"
 
+    sign_in(page, base, client_id, secret)
     page.goto(f"{base}/#/requests/{to_cancel}")
     heading = page.locator("h1 .badge")
     expect(heading).to_have_text("Created")

@@ -13,11 +13,12 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from eobatch.api import accounts, oauth
+from eobatch.api import accounts, health, oauth
 from eobatch.api.auth import TokenIssuer, load_secret
 from eobatch.api.errors import install_error_handlers
 from eobatch.api.extensions import include_extensions
 from eobatch.api.limits import BodySizeLimit
+from eobatch.api.openapi import document_errors
 from eobatch.api.v1 import requests as v1_requests
 from eobatch.api.v1 import tiles as v1_tiles
 from eobatch.api.v1.batch_service import BatchService
@@ -58,9 +59,12 @@ def create_app(settings: Settings, database: Database | None = None, *, run_sche
     app.state.settings = settings
     app.state.database = database
     app.state.tokens = TokenIssuer(load_secret(settings), settings.token_lifetime_s)
-    batch_service = BatchService(settings, database)
+    app.state.token_failures = oauth.FailureLimiter(settings.token_failures_per_minute)
+    batch_service = app.state.batch_service = BatchService(settings, database)  # also read by health checks
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
+    health.install_access_log(app)
+    app.include_router(health.router())
     app.include_router(oauth.router())
     app.include_router(v1_requests.router(batch_service))
     app.include_router(v1_tiles.router(batch_service))
@@ -78,10 +82,13 @@ def _document_bodies(app: FastAPI) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             schemas = original().setdefault("components", {}).setdefault("schemas", {})
-            for model in v1_requests.SCHEMA_MODELS:
+            from eobatch.api.v2.wire import CreateTaskV2, UpdateTaskV2
+
+            for model in (*v1_requests.SCHEMA_MODELS, CreateTaskV2, UpdateTaskV2):
                 schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
                 schemas.update(schema.pop("$defs", {}))
                 schemas[model.__name__] = schema
+            document_errors(app.openapi_schema)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

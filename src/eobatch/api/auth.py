@@ -95,8 +95,15 @@ def bearer_token(request: Request) -> str:
 
 
 def current_principal(request: Request) -> Principal:
-    """FastAPI dependency: the verified caller (401 otherwise)."""
+    """FastAPI dependency: the verified caller (401 otherwise, also when its client was deleted)."""
     issuer: TokenIssuer = request.app.state.tokens
     principal = issuer.verify(bearer_token(request))
+    database = getattr(request.app.state, "database", None)
+    if database is not None:
+        from eobatch.store.accounts import client_is_active
+
+        with database.session() as session:
+            if not client_is_active(session, principal.client_id, principal.account_id):
+                raise Unauthorized("The access token was revoked: its client no longer exists")
     request.state.principal = principal
     return principal

@@ -21,7 +21,9 @@ from eobatch.errors import (
     IllegalAction,
     InsufficientUnits,
     NotFound,
+    TooManyRequests,
     Unauthorized,
+    Unavailable,
 )
 
 log = logging.getLogger(__name__)
@@ -36,6 +38,8 @@ STATUS_BY_ERROR: dict[type[EobatchError], int] = {
     Forbidden: 403,
     NotFound: 404,
     Conflict: 409,
+    TooManyRequests: 429,
+    Unavailable: 503,
     EobatchError: 500,
 }
 
@@ -50,6 +54,7 @@ CODE_BY_STATUS = {
     413: "COMMON_PAYLOAD_TOO_LARGE",
     415: "COMMON_UNSUPPORTED_MEDIA_TYPE",
     429: "RATE_LIMIT_EXCEEDED",
+    503: "SERVICE_UNAVAILABLE",
 }
 
 
@@ -84,7 +89,24 @@ async def _domain(_request: Request, exc: Exception) -> JSONResponse:
     if status >= 500:
         log.error("service error: %s", exc.message, exc_info=exc)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if isinstance(exc, TooManyRequests | Unavailable):
+        headers = {"Retry-After": str(exc.retry_after_s)}
     return error_response(status, exc.message, exc.code, [v.as_dict() for v in exc.errors], headers)
+
+
+DATABASE_RETRY_AFTER_S = 5
+
+
+async def _database_down(_request: Request, exc: Exception) -> JSONResponse:
+    """The database cannot be reached (connection refused or lost, pool exhausted, SQLite locked):
+    503 with Retry-After, so clients wait and try again instead of reporting a server fault."""
+    log.warning("database unavailable: %s", type(exc).__name__)
+    return error_response(
+        503,
+        "The service's database is unavailable right now; try again in a few seconds",
+        "SERVICE_UNAVAILABLE",
+        headers={"Retry-After": str(DATABASE_RETRY_AFTER_S)},
+    )
 
 
 def _location(loc: tuple[Any, ...]) -> str:
@@ -115,6 +137,11 @@ async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
 
 
 def install_error_handlers(app: FastAPI) -> None:
+    from sqlalchemy.exc import InterfaceError, OperationalError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    for database_error in (OperationalError, InterfaceError, PoolTimeout):
+        app.add_exception_handler(database_error, _database_down)
     app.add_exception_handler(EobatchError, _domain)
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(StarletteHTTPException, _http)

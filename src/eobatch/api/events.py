@@ -4,7 +4,8 @@ The stream reads the `request_events` table (store/events.py), so it sees what a
 did. Without `after` (or a `Last-Event-ID` header) it starts with a `snapshot` event of the request as
 it is, then follows live; `after=0` replays the request's whole history first. It ends after the
 request reaches a resting status (DONE, PARTIAL, FAILED, CANCELED, STOPPED) with nothing left to send;
-a client following a restart reconnects with `Last-Event-ID`.
+a client following a restart reconnects with `Last-Event-ID`. A stream also closes after
+`events_max_stream_s` (the client reconnects), so that it never holds up a server shutting down.
 """
 
 from __future__ import annotations
@@ -64,7 +65,13 @@ def snapshot(database: Database, account_id: str, request_id: str) -> tuple[dict
 
 
 async def event_stream(
-    request: Request, database: Database, account_id: str, request_id: str, after: int | None, interval: float
+    request: Request,
+    database: Database,
+    account_id: str,
+    request_id: str,
+    after: int | None,
+    interval: float,
+    max_seconds: float,
 ) -> AsyncIterator[str]:
     status = None
     if after is None:
@@ -72,7 +79,7 @@ async def event_stream(
         status = data["status"]
         yield sse("snapshot", data, after)
     cursor = store_events.EventCursor(after)
-    beat = time.monotonic()
+    beat = started = time.monotonic()
 
     def read() -> tuple[list[dict[str, Any]], bool]:
         before = cursor.after
@@ -81,6 +88,8 @@ async def event_stream(
         return found, cursor.after > before
 
     while not await request.is_disconnected():
+        if time.monotonic() - started > max_seconds:
+            return  # the client reconnects with Last-Event-ID; a server shutting down is not held up
         found, advanced = await run_in_threadpool(read)
         for event in found:
             if event["type"] == "status":
@@ -111,10 +120,11 @@ def stream_events(
         store_requests.get_request(session, caller.account_id, request_id)
     resume = after if after is not None else request.headers.get("last-event-id")
     start = _positive(resume, "after", 0) if resume is not None else None
-    interval = float(request.app.state.settings.events_poll_interval_s)
+    settings = request.app.state.settings
+    interval, max_seconds = float(settings.events_poll_interval_s), float(settings.events_max_stream_s)
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     return StreamingResponse(
-        event_stream(request, database, caller.account_id, request_id, start, interval),
+        event_stream(request, database, caller.account_id, request_id, start, interval, max_seconds),
         media_type="text/event-stream",
         headers=headers,
     )

@@ -92,20 +92,21 @@ class IntakeContext:
 class Locations:
     """Every s3:// location a body names, with the parameter that names it; checked once at the end."""
 
-    named: list[tuple[str, str]] = field(default_factory=list)
+    named: list[tuple[str, str, bool]] = field(default_factory=list)
 
-    def add(self, parameter: str, url: str) -> str:
-        self.named.append((parameter, url))
+    def add(self, parameter: str, url: str, *, own_credentials: bool = False) -> str:
+        """Record `url`; `own_credentials`: the request brings its own keys for it."""
+        self.named.append((parameter, url, own_credentials))
         return url
 
     def check(self, buckets: Iterable[str]) -> None:
-        """BadRequest naming the first location outside `buckets` (the storage tenancy policy)."""
-        from eobatch.storage import check_destination
+        """BadRequest naming the first location the account may not use (storage/tenancy.py's policy)."""
+        from eobatch.storage.tenancy import check_destination
 
         allowed = list(buckets)
-        for parameter, url in self.named:
+        for parameter, url, own in self.named:
             try:
-                check_destination(url, allowed)
+                check_destination(url, allowed, own_credentials=own)
             except BadRequest as exc:
                 raise fail(parameter, exc.message) from exc
 
@@ -170,6 +171,7 @@ def grid_tiling(raw: dict[str, Any], prefix: str) -> GridTiling:
                 f"must be an integer number of pixels from 0 to {MAX_BUFFER_PX}, got {raw.get(key)!r}",
             )
         buffers.append(value)
+    _check_tile_size(grid, resolution, buffers[0], buffers[1], prefix)
     return GridTiling(
         grid_id=grid.id,
         resolution=resolution,
@@ -178,6 +180,21 @@ def grid_tiling(raw: dict[str, Any], prefix: str) -> GridTiling:
         tile_width_px=round(grid.tile_width / resolution),
         tile_height_px=round(grid.tile_height / resolution),
     )
+
+
+MAX_TILE_SIDE_PX = 12000  # a tile with its buffers, on either side
+
+
+def _check_tile_size(grid: Any, resolution: float, buffer_x: int, buffer_y: int, prefix: str) -> None:
+    """BadRequest when a tile with its buffers exceeds MAX_TILE_SIDE_PX on a side."""
+    width = round(grid.tile_width / resolution) + 2 * buffer_x
+    height = round(grid.tile_height / resolution) + 2 * buffer_y
+    if max(width, height) > MAX_TILE_SIDE_PX:
+        key = "bufferX" if width > MAX_TILE_SIDE_PX else "bufferY"
+        raise fail(
+            f"{prefix}.{key}",
+            f"a tile with its buffers would be {width} x {height} px; at most {MAX_TILE_SIDE_PX} px on a side",
+        )
 
 
 def _grid_resolution(grid: Any, resolution: float, parameter: str) -> float:
@@ -257,9 +274,18 @@ def parse_inputs(process_request: dict[str, Any], context: IntakeContext) -> tup
         parameter = f"processRequest.input.data[{index}]"
         if not isinstance(item, dict) or not isinstance(item.get("type"), str):
             raise fail(f"{parameter}.type", "is required: a collection type such as sentinel-2-l1c")
-        if registry is not None:
-            registry.get(item["type"], index)
-        data_filter = validate_data_filter(item.get("dataFilter"), index=index, collection_type=item["type"])
+        collection = registry.get(item["type"], index) if registry is not None else None
+        data_filter = validate_data_filter(
+            item.get("dataFilter"),
+            index=index,
+            collection_type=item["type"],
+            static=collection.traits.static if collection is not None else True,
+        )
+        if collection is not None:
+            from eobatch.processing.read import check_processing
+
+            check_processing(item.get("processing"), f"{parameter}.processing")
+            collection.check_options(item.get("dataFilter"), item.get("processing"), index)
         processing = item.get("processing") if isinstance(item.get("processing"), dict) else {}
         parsed.append(
             DataInput(
@@ -274,7 +300,30 @@ def parse_inputs(process_request: dict[str, Any], context: IntakeContext) -> tup
                 harmonize=bool(processing.get("harmonizeValues", True)),
             )
         )
+    if registry is not None:
+        check_input_ids(parsed)
     return tuple(parsed)
+
+
+def check_input_ids(inputs: list[DataInput]) -> None:
+    """With several inputs (data fusion) each needs its own `id`: the evalscript's datasource names them."""
+    if len(inputs) < 2:
+        return
+    ids = [i.id for i in inputs]
+    for index, item in enumerate(inputs):
+        if not isinstance(item.id, str) or not item.id or ids.count(item.id) > 1:
+            raise fail(
+                f"processRequest.input.data[{index}].id",
+                f"with several inputs each needs its own id (the evalscript's datasource), got {ids!r}",
+            )
+
+
+def check_script_outputs(evalscript: str, process_request: dict[str, Any], output: dict[str, Any] | None) -> None:
+    """Formats that depend on the evalscript's setup() (INT8 with cogOutput, PNG/JPEG sample types and bands),
+    checked at create (api.output_checks)."""
+    from eobatch.api.output_checks import check_script_outputs as check
+
+    check(evalscript, process_request["output"]["responses"], cog_output=bool((output or {}).get("cogOutput")))
 
 
 def _text_or_none(value: Any) -> str | None:
@@ -309,6 +358,9 @@ def parse_responses(process_request: dict[str, Any]) -> tuple[tuple[str, ...], t
         identifier = response.get("identifier", "default")
         if not isinstance(identifier, str) or not identifier:
             raise fail(f"{parameter}.identifier", f"must be a non-empty string, got {identifier!r}")
+        from eobatch.storage.paths import check_path_part
+
+        check_path_part(identifier, f"{parameter}.identifier")
         fmt = response.get("format")
         if fmt is not None and not isinstance(fmt, dict):
             raise fail(f"{parameter}.format", f'must be an object such as {{"type": "image/tiff"}}, got {fmt!r}')
@@ -331,7 +383,9 @@ def parse_responses(process_request: dict[str, Any]) -> tuple[tuple[str, ...], t
 # --------------------------------------------------------------------------- outputs
 
 
-def path_template(parameter: str, template: Any, n_outputs: int, locations: Locations) -> str:
+def path_template(
+    parameter: str, template: Any, n_outputs: int, locations: Locations, *, own_credentials: bool = False
+) -> str:
     """A valid output path template with the default layout applied (its bucket is checked with the
     others by `Locations.check`); BadRequest naming `parameter` otherwise."""
     from eobatch.storage import expand_default_layout, validate_path_template
@@ -343,7 +397,7 @@ def path_template(parameter: str, template: Any, n_outputs: int, locations: Loca
         expanded = expand_default_layout(template)
     except BadRequest as exc:
         raise fail(parameter, exc.message) from exc
-    return locations.add(parameter, expanded)
+    return locations.add(parameter, expanded, own_credentials=own_credentials)
 
 
 def response_tile_paths(process_request: dict[str, Any], locations: Locations) -> dict[str, str]:

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import math
+import threading
+import time
+from collections import deque
 from urllib.parse import unquote
 
 from fastapi import APIRouter, Request
@@ -49,6 +53,13 @@ async def token(request: Request) -> JSONResponse:
     if not client_id or not client_secret:
         return _oauth_error(401, "invalid_client", "client_id and client_secret are required")
     database = request.app.state.database
+    limiter: FailureLimiter = request.app.state.token_failures
+    keys = (f"client:{client_id}", f"address:{request.client.host if request.client else '-'}")
+    wait_s = limiter.blocked_for(keys)
+    if wait_s > 0:
+        response = _oauth_error(429, "slow_down", "Too many failed token requests; try again later")
+        response.headers["Retry-After"] = str(wait_s)
+        return response
 
     def check() -> str:
         with database.session() as session:
@@ -57,6 +68,7 @@ async def token(request: Request) -> JSONResponse:
     try:
         account_id = await run_in_threadpool(check)
     except Unauthorized:
+        limiter.failed(keys)
         return _oauth_error(401, "invalid_client", "Invalid client credentials")
     issuer = request.app.state.tokens
     return JSONResponse(
@@ -70,6 +82,45 @@ async def token(request: Request) -> JSONResponse:
         },
         headers={"Cache-Control": "no-store", "Pragma": "no-cache"},
     )
+
+
+class FailureLimiter:
+    """At most `limit` failed token requests per client id and per address in any `window_s` seconds;
+    beyond that, 429 until the oldest failure leaves the window. In memory, per API process."""
+
+    def __init__(self, limit: int, window_s: float = 60.0, max_keys: int = 100_000):
+        self.limit = limit
+        self.window_s = window_s
+        self.max_keys = max_keys
+        self._failures: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def blocked_for(self, keys: tuple[str, ...]) -> int:
+        """Seconds until another try is allowed (0: allowed now)."""
+        if self.limit <= 0:
+            return 0
+        now = time.monotonic()
+        wait = 0.0
+        with self._lock:
+            for key in keys:
+                times = self._failures.get(key)
+                if not times:
+                    continue
+                while times and times[0] <= now - self.window_s:
+                    times.popleft()
+                if len(times) >= self.limit:
+                    wait = max(wait, times[0] + self.window_s - now)
+        return math.ceil(wait) if wait > 0 else 0
+
+    def failed(self, keys: tuple[str, ...]) -> None:
+        if self.limit <= 0:
+            return
+        now = time.monotonic()
+        with self._lock:
+            if len(self._failures) >= self.max_keys:  # bounded memory: forget the idle keys
+                self._failures = {k: v for k, v in self._failures.items() if v and v[-1] > now - self.window_s}
+            for key in keys:
+                self._failures.setdefault(key, deque(maxlen=self.limit)).append(now)
 
 
 def router() -> APIRouter:

@@ -1,4 +1,4 @@
-"""Plans for requests stored before plans existed (Alembic migration 0006 converts every row with this).
+"""Plans for requests stored before plans existed (Alembic migration 0007 converts every row with this).
 
 The stored parts are what the request's create (and any v1 `PUT output`) accepted, so they are parsed
 again without the checks that need the outside world (collections, buckets, GeoPackage, tile count).

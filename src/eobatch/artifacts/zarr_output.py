@@ -260,11 +260,11 @@ def array_specs(zarr_settings: ZarrSettings) -> list[ZarrArraySpec]:
 
 
 def zarr_store(url: str, settings: Any, credentials: Any = None) -> Any:
-    """A zarr store at `url` (s3://bucket/prefix): obstore S3 on `settings.s3_endpoint` with the
-    request's `credentials` (storage.S3Credentials) or the settings' keys, else the local bucket folder."""
-    from obstore.store import S3Store
-
+    """A zarr store at `url` (s3://bucket/prefix): obstore S3 on the output store (`settings.s3_endpoint`
+    with the request's `credentials` (storage.S3Credentials) or the settings' keys), else the local
+    bucket folder."""
     from eobatch.storage import split_s3_url
+    from eobatch.storage.access import output_store_access
 
     bucket, key = split_s3_url(url)
     key = key.strip("/")
@@ -272,18 +272,4 @@ def zarr_store(url: str, settings: Any, credentials: Any = None) -> Any:
         root = settings.buckets_dir / bucket / key
         root.mkdir(parents=True, exist_ok=True)
         return zarr.storage.LocalStore(root)
-    endpoint = str(settings.s3_endpoint)
-    endpoint = endpoint if "://" in endpoint else f"http://{endpoint}"
-    access = credentials.access_key if credentials else settings.s3_access_key
-    secret = credentials.secret_key if credentials else settings.s3_secret_key
-    region = (getattr(credentials, "region", None) if credentials else None) or settings.s3_region
-    options: dict[str, Any] = {
-        "endpoint": endpoint,
-        "region": region,
-        "client_options": {"allow_http": endpoint.startswith("http://")},
-    }
-    if access and secret:
-        options |= {"access_key_id": access, "secret_access_key": secret}
-    else:
-        options["skip_signature"] = True
-    return zarr.storage.ObjectStore(S3Store(bucket, prefix=key or None, **options))
+    return zarr.storage.ObjectStore(output_store_access(settings, credentials).object_store(bucket, prefix=key))

@@ -3,12 +3,13 @@
 Public surface (docs/ARCHITECTURE.md "collections", docs/collections.md):
 """
 
-from eobatch.collections.bands import BandSpec, preset_bands
+from eobatch.collections.bands import BandSpec
 from eobatch.collections.collection import Collection
 from eobatch.collections.demo import DEMO_AREA_WGS84, DEMO_BBOX, DEMO_TIME_RANGE, ensure_demo_archive
 from eobatch.collections.filters import DataFilter, validate_data_filter
 from eobatch.collections.harmonize import HarmonizeRule
 from eobatch.collections.hrefs import CatalogUnreadable
+from eobatch.collections.presets import PRESETS, preset_bands
 from eobatch.collections.registry import CollectionRegistry
 from eobatch.collections.scene import MOSAICKING_ORDERS, Scene, group_by_day, order_scenes
 
@@ -17,6 +18,7 @@ __all__ = [
     "DEMO_BBOX",
     "DEMO_TIME_RANGE",
     "MOSAICKING_ORDERS",
+    "PRESETS",
     "BandSpec",
     "CatalogUnreadable",
     "Collection",

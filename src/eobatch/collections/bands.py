@@ -1,8 +1,6 @@
-"""Band metadata (`BandSpec`) and the built-in Sentinel-2 band presets.
+"""Band metadata (`BandSpec`): how a band is stored and which units an evalscript may ask for.
 
-A preset lists the bands an evalscript may ask for, with their native resolution, the DN-to-value
-scale, unit, nodata and the STAC asset keys that may hold each band. Keys cover both naming styles seen
-in the wild: `B04`-style (Sentinel Hub, static catalogs) and Earth Search common names (`red`).
+The built-in band sets (Sentinel-2, Sentinel-1, Landsat 8-9, DEM) are in `presets.py`.
 """
 
 from __future__ import annotations
@@ -10,11 +8,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 DATA_MASK = "dataMask"
+DN = "DN"
 
 
 @dataclass(frozen=True)
 class BandSpec:
-    """One band of a collection. `value = DN * scale + offset`; `asset_keys` empty means derived."""
+    """One band of a collection. `value = DN * scale + offset` in the band's default `unit`;
+    `asset_keys` empty means derived (dataMask).
+
+    `offers_dn`: the unit `DN` (raw source values) may be asked for too. `planck` = (K1, K2) turns the
+    scaled value (a thermal radiance) into a brightness temperature `K2 / ln(K1 / L + 1)`.
+    `resampling` fixes the interpolation of a band whatever the request says (angle grids are
+    interpolated bilinearly). `source_format` is the documented sample type of the source DN.
+    """
 
     name: str
     asset_keys: tuple[str, ...]
@@ -23,69 +29,33 @@ class BandSpec:
     offset: float
     nodata: float | None
     unit: str
+    offers_dn: bool = True
+    planck: tuple[float, float] | None = None
+    resampling: str | None = None
+    source_format: str = ""
 
     @property
     def is_derived(self) -> bool:
         """True for bands computed by the pipeline (`dataMask`), not read from an asset."""
         return not self.asset_keys
 
+    @property
+    def units(self) -> tuple[str, ...]:
+        """The units an evalscript may request for this band, the default first."""
+        if self.offers_dn and self.unit.upper() != DN:
+            return (self.unit, DN)
+        return (self.unit,)
 
-# name, native resolution (m), Earth Search common-name asset key
-_S2_OPTICAL: tuple[tuple[str, float, str], ...] = (
-    ("B01", 60.0, "coastal"),
-    ("B02", 10.0, "blue"),
-    ("B03", 10.0, "green"),
-    ("B04", 10.0, "red"),
-    ("B05", 20.0, "rededge1"),
-    ("B06", 20.0, "rededge2"),
-    ("B07", 20.0, "rededge3"),
-    ("B08", 10.0, "nir"),
-    ("B8A", 20.0, "nir08"),
-    ("B09", 60.0, "nir09"),
-    ("B10", 60.0, "cirrus"),
-    ("B11", 20.0, "swir16"),
-    ("B12", 20.0, "swir22"),
-)
+    def accepts_unit(self, unit: str) -> bool:
+        """True for `DEFAULT` and for each of `units` (case-insensitive)."""
+        wanted = unit.upper()
+        return wanted == "DEFAULT" or wanted in (u.upper() for u in self.units)
 
-S2_SCALE = 0.0001
+    def is_raw(self, unit: str) -> bool:
+        """True when `unit` asks for the source DN of a band whose default unit is not DN."""
+        return unit.upper() == DN and self.unit.upper() != DN
 
 
 def data_mask_band(resolution: float) -> BandSpec:
     """The derived `dataMask` band: 1 where any source data is valid, 0 elsewhere."""
-    return BandSpec(DATA_MASK, (), resolution, 1.0, 0.0, None, "DN")
-
-
-def _optical(name: str, resolution: float, common: str) -> BandSpec:
-    keys = (name, common, name.lower())
-    return BandSpec(name, keys, resolution, S2_SCALE, 0.0, 0.0, "REFLECTANCE")
-
-
-def sentinel2_l1c_bands() -> dict[str, BandSpec]:
-    """B01..B12 with B10 and B8A (top-of-atmosphere reflectance), plus dataMask."""
-    bands = {n: _optical(n, r, c) for n, r, c in _S2_OPTICAL}
-    bands[DATA_MASK] = data_mask_band(10.0)
-    return bands
-
-
-def sentinel2_l2a_bands() -> dict[str, BandSpec]:
-    """B01..B12 without B10, B8A (surface reflectance), SCL, plus dataMask."""
-    bands = {n: _optical(n, r, c) for n, r, c in _S2_OPTICAL if n != "B10"}
-    bands["SCL"] = BandSpec("SCL", ("SCL", "scl"), 20.0, 1.0, 0.0, 0.0, "DN")
-    bands[DATA_MASK] = data_mask_band(10.0)
-    return bands
-
-
-def cloud_mask_band(resolution: float = 20.0) -> BandSpec:
-    """`CLM`: 0 clear, 1 cloud, 255 no data (as Sentinel Hub's s2cloudless mask)."""
-    return BandSpec("CLM", ("CLM", "clm"), resolution, 1.0, 0.0, 255.0, "DN")
-
-
-PRESETS = {
-    "sentinel-2-l1c": sentinel2_l1c_bands,
-    "sentinel-2-l2a": sentinel2_l2a_bands,
-}
-
-
-def preset_bands(name: str) -> dict[str, BandSpec]:
-    """A fresh copy of the bands of a built-in preset; KeyError for an unknown name."""
-    return PRESETS[name]()
+    return BandSpec(DATA_MASK, (), resolution, 1.0, 0.0, None, DN, source_format="N/A")

@@ -11,10 +11,13 @@ from shapely.geometry.base import BaseGeometry
 from eobatch.collections.bands import BandSpec
 from eobatch.collections.filters import parse_datetime
 from eobatch.collections.harmonize import NO_HARMONIZE, HarmonizeRule
+from eobatch.collections.presets import PresetTraits
 from eobatch.collections.scene import Scene
 from eobatch.collections.sources import SceneSource
 from eobatch.errors import BadRequest, Violation
 from eobatch.storage.access import StoreAccess
+
+STATIC_RANGE = (dt.datetime(1, 1, 1, tzinfo=dt.UTC), dt.datetime(9999, 12, 31, tzinfo=dt.UTC))
 
 
 class Collection:
@@ -29,6 +32,7 @@ class Collection:
         title: str = "",
         harmonize: HarmonizeRule = NO_HARMONIZE,
         access: StoreAccess | None = None,
+        traits: PresetTraits | None = None,
     ):
         self.type = type
         self.access = access or StoreAccess()
@@ -36,6 +40,7 @@ class Collection:
         self.source = source
         self.title = title
         self.harmonize = harmonize
+        self.traits = traits or PresetTraits()
 
     def __repr__(self) -> str:
         return f"Collection({self.type!r}, {len(self.bands)} bands, {self.source.describe()})"
@@ -62,6 +67,8 @@ class Collection:
             raise BadRequest(f"maxCloudCoverage must be from 0 to 100, got {max_cloud_coverage}")
         if area_wgs84.is_empty:
             return []
+        if self.traits.static:  # no acquisition time: every item is valid at every time
+            start, end = STATIC_RANGE
         return self.source.search(
             self.asset_bands,
             self.harmonize,
@@ -83,6 +90,24 @@ class Collection:
                 f"available bands: {', '.join(self.bands)}"
             )
             raise BadRequest(message, [Violation(parameter, message)])
+
+    def check_units(self, bands: Iterable[str], units: Iterable[str], parameter: str = "evalscript") -> None:
+        """BadRequest naming the first band whose requested unit this collection does not offer."""
+        for name, unit in zip(bands, units, strict=True):
+            spec = self.bands.get(name)
+            if spec is None or spec.is_derived or spec.accepts_unit(unit):
+                continue
+            message = (
+                f"Unit {unit!r} is not available for band {name} of collection {self.type}; "
+                f"available: {', '.join(spec.units)}"
+            )
+            raise BadRequest(message, [Violation(parameter, message)])
+
+    def check_options(self, data_filter: dict | None, processing: dict | None, index: int = 0) -> None:
+        """BadRequest for collection-specific dataFilter/processing options this collection refuses."""
+        from eobatch.collections.options import check_options
+
+        check_options(self.traits.family, data_filter, processing, index)
 
     def harmonize_offset(self, scene: Scene) -> float:
         """DN offset to add before scaling when the request has harmonizeValues=true (0 or -1000),

@@ -45,9 +45,15 @@ class StacApiSourceConfig(_Strict):
     page_size: int = Field(default=500, gt=0, le=10_000, description="Items per result page")
 
 
+DEMO_LEVELS = ("sentinel-2-l2a", "sentinel-2-l1c", "sentinel-1-grd", "landsat-ot-l1", "landsat-ot-l2", "dem")
+DemoLevel = Literal["sentinel-2-l2a", "sentinel-2-l1c", "sentinel-1-grd", "landsat-ot-l1", "landsat-ot-l2", "dem"]
+PresetName = Literal["sentinel-2-l1c", "sentinel-2-l2a", "sentinel-1-grd", "landsat-ot-l1", "landsat-ot-l2", "dem"]
+BackCoefficient = Literal["BETA0", "SIGMA0_ELLIPSOID", "GAMMA0_ELLIPSOID", "GAMMA0_TERRAIN"]
+
+
 class DemoSourceConfig(_Strict):
     kind: Literal["demo"]
-    level: Literal["sentinel-2-l2a", "sentinel-2-l1c"] | None = None
+    level: DemoLevel | None = None
 
 
 SourceConfig = Annotated[StaticSourceConfig | StacApiSourceConfig | DemoSourceConfig, Field(discriminator="kind")]
@@ -130,7 +136,10 @@ class AccessConfig(_Strict):
 
 class CollectionConfig(_Strict):
     title: str = ""
-    preset: Literal["sentinel-2-l1c", "sentinel-2-l2a"] | None = None
+    preset: PresetName | None = None
+    stored_coefficient: BackCoefficient = Field(
+        default="BETA0", description="Sentinel-1: the backscatter coefficient the assets hold (linear power)"
+    )
     source: SourceConfig
     access: AccessConfig = Field(default_factory=AccessConfig)
     harmonize: Literal["none", "sentinel-2"] | HarmonizeConfig = "none"

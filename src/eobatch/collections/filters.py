@@ -11,7 +11,9 @@ from eobatch.collections.scene import MOSAICKING_ORDERS
 from eobatch.errors import BadRequest, Violation
 
 # Collections whose scenes carry no cloud cover: leastCC makes no sense there (as in Sentinel Hub).
-_NO_CLOUD_COVER_PREFIXES = ("byoc-", "batch-", "zarr-")
+_NO_CLOUD_COVER_PREFIXES = ("byoc-", "batch-", "zarr-", "sentinel-1-", "dem")
+# A static collection's items hold at every time (DEM): a missing timeRange means "any time".
+STATIC_TIME_RANGE = (dt.datetime(1, 1, 1, tzinfo=dt.UTC), dt.datetime(9999, 12, 31, 23, 59, 59, tzinfo=dt.UTC))
 
 
 @dataclass(frozen=True)
@@ -85,15 +87,20 @@ def _mosaicking_order(value: Any, prefix: str, collection_type: str | None) -> s
     return value
 
 
-def validate_data_filter(data_filter: dict | None, *, index: int = 0, collection_type: str | None = None) -> DataFilter:
+def validate_data_filter(
+    data_filter: dict | None, *, index: int = 0, collection_type: str | None = None, static: bool = False
+) -> DataFilter:
     """Check a dataFilter and return it parsed; BadRequest names the parameter, e.g.
-    `processRequest.input.data[0].dataFilter.timeRange`."""
+    `processRequest.input.data[0].dataFilter.timeRange`. A `static` collection (DEM) needs no timeRange."""
     prefix = f"processRequest.input.data[{index}].dataFilter"
     if data_filter is None:
         data_filter = {}
     if not isinstance(data_filter, dict):
         _fail(prefix, f"must be an object, got {data_filter!r}")
-    time_from, time_to = _time_range(data_filter.get("timeRange"), prefix)
+    if static and data_filter.get("timeRange") is None:
+        time_from, time_to = STATIC_TIME_RANGE
+    else:
+        time_from, time_to = _time_range(data_filter.get("timeRange"), prefix)
     return DataFilter(
         time_from=time_from,
         time_to=time_to,

@@ -7,9 +7,10 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from eobatch.collections.access import build_access
-from eobatch.collections.bands import BandSpec, cloud_mask_band, data_mask_band, preset_bands
+from eobatch.collections.bands import BandSpec, data_mask_band
 from eobatch.collections.collection import Collection
 from eobatch.collections.config import (
+    DEMO_LEVELS,
     BandConfig,
     CollectionConfig,
     DemoSourceConfig,
@@ -17,13 +18,22 @@ from eobatch.collections.config import (
     load_collections_file,
 )
 from eobatch.collections.harmonize import NO_HARMONIZE, SENTINEL2_HARMONIZE, HarmonizeRule
+from eobatch.collections.presets import preset_bands, preset_traits
 from eobatch.collections.sources import DemoSource, SceneSource, StacApiSource, StaticCatalogSource
 from eobatch.errors import BadRequest, Violation
 from eobatch.settings import Settings
 from eobatch.storage.access import StoreAccess
 
 # Older Sentinel Hub identifiers that clients still send.
-TYPE_ALIASES = {"S2L1C": "sentinel-2-l1c", "S2L2A": "sentinel-2-l2a"}
+TYPE_ALIASES = {
+    "S2L1C": "sentinel-2-l1c",
+    "S2L2A": "sentinel-2-l2a",
+    "S1GRD": "sentinel-1-grd",
+    "DEM": "dem",
+    "L8L1C": "landsat-ot-l1",
+    "LOTL1": "landsat-ot-l1",
+    "LOTL2": "landsat-ot-l2",
+}
 
 
 def _merge_band(name: str, base: BandSpec | None, cfg: BandConfig, defaults: BandConfig, type_: str) -> BandSpec:
@@ -66,6 +76,10 @@ def build_bands(type_: str, entry: CollectionConfig) -> dict[str, BandSpec]:
     return bands
 
 
+def _demo_level(entry: CollectionConfig) -> str | None:
+    return entry.source.level if isinstance(entry.source, DemoSourceConfig) else None
+
+
 def _harmonize(entry: CollectionConfig) -> HarmonizeRule:
     if entry.harmonize == "none":
         return NO_HARMONIZE
@@ -78,8 +92,8 @@ def _source(type_: str, entry: CollectionConfig, settings: Settings | None, acce
     src = entry.source
     if isinstance(src, DemoSourceConfig):
         level = src.level or type_
-        if level not in ("sentinel-2-l2a", "sentinel-2-l1c"):
-            raise BadRequest(f"Collection {type_}: a demo source needs `level` sentinel-2-l2a or sentinel-2-l1c")
+        if level not in DEMO_LEVELS:
+            raise BadRequest(f"Collection {type_}: a demo source needs `level`, one of {', '.join(DEMO_LEVELS)}")
         return DemoSource(settings=settings or Settings(), level=level)
     if isinstance(src, StacApiSourceConfig):
         return StacApiSource(src.url, src.collection, dict(src.headers), src.max_items, src.page_size)
@@ -87,11 +101,19 @@ def _source(type_: str, entry: CollectionConfig, settings: Settings | None, acce
 
 
 def demo_collection(level: str, settings: Settings) -> Collection:
-    """The built-in synthetic Sentinel-2 collection (`sentinel-2-l2a` or `sentinel-2-l1c`) with CLM."""
-    bands = preset_bands(level)
-    bands["CLM"] = cloud_mask_band(20.0)
+    """A built-in synthetic collection (one of DEMO_LEVELS) with its preset's bands and traits."""
     title = f"Synthetic demo {level} (generated, not real data)"
-    return Collection(level, bands, DemoSource(settings=settings, level=level), title=title)
+    source = DemoSource(settings=settings, level=level)
+    return Collection(level, preset_bands(level), source, title=title, traits=_traits(level))
+
+
+def _traits(preset: str | None, entry: CollectionConfig | None = None):
+    from dataclasses import replace
+
+    traits = preset_traits(preset)
+    if entry is not None and traits.family == "sar":
+        traits = replace(traits, stored_coefficient=entry.stored_coefficient)
+    return traits
 
 
 class CollectionRegistry:
@@ -112,14 +134,22 @@ class CollectionRegistry:
             source = _source(type_, entry, settings, access)
             bands = build_bands(type_, entry)
             collections.append(
-                Collection(type_, bands, source, title=entry.title, harmonize=_harmonize(entry), access=access)
+                Collection(
+                    type_,
+                    bands,
+                    source,
+                    title=entry.title,
+                    harmonize=_harmonize(entry),
+                    access=access,
+                    traits=_traits(entry.preset or _demo_level(entry), entry),
+                )
             )
         return cls(collections)
 
     @classmethod
     def default(cls, settings: Settings) -> CollectionRegistry:
-        """The built-in demo collections; the archive is generated when first searched."""
-        return cls(demo_collection(level, settings) for level in ("sentinel-2-l2a", "sentinel-2-l1c"))
+        """The built-in demo collections; each level's archive is generated when first searched."""
+        return cls(demo_collection(level, settings) for level in DEMO_LEVELS)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> CollectionRegistry:

@@ -4,31 +4,38 @@ Public surface:
     Scheduler(settings, database, executor)   .start() / .stop() / .run_until_idle(timeout) / .run_forever()
     make_executor(settings, task=...)         LocalExecutor | DaskExecutor behind the `Executor` protocol
     run_scheduler(settings)                   what `eobatch scheduler` runs
+
+Names are imported on first use, so a worker process (`engine/worker.py`) does not load the scheduler.
 """
 
-from eobatch.engine.dask_cluster import DaskExecutor
-from eobatch.engine.execution import DEFAULT_TASK, Attempt, ExecutorUnavailable, run_task
-from eobatch.engine.executors import Executor, make_executor
-from eobatch.engine.local_pool import LocalExecutor
-from eobatch.engine.main import build_scheduler, run_scheduler
-from eobatch.engine.retry import RetryPolicy
-from eobatch.engine.scheduler import Scheduler
-from eobatch.engine.tasks import TileSpec, build_tile_task, spec_task
+from __future__ import annotations
 
-__all__ = [
-    "DEFAULT_TASK",
-    "Attempt",
-    "DaskExecutor",
-    "Executor",
-    "ExecutorUnavailable",
-    "LocalExecutor",
-    "RetryPolicy",
-    "Scheduler",
-    "TileSpec",
-    "build_scheduler",
-    "build_tile_task",
-    "make_executor",
-    "run_scheduler",
-    "run_task",
-    "spec_task",
-]
+import importlib
+from typing import Any
+
+_WHERE = {
+    "DEFAULT_TASK": "execution",
+    "Attempt": "execution",
+    "run_task": "execution",
+    "DaskExecutor": "dask_cluster",
+    "Executor": "executors",
+    "ExecutorUnavailable": "executors",
+    "make_executor": "executors",
+    "LocalExecutor": "local_pool",
+    "build_scheduler": "main",
+    "run_scheduler": "main",
+    "RetryPolicy": "retry",
+    "Scheduler": "scheduler",
+    "TileSpec": "tasks",
+    "build_tile_task": "tasks",
+    "spec_task": "tasks",
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'eobatch.engine' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"eobatch.engine.{module}"), name)

@@ -1,6 +1,7 @@
 """The default analysis of a request: its tiles, the evalscript check and the cost figures, from its plan.
 
-Runs in a scheduler thread; returns a `store.work.AnalysisResult` or raises an `EobatchError`
+Runs in a scheduler thread (the evalscript check in a confined worker, engine/sandbox.py); returns a
+`store.work.AnalysisResult` or raises an `EobatchError`
 (BadRequest, EvalscriptError) whose message becomes the request's `error`.
 """
 
@@ -45,7 +46,7 @@ def analyse_request(request: RequestSnapshot, settings: Settings) -> AnalysisRes
     feature manifest is uploaded with the delivery credentials (the check that they may write there)
     and, for Zarr output, the Zarr group is created (see docs/v2.md, "Engine hooks").
     """
-    from eobatch.evalscript import validate_evalscript
+    from eobatch.engine.sandbox import validate_confined
 
     plan = plan_of(request)
     if isinstance(plan.tiling, FeatureTiling):
@@ -59,7 +60,8 @@ def analyse_request(request: RequestSnapshot, settings: Settings) -> AnalysisRes
     if len(plan.inputs) == 1:
         band_lookup[None] = set(next(iter(collections.values())).bands)
     first = plan.inputs[0]
-    setup = validate_evalscript(
+    setup = validate_confined(  # in a confined worker process: never run user JavaScript here
+        settings,
         plan.evalscript,
         list(plan.response_ids) or ["default"],
         band_lookup,
@@ -75,7 +77,8 @@ def analyse_request(request: RequestSnapshot, settings: Settings) -> AnalysisRes
         mosaicking=setup.mosaicking,
         estimated_samples=cost.estimated_samples(setup.mosaicking, first.time_from, first.time_to),
     )
-    scenes = [_scene_count(collections, plan, fp) for fp in footprints]
+    area = _request_area(plan, footprints)
+    scenes = [_scene_count(request.id, collections, plan, area, fp) for fp in footprints]
     figures = estimate([(p.width, p.height) for p in pixel_grids], inputs, scenes)
     _check_memory(pixel_grids, setup, scenes, settings)
     planned = [
@@ -164,9 +167,23 @@ def _feature_tiles(
     return ([t for t, _ in pairs], [p for _, p in pairs], footprints, {f.id: f.geometry for f in features})
 
 
-def _scene_count(collections: dict, plan: BatchPlan, footprint: Any) -> int:
-    """The most scenes any input collection holds over the tile in its time range."""
-    counts = [
-        len(collections[s.id].search(footprint, s.time_from, s.time_to, s.max_cloud_coverage)) for s in plan.inputs
-    ]
+def _request_area(plan: BatchPlan, footprints: list) -> Any:
+    """The area searched once per input collection: the request's area, or its tiles' union."""
+    import shapely
+    from shapely.geometry import shape
+
+    if plan.grid is not None and plan.area is not None:
+        return shape(plan.area.geometry)
+    return shapely.union_all(footprints) if footprints else shapely.Polygon()
+
+
+def _scene_count(request_id: str, collections: dict, plan: BatchPlan, area: Any, footprint: Any) -> int:
+    """The most scenes any input collection holds over the tile in its time range, looked up in the
+    request's one search per input (collections.request_scenes)."""
+    from eobatch.collections.request_scenes import request_index
+
+    counts = []
+    for index, source in enumerate(plan.inputs):
+        scenes = request_index(request_id, index, source, collections[source.id], area)
+        counts.append(len(scenes.search(footprint, source.time_from, source.time_to, source.max_cloud_coverage)))
     return max(counts, default=0)

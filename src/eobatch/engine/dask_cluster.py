@@ -24,7 +24,8 @@ import time
 import uuid
 from typing import Any
 
-from eobatch.engine.execution import DEFAULT_TASK, Attempt, ExecutorUnavailable, TaskRef
+from eobatch.engine.execution import DEFAULT_TASK, Attempt, TaskRef
+from eobatch.engine.executors import ExecutorUnavailable
 from eobatch.settings import Settings
 
 SHARE_BYTES = 4096
@@ -165,7 +166,8 @@ class DaskExecutor:
             out.append((key, _attempt_of(future, result)))
         return out
 
-    def shutdown(self) -> None:
+    def shutdown(self, grace_s: float | None = None) -> None:
+        """Cancel every task still held (Dask workers finish what they run on their own) and disconnect."""
         if self._client is None:
             return
         if self._futures:

@@ -6,22 +6,17 @@ that does not survive pickling, and the scheduler only needs the message and whe
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from eobatch.errors import EobatchError, TileFailure
+from eobatch.errors import TileFailure
 
 DEFAULT_TASK = "eobatch.processing.process_tile"
-
-
-class ExecutorUnavailable(EobatchError):
-    """The executor cannot start (for example a Dask scheduler address that does not answer)."""
-
-    code = "EXECUTOR_UNAVAILABLE"
-
 
 TaskRef = str | Callable[[Any], Any]
 
@@ -37,6 +32,7 @@ class Attempt:
     duration_s: float = 0.0
     worker_lost: bool = False
     cancelled: bool = False
+    storage_retries: int = 0  # object-storage calls tried again during this attempt
 
 
 def resolve_task(task: TaskRef) -> Callable[[Any], Any]:
@@ -49,18 +45,25 @@ def resolve_task(task: TaskRef) -> Callable[[Any], Any]:
     return getattr(importlib.import_module(module_name), attr)
 
 
+def _storage_retries() -> int:
+    storage = sys.modules.get("eobatch.storage.objects")
+    return storage.retries_so_far() if storage is not None else 0
+
+
 def run_task(task: TaskRef, payload: Any) -> Attempt:
     """Run `task(payload)` and describe what happened; never raises for a failing task."""
-    started = time.perf_counter()
+    started, retries = time.perf_counter(), _storage_retries()
     try:
         result = resolve_task(task)(payload)
     except TileFailure as exc:
-        return Attempt(False, error=exc.reason, retryable=exc.retryable, duration_s=time.perf_counter() - started)
+        attempt = Attempt(False, error=exc.reason, retryable=exc.retryable)
     except Exception as exc:  # any other error is a retryable failure of this attempt
-        return Attempt(
-            False, error=f"{type(exc).__name__}: {exc}", retryable=True, duration_s=time.perf_counter() - started
-        )
-    return Attempt(True, result=result, duration_s=time.perf_counter() - started)
+        attempt = Attempt(False, error=f"{type(exc).__name__}: {exc}", retryable=True)
+    else:
+        attempt = Attempt(True, result=result)
+    return dataclasses.replace(
+        attempt, duration_s=time.perf_counter() - started, storage_retries=_storage_retries() - retries
+    )
 
 
 def noop(payload: Any) -> None:

@@ -9,8 +9,15 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from eobatch.engine.execution import DEFAULT_TASK, Attempt, TaskRef
-from eobatch.errors import BadRequest
+from eobatch.engine.worker_pool import WorkerLimits
+from eobatch.errors import BadRequest, EobatchError
 from eobatch.settings import Settings
+
+
+class ExecutorUnavailable(EobatchError):
+    """The executor cannot start (for example a Dask scheduler address that does not answer)."""
+
+    code = "EXECUTOR_UNAVAILABLE"
 
 
 class Executor(Protocol):
@@ -37,8 +44,19 @@ class Executor(Protocol):
     def collect(self) -> list[tuple[int, Attempt]]:
         """The tasks finished since the last call, each once."""
 
-    def shutdown(self) -> None:
-        """Cancel what has not started, wait for what runs, release the workers."""
+    def shutdown(self, grace_s: float | None = None) -> None:
+        """Cancel what has not started, wait for what runs (at most `grace_s`, None: until it ends),
+        release the workers. Tasks cut off are reported by `collect()` as cancelled."""
+
+
+def tile_limits(settings: Settings) -> WorkerLimits:
+    """The limits of a tile worker from settings (docs/operations.md, "Worker limits")."""
+    return WorkerLimits(
+        memory_bytes=settings.worker_memory_mb << 20 if settings.worker_memory_mb > 0 else None,
+        cpu_s=settings.tile_cpu_limit_s or None,
+        wall_s=settings.tile_time_limit_s or None,
+        confinement=settings.worker_confinement,
+    )
 
 
 def make_executor(settings: Settings, task: TaskRef = DEFAULT_TASK) -> Executor:
@@ -46,7 +64,7 @@ def make_executor(settings: Settings, task: TaskRef = DEFAULT_TASK) -> Executor:
     if settings.executor == "local":
         from eobatch.engine.local_pool import LocalExecutor
 
-        return LocalExecutor(settings.workers, task=task)
+        return LocalExecutor(settings.workers, task=task, limits=tile_limits(settings))
     if settings.executor == "dask":
         from eobatch.engine.dask_cluster import DaskExecutor
 

@@ -13,7 +13,7 @@ def plan_of(request: RequestSnapshot) -> BatchPlan:
     if request.plan is None:
         raise BadRequest(
             f"Batch request {request.id} was stored before typed plans and its stored body could not be "
-            "converted (see the log of migration 0006); create it again"
+            "converted (see the log of migration 0007); create it again"
         )
     return request.plan
 

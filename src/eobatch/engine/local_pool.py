@@ -1,29 +1,28 @@
-"""`LocalExecutor`: a process pool on this machine. Workers come from a forkserver (a clean process that
-has not loaded V8: V8 does not survive fork), or are spawned with start_method="spawn".
+"""`LocalExecutor`: tile tasks on a `WorkerPool` of processes on this machine, each under OS-level limits
+(memory cgroup or watchdog, CPU time, wall-clock time per tile; see engine/worker_pool.py).
 
-A worker killed mid-task breaks the whole pool (BrokenProcessPool): every task in it is reported as
-`worker_lost`, and the next submit builds a fresh pool.
+A worker that dies or is killed fails only its own tile (with the reason) and is replaced; tiles
+handed to the executor but not started wait here and can be withdrawn (CANCEL, STOP, shutdown).
 """
 
 from __future__ import annotations
 
-import multiprocessing
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
-from eobatch.engine.execution import DEFAULT_TASK, Attempt, ExecutorUnavailable, TaskRef, noop, run_task
+from eobatch.engine.execution import DEFAULT_TASK, Attempt, TaskRef
+from eobatch.engine.executors import ExecutorUnavailable
+from eobatch.engine.worker_pool import PoolUnavailable, WorkerLimits, WorkerPool
 
 
 class LocalExecutor:
-    def __init__(self, workers: int, *, task: TaskRef = DEFAULT_TASK, start_method: str = "forkserver"):
+    def __init__(self, workers: int, *, task: TaskRef = DEFAULT_TASK, limits: WorkerLimits | None = None):
         if workers < 1:
             raise ValueError(f"a local pool needs at least 1 worker, got {workers}")
         self.workers = workers
         self.task = task
-        self._context = multiprocessing.get_context(start_method)
-        self._pool: ProcessPoolExecutor | None = None
-        self._futures: dict[int, Future] = {}
+        self.limits = limits or WorkerLimits()
+        self._pool: WorkerPool | None = None
+        self._open = False
 
     @property
     def capacity(self) -> int:
@@ -33,69 +32,39 @@ class LocalExecutor:
     def queue_depth(self) -> int:
         return self.workers
 
-    def start(self) -> None:
-        """Spawn the workers now (and import the task there), so the first tiles do not wait for it."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-        self._pool = ProcessPoolExecutor(self.workers, mp_context=self._context)
-        try:
-            for f in [self._pool.submit(noop, None) for _ in range(self.workers)]:
-                f.result(timeout=120)
-        except Exception as exc:
-            self.shutdown()
-            raise ExecutorUnavailable(f"The local process pool of {self.workers} workers did not start: {exc}") from exc
-
-    def _live_pool(self) -> ProcessPoolExecutor:
-        if self._pool is None or getattr(self._pool, "_broken", False):
-            if self._pool is not None:
-                self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=self._context)
+    @property
+    def pool(self) -> WorkerPool:
+        if self._pool is None:
+            raise ExecutorUnavailable("LocalExecutor.start() was not called")
         return self._pool
 
-    def submit(self, key: int, payload: Any) -> None:
+    def start(self) -> None:
+        """Start the workers now (importing the task there), so the first tiles do not wait for it."""
+        if self._open:
+            return
+        pool = WorkerPool(self.workers, self.limits, self.task, name="eobatch-tiles")
         try:
-            self._futures[key] = self._live_pool().submit(run_task, self.task, payload)
-        except BrokenProcessPool:
-            self._pool = None
-            self._futures[key] = self._live_pool().submit(run_task, self.task, payload)
+            pool.start()
+        except PoolUnavailable as exc:
+            raise ExecutorUnavailable(f"The local process pool of {self.workers} workers did not start: {exc}") from exc
+        self._pool, self._open = pool, True
+
+    def submit(self, key: int, payload: Any) -> None:
+        self.pool.submit(key, payload)
 
     def running(self) -> set[int]:
-        return {k for k, f in self._futures.items() if f.running()}
+        return self.pool.running() if self._pool is not None else set()
 
     def cancel(self, key: int) -> bool:
-        future = self._futures.get(key)
-        if future is None or not future.cancel():
-            return False
-        del self._futures[key]
-        return True
+        return self._open and self.pool.cancel(key)
 
     def collect(self) -> list[tuple[int, Attempt]]:
-        done = [(k, f) for k, f in self._futures.items() if f.done()]
-        out = []
-        for key, future in done:
-            del self._futures[key]
-            out.append((key, _attempt_of(future)))
-        return out
+        return self.pool.collect() if self._pool is not None else []
 
-    def shutdown(self) -> None:
-        for key in [k for k, f in self._futures.items() if f.cancel()]:
-            del self._futures[key]
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+    def shutdown(self, grace_s: float | None = None) -> None:
+        """Withdraw what has not started; let running tiles finish (at most `grace_s`); stop the workers.
 
-
-def _attempt_of(future: Future) -> Attempt:
-    if future.cancelled():
-        return Attempt(False, error="cancelled before it ran", cancelled=True)
-    exc = future.exception()
-    if exc is None:
-        return future.result()
-    if isinstance(exc, BrokenProcessPool):
-        return Attempt(
-            False,
-            error="the worker process died while the pool ran this tile (killed or out of memory)",
-            retryable=True,
-            worker_lost=True,
-        )
-    return Attempt(False, error=f"{type(exc).__name__}: {exc}", retryable=True)
+        What finished meanwhile (and what was cut off, as cancelled) is still given by `collect()`."""
+        if self._pool is not None and self._open:
+            self._open = False
+            self._pool.shutdown(grace_s)

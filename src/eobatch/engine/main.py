@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-
 from eobatch.engine.execution import DEFAULT_TASK, TaskRef
 from eobatch.engine.executors import make_executor
 from eobatch.engine.scheduler import Scheduler
@@ -21,5 +19,7 @@ def build_scheduler(settings: Settings, database: Database | None = None, *, tas
 
 def run_scheduler(settings: Settings) -> None:
     """Run a scheduler alone until SIGTERM/SIGINT (`eobatch scheduler`)."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from eobatch.observability.logs import configure_logging
+
+    configure_logging(settings.log_level, settings.log_format)
     build_scheduler(settings).run_forever()

@@ -28,9 +28,12 @@ from eobatch.engine import fairness
 from eobatch.engine.analysis import analyse_request
 from eobatch.engine.execution import Attempt
 from eobatch.engine.executors import Executor
+from eobatch.engine.request_stac import write_stac_for
 from eobatch.engine.retry import RetryPolicy
+from eobatch.engine.sandbox import SandboxStopped
 from eobatch.engine.tasks import TaskBuilder, TileSpec, build_tile_task
 from eobatch.errors import EobatchError
+from eobatch.observability.metrics import STORAGE_RETRIES, TILE_DURATION, TILE_OUTCOMES
 from eobatch.settings import Settings
 from eobatch.store import work
 from eobatch.store.db import Database
@@ -68,7 +71,50 @@ def _outcome(attempt: Attempt, backoff_s: float) -> work.TileOutcome:
         no_data=bool(getattr(r, "no_data", False)),
         cost_pu=float(getattr(r, "cost_pu", 0.0) or 0.0),
         evaluation=getattr(r, "evaluation", None),
+        scene_ids=list(getattr(r, "scene_ids", None) or []),
     )
+
+
+def owner_is_dead(owner: str) -> bool:
+    """Whether a scheduler id (`host-pid-suffix`, see `Scheduler.id`) names a process of this host
+    that no longer exists: its lease can be taken over at once instead of waiting for it to expire."""
+    parts = owner.rsplit("-", 2)
+    if len(parts) != 3 or not parts[1].isdigit() or parts[0] != socket.gethostname()[:24]:
+        return False
+    pid = int(parts[1])
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def _observe(pk: int, info: _InFlight, attempt: Attempt, status: TileStatus | None) -> None:
+    """Metrics and one structured log line per tile attempt: outcome, duration, reason."""
+    outcome = "processed" if attempt.ok else "lost" if attempt.worker_lost else "failed"
+    TILE_DURATION.labels(outcome).observe(attempt.duration_s)
+    TILE_OUTCOMES.labels(outcome).inc()
+    if attempt.storage_retries:
+        STORAGE_RETRIES.inc(attempt.storage_retries)
+    fields = {
+        "event": "tile_attempt",
+        "tile": pk,
+        "request_id": info.request_id,
+        "account_id": info.account_id,
+        "attempt": info.attempt,
+        "outcome": outcome,
+        "status": status.value if status else None,
+        "duration_s": round(attempt.duration_s, 3),
+        "reason": attempt.error,
+    }
+    if attempt.ok:
+        log.info("tile %d processed in %.2f s", pk, attempt.duration_s, extra=fields)
+    else:
+        log.warning("tile %d attempt %d %s: %s", pk, info.attempt, fields["status"], attempt.error, extra=fields)
 
 
 TRANSIENT_SQLSTATES = frozenset({"40001", "40P01"})  # serialization failure, deadlock detected
@@ -138,7 +184,9 @@ class Scheduler:
             return
         now = utcnow()
         with work.unit(self.database) as s:
-            work.acquire_scheduler_lease(s, self.id, now, self.lease_s, singleton=self._singleton)
+            work.acquire_scheduler_lease(
+                s, self.id, now, self.lease_s, singleton=self._singleton, owner_is_dead=owner_is_dead
+            )
         executor_started = False
         try:
             self.executor.start()
@@ -148,7 +196,7 @@ class Scheduler:
                 analyses = work.recover_analyses(s, self.id, now, every_foreign=self._singleton)
         except BaseException:
             if executor_started:
-                self.executor.shutdown()
+                self.executor.shutdown(0)
             with work.unit(self.database) as s:
                 work.drop_scheduler_lease(s, self.id)
             raise
@@ -227,14 +275,25 @@ class Scheduler:
             return
         now = utcnow()
         withdrawn = [pk for pk in list(self._inflight) if self.executor.cancel(pk)]
-        self.executor.shutdown()
+        for pk in withdrawn:
+            self._inflight.pop(pk, None)
+        running = len(self._inflight)
+        if running:
+            log.info(
+                "scheduler %s stopping: %d tiles put back, %d running tiles get %g s to finish",
+                self.id,
+                len(withdrawn),
+                running,
+                self.settings.shutdown_grace_s,
+            )
+        self.executor.shutdown(self.settings.shutdown_grace_s)
         self._collect(utcnow())
         with work.unit(self.database) as s:
             work.release_tiles(s, self.id, now, withdrawn)
             work.release_tiles(s, self.id, now)  # anything still ours
             work.drop_scheduler_lease(s, self.id)
         self._inflight.clear()
-        if self._analysis_pool is not None:
+        if self._analysis_pool is not None:  # running analyses finish (their check is time-limited)
             self._analysis_pool.shutdown(wait=True, cancel_futures=True)
         self._finish_analyses(utcnow())
         self._started = False
@@ -276,7 +335,9 @@ class Scheduler:
     def _heartbeat(self, now: datetime) -> None:
         with work.unit(self.database) as s:
             if not work.renew_scheduler_lease(s, self.id, now, self.lease_s, singleton=self._singleton):
-                work.acquire_scheduler_lease(s, self.id, now, self.lease_s, singleton=self._singleton)
+                work.acquire_scheduler_lease(
+                    s, self.id, now, self.lease_s, singleton=self._singleton, owner_is_dead=owner_is_dead
+                )
             work.heartbeat_tiles(s, self.id, list(self._inflight), now, self.lease_s)
             work.heartbeat_analyses(s, self.id, list(self._analyses), now, self.lease_s)
 
@@ -297,12 +358,16 @@ class Scheduler:
         order = sorted(
             finished, key=lambda kv: (self._inflight[kv[0]].request_id if kv[0] in self._inflight else "", kv[0])
         )
-        cancelled = [pk for pk, a in order if a.cancelled]
+        cancelled: dict[str, list[int]] = {}
+        for pk, a in order:
+            if a.cancelled:
+                cancelled.setdefault(f"withdrawn: {a.error or 'cancelled before it ran'}", []).append(pk)
         infos = {pk: self._inflight.pop(pk, None) for pk, _ in finished}
         # if this transaction fails, the tiles are no longer heartbeated: their leases expire and
         # recovery puts them back to PENDING
         with work.unit(self.database) as s:
-            work.release_tiles(s, self.id, now, cancelled, note="withdrawn before it ran")
+            for note, pks in cancelled.items():
+                work.release_tiles(s, self.id, now, pks, note=note)
             for pk, attempt in order:
                 info = infos[pk]
                 if attempt.cancelled or info is None:
@@ -311,8 +376,7 @@ class Scheduler:
                 status = work.record_outcome(
                     s, self.id, pk, outcome, now, self.retry.max_attempts, request_id=info.request_id
                 )
-                if status is not None and not attempt.ok:
-                    log.info("tile %d attempt %d failed (%s): %s", pk, info.attempt, status.value, attempt.error)
+                _observe(pk, info, attempt, status)
         for request_id in sorted({i.request_id for i in infos.values() if i is not None}):
             self._upload_execution_db(request_id, final=False)
         return True
@@ -421,8 +485,14 @@ class Scheduler:
             if status is not None:
                 settled = True
                 self._upload_execution_db(request_id, final=True)
+                write_stac_for(self.database, self.settings, request_id, status.value)
                 self._requests.pop(request_id, None)
-                log.info("request %s finished: %s", request_id, status.value)
+                log.info(
+                    "request %s finished: %s",
+                    request_id,
+                    status.value,
+                    extra={"event": "request_finished", "request_id": request_id, "status": status.value},
+                )
         return settled
 
     def _upload_execution_db(self, request_id: str, *, final: bool) -> None:
@@ -468,6 +538,9 @@ class Scheduler:
             if future.cancelled():
                 continue  # the lease expires and another scheduler analyses it again
             exc = future.exception()
+            if isinstance(exc, SandboxStopped):  # not the request's fault: analysed again
+                self._release_analysis(request_id)
+                continue
             if exc is None:
                 result = future.result()
             elif isinstance(exc, EobatchError):
@@ -482,7 +555,13 @@ class Scheduler:
                 log.exception("storing the analysis of %s failed; it will be analysed again", request_id)
                 self._release_analysis(request_id)
                 continue
-            log.info("analysis of %s done: %s", request_id, status.value if status else "lease lost")
+            outcome = status.value if status else "lease lost"
+            log.info(
+                "analysis of %s done: %s",
+                request_id,
+                outcome,
+                extra={"event": "analysis_done", "request_id": request_id, "status": outcome, "error": error},
+            )
         return bool(done)
 
     def _release_analysis(self, request_id: str) -> None:
@@ -506,7 +585,12 @@ class Scheduler:
         with work.unit(self.database) as s:
             deleted = work.delete_stale_requests(s, now or utcnow(), ages)
         for deletion in deleted:
-            log.info("cleanup deleted request %s: %s", deletion.request_id, deletion.reason)
+            log.info(
+                "cleanup deleted request %s: %s",
+                deletion.request_id,
+                deletion.reason,
+                extra={"event": "cleanup", "request_id": deletion.request_id, "reason": deletion.reason},
+            )
         return len(deleted)
 
     def snapshot(self) -> dict[str, Any]:

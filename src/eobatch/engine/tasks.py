@@ -63,7 +63,24 @@ def build_tile_task(spec: TileSpec, settings: Settings) -> Any:
         plan=plan,
         credentials=dict(request.credentials),
         settings=settings,
+        scenes=_tile_scenes(request, plan, area, pixel_grid, settings) if plan.grid is not None else None,
     )
+
+
+def _tile_scenes(request: RequestSnapshot, plan: BatchPlan, area: Any, pixel_grid: Any, settings: Settings) -> Any:
+    """The tile's scenes per input, from the request's one search per input collection (made by its
+    analysis in this process, or now); None lets the worker search itself when that fails."""
+    from eobatch.collections.request_scenes import tile_scenes
+    from eobatch.engine.analysis import _registry
+    from eobatch.errors import EobatchError
+    from eobatch.processing.aoi import search_area
+    from eobatch.processing.grid import TargetGrid
+
+    try:
+        where = search_area(area, TargetGrid.of(pixel_grid))
+        return tile_scenes(request.id, plan.inputs, _registry(settings), area, where)
+    except EobatchError:
+        return None
 
 
 def _feature_tile(tile: ClaimedTile, plan: BatchPlan) -> tuple[Any, Any, Any]:

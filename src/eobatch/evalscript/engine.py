@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import json
+import threading
 import time
 import weakref
 from dataclasses import dataclass
@@ -39,6 +40,21 @@ DEFAULT_CHUNK_BYTES = 64 << 20
 
 
 _LIVE: weakref.WeakSet[Evalscript] = weakref.WeakSet()
+_V8_READY = threading.Event()
+_V8_INIT_LOCK = threading.Lock()
+
+
+def ensure_v8_initialised() -> None:
+    """Create and run one context under a lock before any other: V8 aborts the whole process
+    (`Check failed: !IsConfigurablePoolInitialized()`) when threads create their first contexts at once."""
+    if _V8_READY.is_set():
+        return
+    with _V8_INIT_LOCK:
+        if not _V8_READY.is_set():
+            first = MiniRacer()
+            first.eval("0")
+            first.close()
+            _V8_READY.set()
 
 
 @atexit.register
@@ -136,6 +152,7 @@ class Evalscript:
         self.source = source
         self.limits = limits
         self._deadline = time.monotonic() + limits.timeout_s
+        ensure_v8_initialised()
         self._ctx: MiniRacer | None = MiniRacer()
         _LIVE.add(self)
         self._ctx.set_hard_memory_limit(limits.max_memory_mb << 20)

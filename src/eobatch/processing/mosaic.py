@@ -29,9 +29,15 @@ Sample = dict[str, np.ndarray]
 
 
 def first_valid(
-    scenes: Sequence[object], read: SceneReader, aoi: np.ndarray, bands: Sequence[str], stop_when_full: bool = True
+    scenes: Sequence[object],
+    read: SceneReader,
+    aoi: np.ndarray,
+    bands: Sequence[str],
+    stop_when_full: bool = True,
+    fill: float = 0.0,
 ) -> Sample:
-    """One sample: each pixel from the first scene (in the given order) with valid data there."""
+    """One sample: each pixel from the first scene (in the given order) with valid data there.
+    Bands of pixels without data hold `fill` (0; NaN on Landsat)."""
     shape = aoi.shape
     need = aoi.copy()
     out: dict[str, np.ndarray] | None = None
@@ -55,32 +61,37 @@ def first_valid(
         del got, take  # free this scene before reading the next
     if out is None:
         out = {b: np.zeros(shape, dtype=np.float32) for b in bands}
-    return _finish(out, filled)
+    return _finish(out, filled, fill)
 
 
-def per_scene(scenes: Sequence[object], read: SceneReader, aoi: np.ndarray, bands: Sequence[str]) -> list[Sample]:
+def per_scene(
+    scenes: Sequence[object], read: SceneReader, aoi: np.ndarray, bands: Sequence[str], fill: float = 0.0
+) -> list[Sample]:
     """TILE mosaicking: one sample per scene, in order."""
     samples = []
     for scene in scenes:
         got = read(scene, aoi)
         if got is None:
-            samples.append(_finish({b: np.zeros(aoi.shape, np.float32) for b in bands}, np.zeros(aoi.shape, bool)))
+            empty = {b: np.zeros(aoi.shape, np.float32) for b in bands}
+            samples.append(_finish(empty, np.zeros(aoi.shape, bool), fill))
             continue
         valid = got.valid & aoi
-        samples.append(_finish({b: got.bands[b] for b in bands}, valid))
+        samples.append(_finish({b: got.bands[b] for b in bands}, valid, fill))
     return samples
 
 
-def per_day(days: Sequence[Sequence[object]], read: SceneReader, aoi: np.ndarray, bands: Sequence[str]) -> list[Sample]:
+def per_day(
+    days: Sequence[Sequence[object]], read: SceneReader, aoi: np.ndarray, bands: Sequence[str], fill: float = 0.0
+) -> list[Sample]:
     """ORBIT mosaicking: one first-valid mosaic per UTC day (groups already in order)."""
-    return [first_valid(day, read, aoi, bands) for day in days]
+    return [first_valid(day, read, aoi, bands, fill=fill) for day in days]
 
 
-def _finish(out: dict[str, np.ndarray], valid: np.ndarray) -> Sample:
-    """Zero every band where there is no data and add `dataMask`."""
+def _finish(out: dict[str, np.ndarray], valid: np.ndarray, fill: float = 0.0) -> Sample:
+    """Set every band to `fill` where there is no data and add `dataMask`."""
     if not valid.all():
         invalid = ~valid
         for arr in out.values():
-            arr[invalid] = 0.0
+            arr[invalid] = fill
     out[DATA_MASK] = valid.astype(np.float32)
     return out

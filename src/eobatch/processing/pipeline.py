@@ -117,7 +117,7 @@ def _process(task, script, registry, storage, grid, clock, band_workers) -> Tile
         area = shapely.from_wkb(task.area_wgs84_wkb)
         area_tile = area_in_tile_crs(area, task.tile)
         aoi = aoi_mask(area_tile, grid)
-        inputs = _find_scenes(script, plan.inputs, registry, area, grid)
+        inputs = _find_scenes(script, plan.inputs, registry, area, grid, task.scenes)
     outputs = script.update_output({i.spec.datasource: _sample_count(i) for i in inputs})
 
     samples, scene_infos, read_s, mosaic_s = _read_and_mosaic(inputs, aoi, grid, task, band_workers)
@@ -147,7 +147,13 @@ def _process(task, script, registry, storage, grid, clock, band_workers) -> Tile
         float32 = any(specs[t.output_id].sample_type.upper() == "FLOAT32" for t in targets)
         cost = tile_cost(grid.width, grid.height, [i.spec for i in inputs], sample_counts, float32)
         return TileResult(
-            written, [t.url for t in targets], sum(len(i.scenes) for i in inputs), no_data, cost, clock.timings
+            written,
+            [t.url for t in targets],
+            sum(len(i.scenes) for i in inputs),
+            no_data,
+            cost,
+            clock.timings,
+            scene_ids=_scene_ids(inputs),
         )
 
     with clock.stage("encode"):
@@ -181,7 +187,14 @@ def _process(task, script, registry, storage, grid, clock, band_workers) -> Tile
     float32 = any(specs[t.output_id].sample_type.upper() == "FLOAT32" for t in targets if t.fmt != JSON)
     cost = tile_cost(grid.width, grid.height, [i.spec for i in inputs], sample_counts, float32)
     scene_count = sum(len(i.scenes) for i in inputs)
-    return TileResult(written, [t.url for t in targets], scene_count, no_data, cost, clock.timings)
+    return TileResult(
+        written, [t.url for t in targets], scene_count, no_data, cost, clock.timings, scene_ids=_scene_ids(inputs)
+    )
+
+
+def _scene_ids(inputs: list[_Input]) -> list[str]:
+    """The ids of the scenes the tile was made from (each input's, in mosaicking order)."""
+    return [scene.id for item in inputs for scene in item.scenes]
 
 
 def typed_output(values: np.ndarray, sample_type: str, rows: int = 256) -> np.ndarray:
@@ -273,7 +286,9 @@ def _check_existing(storage: ObjectStorage, targets: list[_Target], out: WriteFl
     return False
 
 
-def _find_scenes(script, sources: tuple[DataInput, ...], registry, area, grid: TargetGrid) -> list[_Input]:
+def _find_scenes(script, sources: tuple[DataInput, ...], registry, area, grid: TargetGrid, given=None) -> list[_Input]:
+    """Each script input's scenes in mosaicking order: `given` (the request's single search, one tuple per
+    plan input) when the task carries them, else a search of the collection."""
     from eobatch.collections.scene import order_scenes
     from eobatch.evalscript import SceneInfo
 
@@ -284,7 +299,10 @@ def _find_scenes(script, sources: tuple[DataInput, ...], registry, area, grid: T
         collection = registry.get(source.type)
         collection.check_bands([b for b in spec.bands if b != mosaic.DATA_MASK])
         start, end = source.time_from, source.time_to
-        found = [] if where.is_empty else collection.search(where, start, end, source.max_cloud_coverage)
+        if given is not None:
+            found = list(given[sources.index(source)])
+        else:
+            found = [] if where.is_empty else collection.search(where, start, end, source.max_cloud_coverage)
         ordered = order_scenes(found, source.mosaicking_order)
         infos = [_scene_info(s, SceneInfo) for s in ordered]
         kept_ids = [i.id for i in script.filter_scenes(spec.datasource, infos, start, end)]
@@ -332,13 +350,14 @@ def _read_and_mosaic(inputs: list[_Input], aoi: np.ndarray, grid: TargetGrid, ta
             band_workers,
         )
         names = [b for b in spec.bands if b != mosaic.DATA_MASK]
+        fill = getattr(getattr(item.collection, "traits", None), "nodata_fill", 0.0)  # NaN on Landsat
         if spec.mosaicking == "SIMPLE":
-            samples[spec.datasource] = [mosaic.first_valid(item.scenes, reader, aoi, names)]
+            samples[spec.datasource] = [mosaic.first_valid(item.scenes, reader, aoi, names, fill=fill)]
         elif spec.mosaicking == "ORBIT":
             days = [day for _, day in group_by_day(item.scenes)]
-            samples[spec.datasource] = mosaic.per_day(days, reader, aoi, names)
+            samples[spec.datasource] = mosaic.per_day(days, reader, aoi, names, fill=fill)
         else:
-            samples[spec.datasource] = mosaic.per_scene(item.scenes, reader, aoi, names)
+            samples[spec.datasource] = mosaic.per_scene(item.scenes, reader, aoi, names, fill=fill)
         infos[spec.datasource] = [_scene_info(s, _scene_info_cls()) for s in item.scenes]
         read_s += reader.read_seconds
         total_s += time.perf_counter() - started

@@ -39,6 +39,23 @@ def resampling_for(processing: dict | None, source_res: float, target_res: float
     return RESAMPLING[name]
 
 
+def check_processing(processing: object, parameter: str) -> None:
+    """BadRequest naming `parameter` unless `processing` is absent or an object whose `upsampling` and
+    `downsampling` (when given) are NEAREST, BILINEAR or BICUBIC (any case)."""
+    from eobatch.errors import BadRequest, Violation
+
+    if processing is None:
+        return
+    if not isinstance(processing, dict):
+        message = f'{parameter} must be an object such as {{"upsampling": "BILINEAR"}}, got {processing!r}'
+        raise BadRequest(message, [Violation(parameter, message)])
+    for key in ("upsampling", "downsampling"):
+        value = processing.get(key)
+        if value is not None and (not isinstance(value, str) or value.upper() not in RESAMPLING):
+            message = f"{parameter}.{key} {value!r} is not supported; allowed: {', '.join(RESAMPLING)}"
+            raise BadRequest(message, [Violation(f"{parameter}.{key}", message)])
+
+
 def source_resolution(src: rasterio.DatasetReader) -> float:
     """The larger of the source's two pixel sizes, in its CRS units."""
     return max(abs(src.transform.a), abs(src.transform.e))

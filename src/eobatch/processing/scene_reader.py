@@ -27,7 +27,8 @@ DEFAULT_BAND_WORKERS = 1  # measured (bench_pipeline): threads were slower on 2 
 
 @dataclass
 class BandPlan:
-    """How one band is read and converted: value = (DN + dn_offset) * scale + offset."""
+    """How one band is read and converted: value = (DN + dn_offset) * scale + offset, then a
+    brightness temperature when `planck` = (K1, K2) is given."""
 
     name: str
     nodata: float | None
@@ -35,6 +36,8 @@ class BandPlan:
     offset: float
     raw_dn: bool  # units DN: no scaling
     clamp_negative: bool  # harmonizeValues on a reflectance band
+    planck: tuple[float, float] | None = None
+    resampling: str | None = None  # fixed interpolation for this band (angle grids)
 
 
 @dataclass
@@ -76,7 +79,43 @@ class SceneReader:
             valid &= ~np.isnan(arr)
         offset = self.collection.harmonize_offset(scene) if self.harmonize else 0.0
         bands = {plan.name: _to_values(arr, plan, offset) for plan, arr in zip(self.plans, dn, strict=True)}
+        if _family(self.collection) == "sar":
+            self._backscatter(scene, bands, valid)
         return SceneData(bands, valid)
+
+    def _backscatter(self, scene, bands: dict[str, np.ndarray], valid: np.ndarray) -> None:
+        """Convert the polarisation bands to the requested backscatter coefficient, then speckle-filter."""
+        from eobatch.collections.options import parse_sar_processing
+        from eobatch.collections.presets import S1_POLARISATIONS
+        from eobatch.processing.sar import conversion_factor, lee_filter, same_scale
+
+        options = parse_sar_processing(self.processing)
+        stored = self.collection.traits.stored_coefficient
+        names = [n for n in bands if n in S1_POLARISATIONS]
+        if not names:
+            return
+        factor = None
+        if not same_scale(stored, options.back_coeff):
+            factor = conversion_factor(self._incidence(scene, bands), stored, options.back_coeff)
+        for name in names:
+            values = bands[name] if factor is None else bands[name] * factor
+            if options.speckle_window is not None:
+                values = lee_filter(values, valid, options.speckle_window)
+            bands[name] = values
+
+    def _incidence(self, scene, bands: dict[str, np.ndarray]) -> np.ndarray:
+        name = "localIncidenceAngle"
+        if name in bands:
+            return bands[name]
+        spec = self.collection.bands.get(name)
+        if spec is None or name not in scene.assets:
+            raise TileFailure(
+                f"Scene {scene.id} has no incidence angle asset, so its {self.collection.traits.stored_coefficient} "
+                "backscatter cannot be converted to the requested processing.backCoeff",
+                retryable=False,
+            )
+        plan = BandPlan(name, spec.nodata, 1.0, 0.0, True, False, resampling=spec.resampling)
+        return self._read_band_or_empty(scene, plan)
 
     def _read_band_or_empty(self, scene, plan: BandPlan) -> np.ndarray:
         try:
@@ -92,20 +131,37 @@ class SceneReader:
                 retryable=False,
             )
         with open_source(href, self.grid, self.collection.access) as src:
-            resampling = resampling_for(self.processing, _native_resolution(src, self.grid), self.grid.resolution)
+            processing = self.processing
+            if plan.resampling:
+                processing = {"upsampling": plan.resampling, "downsampling": plan.resampling}
+            resampling = resampling_for(processing, _native_resolution(src, self.grid), self.grid.resolution)
             return read_onto_grid(src, self.grid, resampling, plan.nodata)
 
 
 def band_plans(collection, bands: Sequence[str], units: Sequence[str], harmonize: bool) -> list[BandPlan]:
     """The plans for an input's bands (dataMask excluded; it comes from the mosaic)."""
     plans = []
+    check_units = getattr(collection, "check_units", None)
+    if check_units is not None:
+        check_units(bands, units)
     for name, unit in zip(bands, units, strict=True):
         if name == DATA_MASK:
             continue
         spec = collection.bands[name]
-        raw = unit == "DN" and str(spec.unit).upper() != "DN"
+        raw = spec.is_raw(unit)
         reflectance = str(spec.unit).upper() == "REFLECTANCE" and not raw
-        plans.append(BandPlan(name, spec.nodata, spec.scale, spec.offset, raw, harmonize and reflectance))
+        plans.append(
+            BandPlan(
+                name,
+                spec.nodata,
+                spec.scale,
+                spec.offset,
+                raw,
+                harmonize and reflectance,
+                None if raw else spec.planck,
+                spec.resampling,
+            )
+        )
     if not plans:  # only dataMask requested: read the first asset band for validity
         spec = next(iter(collection.asset_bands.values()))
         plans.append(BandPlan(spec.name, spec.nodata, 1.0, 0.0, True, False))
@@ -122,7 +178,16 @@ def _to_values(dn: np.ndarray, plan: BandPlan, dn_offset: float) -> np.ndarray:
             dn += np.float32(plan.offset)
     if plan.clamp_negative:
         np.maximum(dn, 0.0, out=dn)  # NaN stays NaN
+    if plan.planck is not None:
+        k1, k2 = plan.planck
+        with np.errstate(divide="ignore", invalid="ignore"):
+            dn = (np.float32(k2) / np.log(np.float32(k1) / dn + np.float32(1.0))).astype(np.float32)
     return dn
+
+
+def _family(collection) -> str:
+    traits = getattr(collection, "traits", None)
+    return getattr(traits, "family", "optical")
 
 
 def _native_resolution(src: rasterio.DatasetReader, grid: TargetGrid) -> float:

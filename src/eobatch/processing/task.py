@@ -23,6 +23,8 @@ class TileTask:
     plan: BatchPlan  # inputs, evalscript, outputs and their destinations
     settings: Settings
     credentials: dict[str, Credentials] = field(default_factory=dict)  # key pairs the plan refers to
+    # per input.data[] entry, the scenes reaching the tile from the request's single search; None: search
+    scenes: tuple[tuple[Any, ...], ...] | None = None
 
 
 @dataclass
@@ -37,3 +39,4 @@ class TileResult:
     timings: dict[str, float] = field(default_factory=dict)
     skipped: bool = False
     evaluation: str | None = None  # "compiled" or "v8: <reason>" (Evalscript.evaluation)
+    scene_ids: list[str] = field(default_factory=list)  # the scenes the tile was made from, per input in order

@@ -88,12 +88,12 @@ class StoreAccess:
 
     # -- object store (obstore) ------------------------------------------------------------------
 
-    def object_store(self, bucket: str, *, retries: int = 3) -> Any:
-        """An obstore store for `bucket`: a LocalStore on bucket folders, else an S3Store."""
+    def object_store(self, bucket: str, *, prefix: str | None = None, retries: int = 3) -> Any:
+        """An obstore store for `bucket` (under `prefix`): a LocalStore on bucket folders, else an S3Store."""
         from obstore.store import LocalStore, S3Store
 
         if self.local_buckets is not None:
-            return LocalStore(self.local_buckets / bucket, mkdir=True)
+            return LocalStore(self.local_buckets / bucket / (prefix or ""), mkdir=True)
         endpoint = self.endpoint
         if endpoint and "://" not in endpoint:
             endpoint = f"http://{endpoint}"
@@ -117,7 +117,7 @@ class StoreAccess:
         if self.headers:
             client["default_headers"] = dict(self.headers)
         retry = {"max_retries": retries, "retry_timeout": timedelta(seconds=30)}
-        return S3Store(bucket, client_options=client, retry_config=retry, **options)
+        return S3Store(bucket, prefix=prefix or None, client_options=client, retry_config=retry, **options)
 
     def read_bytes(self, href: str, client: httpx.Client | None = None) -> bytes:
         """The bytes at a local path, file://, http(s):// (with the headers) or s3:// href.

@@ -8,24 +8,45 @@ writes to a staging file and renames it.
 
 from __future__ import annotations
 
+import logging
 import re
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import obstore
 from obstore import exceptions as obx
 
-from eobatch.errors import BadRequest, EobatchError, Forbidden, NotFound, Violation
+from eobatch.errors import BadRequest, EobatchError, Forbidden, NotFound
 from eobatch.settings import Settings
 from eobatch.storage.access import output_store_access
 from eobatch.storage.paths import split_s3_url
+from eobatch.storage.tenancy import check_destination
 
 
 class StorageError(EobatchError):
     """The storage backend failed for a reason other than access or absence (may succeed on retry)."""
 
     code = "COMMON_EXCEPTION"
+
+
+class TransientStorageError(StorageError):
+    """A failure that goes away by itself: connection refused or reset, timeout, HTTP 5xx, throttling."""
+
+
+RETRY_FIRST_PAUSE_S = 0.5
+RETRY_MAX_PAUSE_S = 10.0
+_RETRIES = [0]  # retried calls in this process; worker processes report theirs with each tile attempt
+
+
+def retries_so_far() -> int:
+    """How many storage calls this process has tried again after a transient error."""
+    return _RETRIES[0]
+
+
+T = TypeVar("T")
+log = logging.getLogger("eobatch.storage")
 
 
 @dataclass(frozen=True)
@@ -42,18 +63,6 @@ class S3Credentials:
         if not s3 or not s3.get("accessKey") or not s3.get("secretAccessKey"):
             return None
         return cls(str(s3["accessKey"]), str(s3["secretAccessKey"]), s3.get("region"))
-
-
-def check_destination(url: str, allowed_buckets: Iterable[str]) -> None:
-    """BadRequest unless `url` is a valid s3:// URL in one of `allowed_buckets` (empty: all buckets)."""
-    bucket, _ = split_s3_url(url)
-    allowed = sorted(set(allowed_buckets))
-    if allowed and bucket not in allowed:
-        message = (
-            f"Writing to bucket {bucket!r} ({url}) is not allowed for this account; "
-            f"allowed buckets: {', '.join(allowed)}"
-        )
-        raise BadRequest(message, [Violation("output", message)])
 
 
 class ObjectStorage:
@@ -74,42 +83,67 @@ class ObjectStorage:
     def put(self, url: str, data: bytes) -> int:
         """Write `data` to `url` atomically; returns the number of bytes written."""
         store, key = self._locate(url)
-        try:
-            obstore.put(store, key, data)
-        except Exception as exc:
-            raise _translate(exc, "write", url) from exc
+        self._retrying("write", url, lambda: obstore.put(store, key, data))
         return len(data)
+
+    def put_if_absent(self, url: str, data: bytes) -> bool:
+        """Write `data` unless an object exists at `url`; True when this call created it."""
+        store, key = self._locate(url)
+        try:
+            self._retrying("write", url, lambda: obstore.put(store, key, data, mode="create"))
+        except StorageError as exc:
+            if isinstance(exc.__cause__, obx.AlreadyExistsError | obx.PreconditionError | FileExistsError):
+                return False
+            raise
+        return True
 
     def get(self, url: str) -> bytes:
         """The object's bytes; NotFound when it does not exist."""
         store, key = self._locate(url)
-        try:
-            return bytes(obstore.get(store, key).bytes())
-        except Exception as exc:
-            raise _translate(exc, "read", url) from exc
+        return self._retrying("read", url, lambda: bytes(obstore.get(store, key).bytes()))
 
     def exists(self, url: str) -> bool:
         """Whether an object exists at `url`."""
         store, key = self._locate(url)
         try:
-            obstore.head(store, key)
-        except obx.NotFoundError:
+            self._retrying("check", url, lambda: obstore.head(store, key))
+        except NotFound:
             return False
-        except FileNotFoundError:
-            return False
-        except Exception as exc:
-            raise _translate(exc, "check", url) from exc
         return True
 
     def delete(self, url: str) -> None:
         """Remove the object at `url` (no error when it is absent)."""
         store, key = self._locate(url)
         try:
-            obstore.delete(store, key)
-        except (obx.NotFoundError, FileNotFoundError):
+            self._retrying("delete", url, lambda: obstore.delete(store, key))
+        except NotFound:
             return
-        except Exception as exc:
-            raise _translate(exc, "delete", url) from exc
+
+    def _retrying(self, action: str, url: str, call: Callable[[], T]) -> T:
+        """`call()`, tried again with growing pauses while it fails transiently (connection refused,
+        timeouts, HTTP 5xx, throttling) for up to `Settings.storage_retry_window_s`; then StorageError.
+        Anything else (absent, refused access, bad request) raises at once."""
+        deadline = time.monotonic() + max(self._settings.storage_retry_window_s, 0.0)
+        pause, tries = RETRY_FIRST_PAUSE_S, 0
+        while True:
+            tries += 1
+            try:
+                return call()
+            except Exception as exc:
+                error = _translate(exc, action, url)
+                if not isinstance(error, TransientStorageError):
+                    raise error from exc
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise StorageError(
+                        f"{error.message} (still failing after {tries} tries over "
+                        f"{self._settings.storage_retry_window_s:g} s)"
+                    ) from exc
+                _RETRIES[0] += 1
+                _count_retry()
+                log.warning("storage: %s; trying again in %.1f s", error.message, min(pause, left))
+                time.sleep(min(pause, left))
+                pause = min(pause * 2, RETRY_MAX_PAUSE_S)
 
     def check_destination(self, url: str, account_buckets: Iterable[str] = ()) -> None:
         """BadRequest unless the account may write to `url`; `account_buckets` empty means the settings' list."""
@@ -135,24 +169,65 @@ class ObjectStorage:
         return output_store_access(self._settings, self._credentials).object_store(bucket)
 
 
+#: S3 error codes (the <Code> element of an S3 error body) that mean the caller may not do this
+DENIED_CODES = frozenset(
+    {"AccessDenied", "SignatureDoesNotMatch", "InvalidAccessKeyId", "AllAccessDisabled", "AccountProblem"}
+)
+#: S3 error codes that go away by themselves
+TRANSIENT_CODES = frozenset(
+    {"SlowDown", "ServiceUnavailable", "InternalError", "RequestTimeout", "Throttling", "RequestTimeTooSkewed"}
+)
+NOT_FOUND_CODES = frozenset({"NoSuchKey", "NoSuchBucket"})
+
+
+def _count_retry() -> None:
+    from eobatch.observability.metrics import STORAGE_RETRIES
+
+    STORAGE_RETRIES.inc()
+
+
 def _translate(exc: Exception, action: str, url: str) -> EobatchError:
-    """obstore / OS errors -> eobatch errors whose message names the URL and the server's own words."""
-    detail = _server_words(str(exc))
-    if isinstance(exc, obx.NotFoundError | FileNotFoundError):
+    """obstore / OS errors -> eobatch errors, classified by exception type, then by the S3 error code and
+    HTTP status the server sent (parsed fields, never a free-text search); message names the URL."""
+    text = str(exc)
+    detail = _server_words(text)
+    s3_code, status = _s3_code(text), _http_status(text)
+    if isinstance(exc, obx.NotFoundError | FileNotFoundError) or s3_code in NOT_FOUND_CODES:
         return NotFound(f"No object at {url}")
-    if isinstance(exc, obx.PermissionDeniedError | obx.UnauthenticatedError | PermissionError) or any(
-        word in detail for word in ("SignatureDoesNotMatch", "InvalidAccessKeyId", "AccessDenied", "403")
+    if (
+        isinstance(exc, obx.PermissionDeniedError | obx.UnauthenticatedError | PermissionError)
+        or s3_code in DENIED_CODES
+        or status in (401, 403)
     ):
         return Forbidden(
             f"Storage refused to {action} {url}: {detail}; check the access key and secret, "
             "and that they may use this bucket"
         )
+    transient = (
+        isinstance(exc, ConnectionError | TimeoutError)
+        or s3_code in TRANSIENT_CODES
+        or (status is not None and (status >= 500 or status in (408, 429)))
+        or (isinstance(exc, obx.GenericError) and status is None and s3_code is None)  # no answer at all
+    )
+    if transient:
+        return TransientStorageError(f"Could not {action} {url}: {detail}")
     return StorageError(f"Could not {action} {url}: {detail}")
+
+
+def _s3_code(text: str) -> str | None:
+    found = _CODE.search(text.split("\n\nDebug source:", 1)[0])
+    return found.group(1) if found else None
+
+
+def _http_status(text: str) -> int | None:
+    found = _STATUS_NUMBER.search(text.split("\n\nDebug source:", 1)[0])
+    return int(found.group(1)) if found else None
 
 
 _CODE = re.compile(r"<Code>([^<]*)</Code>")
 _MESSAGE = re.compile(r"<Message>([^<]*)</Message>")
 _STATUS = re.compile(r"status code: (\d{3}[^:]*)")
+_STATUS_NUMBER = re.compile(r"(?:[Ss]tatus code:|with status) (\d{3})\b")
 
 
 def _server_words(text: str) -> str:

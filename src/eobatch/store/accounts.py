@@ -54,19 +54,40 @@ def add_client(session: Session, account_id: str) -> tuple[str, str]:
     return client_id, secret
 
 
+_DUMMY_HASH = _HASHER.hash(secrets.token_urlsafe(32))
+
+
 def verify_client(session: Session, client_id: str, client_secret: str) -> Account:
-    """The account owning these client credentials; Unauthorized when either is wrong."""
+    """The account owning these client credentials; Unauthorized when either is wrong.
+
+    An unknown client id costs the same hash verification as a known one with a wrong secret, so the
+    answer's timing does not tell which client ids exist."""
     client = session.get(Client, client_id) if client_id else None
-    if client is None or not client_secret:
-        raise Unauthorized("Invalid client credentials")
     try:
-        _HASHER.verify(client.secret_hash, client_secret)
+        _HASHER.verify(client.secret_hash if client is not None else _DUMMY_HASH, client_secret or "-")
     except (VerificationError, InvalidHashError) as exc:
         raise Unauthorized("Invalid client credentials") from exc
+    if client is None or not client_secret:
+        raise Unauthorized("Invalid client credentials")
     account = session.get(Account, client.account_id)
     if account is None:
         raise Unauthorized("Invalid client credentials")
     return account
+
+
+def client_is_active(session: Session, client_id: str, account_id: str) -> bool:
+    """Whether the client still exists for that account (tokens of a deleted client stop working)."""
+    client = session.get(Client, client_id) if client_id else None
+    return client is not None and client.account_id == account_id
+
+
+def delete_client(session: Session, client_id: str) -> None:
+    """Delete an OAuth client; its tokens are refused from the next request on. NotFound if unknown."""
+    client = session.get(Client, client_id)
+    if client is None:
+        raise NotFound(f"Client {client_id} not found")
+    session.delete(client)
+    session.flush()
 
 
 def get_account(session: Session, account_id: str) -> Account:

@@ -179,6 +179,7 @@ class Tile(Base):
     no_data: Mapped[bool] = mapped_column(Boolean, default=False)
     scene_count: Mapped[int | None] = mapped_column(Integer, nullable=True)
     evaluation: Mapped[str | None] = mapped_column(String(200), nullable=True)  # compiled | v8: <reason>
+    scene_ids: Mapped[list[Any] | None] = mapped_column(JSON, nullable=True)  # scenes the tile was made from
     bytes_written: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     duration_s: Mapped[float | None] = mapped_column(Float, nullable=True)
     outputs: Mapped[list[Any] | None] = mapped_column(JSON, nullable=True)

@@ -15,7 +15,7 @@ Lock order, everywhere: request row, then tile rows, then the account row (taken
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -69,15 +69,24 @@ def unit(database: Database) -> Iterator[Session]:
 # --------------------------------------------------------------------------- scheduler leases
 
 
-def acquire_scheduler_lease(session: Session, owner: str, now: datetime, ttl_s: float, *, singleton: bool) -> None:
-    """Register a live scheduler. With `singleton` (SQLite) a live lease of another owner is a Conflict."""
+def acquire_scheduler_lease(
+    session: Session,
+    owner: str,
+    now: datetime,
+    ttl_s: float,
+    *,
+    singleton: bool,
+    owner_is_dead: Callable[[str], bool] = lambda _: False,
+) -> None:
+    """Register a live scheduler. With `singleton` (SQLite) a live lease of another owner is a Conflict,
+    unless `owner_is_dead(other)` says its process is gone (then the lease is taken over at once)."""
     name = SQLITE_LEASE if singleton else owner
     row = session.get(SchedulerLease, name, with_for_update=True)
     expires = now + timedelta(seconds=ttl_s)
     if row is None:
         session.add(SchedulerLease(name=name, owner=owner, expires=expires, started=now))
         return
-    if singleton and row.owner != owner and row.expires > now:
+    if singleton and row.owner != owner and row.expires > now and not owner_is_dead(row.owner):
         raise Conflict(
             f"Another scheduler ({row.owner}) is running against this SQLite database (its lease runs "
             f"until {row.expires.isoformat()}); with SQLite only one scheduler may run. Stop the other "
@@ -111,7 +120,7 @@ class RequestSnapshot:
 
     id: str
     account_id: str
-    plan: BatchPlan | None  # None only for a row stored before plans that migration 0006 could not convert
+    plan: BatchPlan | None  # None only for a row stored before plans that migration 0007 could not convert
     user_action: str
     api_version: str = "v1"
     credentials: dict[str, Credentials] = field(default_factory=dict)  # by plan reference
@@ -454,6 +463,7 @@ class TileOutcome:
     no_data: bool = False
     cost_pu: float = 0.0
     evaluation: str | None = None  # which evaluatePixel path ran ("compiled" / "v8: <reason>")
+    scene_ids: list[str] | None = None  # the scenes the tile was made from
     error: str | None = None
     retryable: bool = True
     backoff_s: float = 0.0
@@ -513,6 +523,7 @@ def record_outcome(
         tile.bytes_written, tile.outputs = outcome.bytes_written, list(outcome.outputs)
         tile.scene_count, tile.no_data, tile.error = outcome.scene_count, outcome.no_data, None
         tile.evaluation = outcome.evaluation
+        tile.scene_ids = outcome.scene_ids
         tile.lease_expires = None
         move_tile(session, tile, TileStatus.PROCESSED, now)
         due = cost.from_micro(
@@ -777,3 +788,28 @@ def delete_stale_requests(session: Session, now: datetime, ages: CleanupAges) ->
         _delete_tiles(session, ids)
         session.execute(delete(BatchRequest).where(BatchRequest.id.in_(ids)))
     return [Deletion(i, reasons[i]) for i in ids]
+
+
+def stac_tile_rows(session: Session, request_id: str) -> list[Any]:
+    """The tile facts a request's STAC is made of, by tile id."""
+    return list(
+        session.execute(
+            select(
+                Tile.tile_id,
+                Tile.name,
+                Tile.status,
+                Tile.epsg,
+                Tile.minx,
+                Tile.miny,
+                Tile.maxx,
+                Tile.maxy,
+                Tile.width_px,
+                Tile.height_px,
+                Tile.geometry,
+                Tile.outputs,
+                Tile.error,
+            )
+            .where(Tile.request_id == request_id)
+            .order_by(Tile.tile_id)
+        ).all()
+    )

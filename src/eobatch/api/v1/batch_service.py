@@ -14,6 +14,7 @@ from eobatch.domain.plan import BatchPlan
 from eobatch.domain.states import UserAction
 from eobatch.errors import BadRequest, Violation
 from eobatch.settings import Settings
+from eobatch.storage.tenancy import Tenant, acting_for
 from eobatch.store import accounts, ledger, requests, webhooks
 from eobatch.store.actions import apply_action
 from eobatch.store.db import Database
@@ -35,7 +36,9 @@ class BatchService:
 
     def create(self, account_id: str, body: Any) -> BatchRequest:
         body, webhook = split_webhook(body)  # the eobatch `webhook` extension field (docs/events.md)
-        intake = parse_v1(body, self.context(account_id))  # collection registry, grids: outside a transaction
+        context = self.context(account_id)
+        with acting_for(Tenant(account_id, context.allowed_buckets), self.settings):
+            intake = parse_v1(body, context)  # collection registry, grids: outside a transaction
         with self.database.session() as session:
             row = requests.create_request(session, account_id, intake)
             if webhook is not None:
@@ -69,7 +72,8 @@ class BatchService:
             requests.check_editable(row)
             if not output:
                 return requests.update_request(session, row, description=description)
-            plan, credentials = self._replan(row, {**(row.output or {}), **output}, context)
+            with acting_for(Tenant(account_id, context.allowed_buckets), self.settings):
+                plan, credentials = self._replan(row, {**(row.output or {}), **output}, context)
             return requests.update_request(
                 session, row, output=output, description=description, plan=plan, credentials=credentials
             )

@@ -20,6 +20,7 @@ from eobatch.api.intake import (
     Locations,
     check_cog_formats,
     check_flags,
+    check_script_outputs,
     cog_settings,
     description_of,
     estimate_tile_count,
@@ -64,6 +65,8 @@ def parse_v1(body: Any, context: IntakeContext) -> Intake:
         raise fail("zarrOutput", "Zarr output is not supported; use output.defaultTilePath or bucketName")
     locations = Locations()
     part = output_part(body.get("output"), body.get("bucketName"), process_request, locations)
+    if not context.stored:
+        check_script_outputs(evalscript, process_request, body.get("output"))
     locations.check(context.buckets)
     tile_count = estimate_tile_count(tiling, area, context)
     plan = BatchPlan(

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from eobatch.api.body import read_json
 from eobatch.api.pagination import PageParams, page, page_params
 from eobatch.api.routing import Caller
 from eobatch.api.v1.batch_service import BatchService
 from eobatch.api.v1.wire import GridPage, GridV1, TilePage, TileV1, render_grid, render_tile
-from eobatch.errors import BadRequest, NotFound, Violation
+from eobatch.errors import BadRequest, NotFound, TooManyRequests, Violation
 
 
 def list_grids(
@@ -48,18 +50,30 @@ async def export_grid(
         raise BadRequest(message, [Violation("format", message)])
     grids.get_grid(grid_id)
     bounds = bounds_from_geojson(await read_json(request))
-    tiles = grids.tiles_for_area(
-        grid_id,
-        grids.area_from_bounds(bounds, parameter="bounds"),
-        max_tiles=request.app.state.settings.max_tiles_per_request,
-    )
+    max_tiles = request.app.state.settings.max_tiles_per_request
+
+    def build() -> bytes:  # CPU work: in a thread, at most EXPORTS_AT_ONCE at a time, never on the event loop
+        tiles = grids.tiles_for_area(grid_id, grids.area_from_bounds(bounds, parameter="bounds"), max_tiles=max_tiles)
+        return grids.export_tiles(tiles, format)
+
+    if not _EXPORTS.acquire(blocking=False):
+        raise TooManyRequests(
+            f"{EXPORTS_AT_ONCE} grid exports are running; try again in a few seconds", retry_after_s=5
+        )
+    try:
+        data = await run_in_threadpool(build)
+    finally:
+        _EXPORTS.release()
     media, suffix = EXPORT_MEDIA[format]
     return Response(
-        grids.export_tiles(tiles, format),
+        data,
         media_type=media,
         headers={"Content-Disposition": f'attachment; filename="tiling-grid-{grid_id}{suffix}"'},
     )
 
+
+EXPORTS_AT_ONCE = 2
+_EXPORTS = threading.BoundedSemaphore(EXPORTS_AT_ONCE)
 
 EXPORT_MEDIA = {
     "gpkg": ("application/geopackage+sqlite3", ".gpkg"),

@@ -172,6 +172,7 @@ def render_tile(row: Tile) -> dict[str, Any]:
         "bytesWritten": row.bytes_written,
         "durationSeconds": row.duration_s,
         "evaluation": row.evaluation,
+        "sceneIds": list(row.scene_ids or []),
         "outputs": list(row.outputs or []),
     }
 

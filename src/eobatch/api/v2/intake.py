@@ -23,6 +23,7 @@ from eobatch.api.intake import (
     Locations,
     check_cog_formats,
     check_keys,
+    check_script_outputs,
     cog_settings,
     description_of,
     estimate_tile_count,
@@ -80,9 +81,12 @@ def parse_v2(body: Any, context: IntakeContext) -> Intake:
     else:
         response_ids, formats = parse_responses(process_request)
         check_cog_formats(output, response_ids, formats)
+        if not context.stored:
+            check_script_outputs(evalscript, process_request, output)
     delivery = _delivery(output, context.settings)
+    own_keys = bool(secret_part(delivery).get("accessKey") and delivery.get("secretAccessKey"))
     locations = Locations()
-    template = _template(output_type, delivery["url"], response_ids, locations)
+    template = _template(output_type, delivery["url"], response_ids, locations, own_keys)
     tile_paths = response_tile_paths(process_request, locations)
     cog = cog_settings(output)
     credentials = secret_part(delivery) or None
@@ -233,7 +237,8 @@ def _features_s3(source: dict[str, Any], settings: Settings, locations: Location
         split_s3_url(s3["url"])
     except BadRequest as exc:
         raise fail("input.features.s3.url", exc.message) from exc
-    locations.add("input.features.s3.url", s3["url"])
+    own_keys = bool(s3.get("accessKey") and s3.get("secretAccessKey"))
+    locations.add("input.features.s3.url", s3["url"], own_credentials=own_keys)
     return s3
 
 
@@ -311,9 +316,9 @@ def _delivery(output: dict[str, Any], settings: Settings) -> dict[str, Any]:
     return s3
 
 
-def _template(output_type: str, url: str, response_ids: tuple[str, ...], locations: Locations) -> str:
+def _template(output_type: str, url: str, response_ids: tuple[str, ...], locations: Locations, own_keys: bool) -> str:
     if output_type != "zarr":
-        return path_template("output.delivery.s3.url", url, len(response_ids), locations)
+        return path_template("output.delivery.s3.url", url, len(response_ids), locations, own_credentials=own_keys)
     from eobatch.storage import split_s3_url
 
     try:
@@ -325,7 +330,7 @@ def _template(output_type: str, url: str, response_ids: tuple[str, ...], locatio
         rest = rest.replace(placeholder, "")
     if "<" in rest:
         raise fail("output.delivery.s3.url", f"a Zarr delivery URL may contain only <requestId>, got {url!r}")
-    return locations.add("output.delivery.s3.url", url)
+    return locations.add("output.delivery.s3.url", url, own_credentials=own_keys)
 
 
 def _zarr_output(name: str, template: str, credentials: Any) -> Output:

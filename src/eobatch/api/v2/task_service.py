@@ -14,6 +14,7 @@ from eobatch.api.v2.intake import parse_v2
 from eobatch.domain.states import RequestStatus, StoppedReason, UserAction
 from eobatch.errors import BadRequest, Conflict, InsufficientUnits, Violation
 from eobatch.settings import Settings
+from eobatch.storage.tenancy import Tenant, acting_for
 from eobatch.store import accounts, ledger, requests
 from eobatch.store.actions import apply_action
 from eobatch.store.db import Database
@@ -41,12 +42,13 @@ class TaskService:
 
     def create(self, account_id: str, body: Any) -> TaskView:
         with self.database.session() as session:
-            buckets = accounts.get_account(session, account_id).allowed_buckets or ()
+            buckets = tuple(accounts.get_account(session, account_id).allowed_buckets or ())
             self._check_balance(session, account_id)
         context = IntakeContext(
-            self.settings, tuple(buckets), fetch_features=self.fetch_features, max_features=self.max_features
+            self.settings, buckets, fetch_features=self.fetch_features, max_features=self.max_features
         )
-        intake = parse_v2(body, context)  # reads the GeoPackage: outside any transaction
+        with acting_for(Tenant(account_id, buckets), self.settings):
+            intake = parse_v2(body, context)  # reads the GeoPackage: outside any transaction
         with self.database.session() as session:
             self._check_balance(session, account_id)
             row = requests.create_request(session, account_id, intake, api_version="v2")

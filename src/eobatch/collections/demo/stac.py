@@ -7,7 +7,7 @@ import datetime as dt
 from shapely.geometry import Polygon, mapping
 
 from eobatch.collections.demo.area import DEMO_BBOX, DEMO_TIME_RANGE, ZoneGrid
-from eobatch.collections.demo.render import RESOLUTION
+from eobatch.collections.presets import preset_bands
 
 EXTENSIONS = [
     "https://stac-extensions.github.io/eo/v1.1.0/schema.json",
@@ -17,6 +17,16 @@ EXTENSIONS = [
 LEVEL_TITLES = {
     "sentinel-2-l2a": "SYNTHETIC Sentinel-2 L2A demo (surface reflectance)",
     "sentinel-2-l1c": "SYNTHETIC Sentinel-2 L1C demo (top-of-atmosphere reflectance)",
+    "sentinel-1-grd": "SYNTHETIC Sentinel-1 GRD demo (IW, VV+VH, linear beta0)",
+    "landsat-ot-l1": "SYNTHETIC Landsat 8-9 OLI-TIRS Level 1 demo (top-of-atmosphere)",
+    "landsat-ot-l2": "SYNTHETIC Landsat 8-9 OLI-TIRS Level 2 demo (surface reflectance and temperature)",
+    "dem": "SYNTHETIC Copernicus DEM demo (heights in metres)",
+}
+LEVEL_DESCRIPTIONS = {
+    "sentinel-1-grd": "Backscatter from the same landscape as the Sentinel-2 demo, one descending orbit every 12 days.",
+    "landsat-ot-l1": "One zone-33 scene every 8 days (Landsat 8 and 9 alternating), Collection 2 encoding.",
+    "landsat-ot-l2": "One zone-33 scene every 8 days (Landsat 8 and 9 alternating), Collection 2 encoding.",
+    "dem": "One static 1 arc-second tile: a gentle plain with a river channel, levees and reclaimed land.",
 }
 
 
@@ -24,22 +34,52 @@ def _iso(value: dt.datetime) -> str:
     return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _asset(band: str) -> dict:
-    classified = band in ("SCL", "CLM")
-    raster = {
-        "nodata": 255 if band == "CLM" else 0,
-        "data_type": "uint8" if classified else "uint16",
-        "scale": 1 if classified else 0.0001,
-        "offset": 0,
-        "spatial_resolution": RESOLUTION[band],
-    }
+def band_asset(level: str, band: str, dtype: str, nodata: float | None, resolution: float) -> dict:
+    """The asset of one band of a demo item, with its raster:bands scale/offset from the preset."""
+    spec = preset_bands(level)[band]
+    raster = {"data_type": dtype, "scale": spec.scale, "offset": spec.offset, "spatial_resolution": resolution}
+    if nodata is not None:
+        raster["nodata"] = "nan" if nodata != nodata else nodata
     return {
         "href": f"./{band}.tif",
         "type": "image/tiff; application=geotiff; profile=cloud-optimized",
-        "title": f"Band {band} (synthetic)",
+        "title": f"{band} (synthetic, {spec.unit})",
         "eo:bands": [{"name": band}],
         "raster:bands": [raster],
         "roles": ["data"],
+    }
+
+
+def feature(
+    level: str,
+    item_id: str,
+    when: dt.datetime | None,
+    footprint: Polygon,
+    epsg: int,
+    properties: dict,
+    assets: dict,
+) -> dict:
+    """A demo STAC Item of any level; `when` None makes a static item (start/end datetime)."""
+    times = (
+        {"datetime": _iso(when)}
+        if when is not None
+        else {"datetime": None, "start_datetime": "2010-12-01T00:00:00Z", "end_datetime": "2015-01-31T23:59:59Z"}
+    )
+    return {
+        "type": "Feature",
+        "stac_version": "1.1.0",
+        "stac_extensions": EXTENSIONS,
+        "id": item_id,
+        "geometry": mapping(footprint),
+        "bbox": list(footprint.bounds),
+        "properties": {**times, **properties, "proj:epsg": epsg, "eobatch:synthetic": True},
+        "links": [
+            {"rel": "root", "href": "../../catalog.json", "type": "application/json"},
+            {"rel": "collection", "href": "../collection.json", "type": "application/json"},
+            {"rel": "parent", "href": "../collection.json", "type": "application/json"},
+        ],
+        "assets": assets,
+        "collection": level,
     }
 
 
@@ -53,38 +93,21 @@ def item(
     when: dt.datetime,
     index: int,
     cloud_cover: float,
-    bands: tuple[str, ...],
+    assets: dict,
     footprint: Polygon,
 ) -> dict:
     rows, cols = grid.shape(10.0)
-    return {
-        "type": "Feature",
-        "stac_version": "1.1.0",
-        "stac_extensions": EXTENSIONS,
-        "id": item_id(level, grid, when),
-        "geometry": mapping(footprint),
-        "bbox": list(footprint.bounds),
-        "properties": {
-            "datetime": _iso(when),
-            "constellation": "sentinel-2",
-            "platform": "sentinel-2a" if index % 2 == 0 else "sentinel-2b",
-            "instruments": ["msi"],
-            "gsd": 10,
-            "eo:cloud_cover": cloud_cover,
-            "proj:epsg": grid.epsg,
-            "proj:shape": [rows, cols],
-            "proj:transform": list(grid.transform(10.0))[:6],
-            "proj:bbox": [grid.left, grid.bottom, grid.right, grid.top],
-            "eobatch:synthetic": True,
-        },
-        "links": [
-            {"rel": "root", "href": "../../catalog.json", "type": "application/json"},
-            {"rel": "collection", "href": "../collection.json", "type": "application/json"},
-            {"rel": "parent", "href": "../collection.json", "type": "application/json"},
-        ],
-        "assets": {band: _asset(band) for band in bands},
-        "collection": level,
+    properties = {
+        "constellation": "sentinel-2",
+        "platform": "sentinel-2a" if index % 2 == 0 else "sentinel-2b",
+        "instruments": ["msi"],
+        "gsd": 10,
+        "eo:cloud_cover": cloud_cover,
+        "proj:shape": [rows, cols],
+        "proj:transform": list(grid.transform(10.0))[:6],
+        "proj:bbox": [grid.left, grid.bottom, grid.right, grid.top],
     }
+    return feature(level, item_id(level, grid, when), when, footprint, grid.epsg, properties, assets)
 
 
 def collection(level: str, item_ids: list[str]) -> dict:
@@ -95,10 +118,11 @@ def collection(level: str, item_ids: list[str]) -> dict:
         "stac_extensions": EXTENSIONS,
         "title": LEVEL_TITLES[level],
         "description": (
-            "SYNTHETIC data generated by eobatch for demos and tests, not real Sentinel-2 data. "
+            "SYNTHETIC data generated by eobatch for demos and tests, not real satellite data. "
             "Water, forest, crops greening up over the season, urban and bare soil, with drifting "
-            "clouds; scenes per UTM zone 32 and 33 around 12°E, April to June 2024."
-        ),
+            "clouds; around 12°E 45.1°N, April to June 2024. "
+        )
+        + LEVEL_DESCRIPTIONS.get(level, "Scenes per UTM zone 32 and 33."),
         "license": "CC0-1.0",
         "extent": {
             "spatial": {"bbox": [list(DEMO_BBOX)]},

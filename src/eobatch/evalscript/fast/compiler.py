@@ -396,6 +396,14 @@ class Compiler:
             return "1.0" if v.value else "0.0"
         if isinstance(v, Const) and v.value is None:
             return "0.0"
+        if isinstance(v, Arr):  # Number([x]); the driver throws when that is NaN
+            x = library.to_number(self, v)
+            if isinstance(x, Const):
+                if math.isnan(x.value):
+                    raise Unsupported("an array band value that is not a number")
+                return num_code(x)
+            self.emit(f"if {x.code} != {x.code}: return {EXIT_THROW}")
+            return x.code
         raise Unsupported(f"evaluatePixel returns {describe(v)} as a band value")
 
     # -- statements --------------------------------------------------------------------------------

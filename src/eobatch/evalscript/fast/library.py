@@ -92,7 +92,28 @@ def to_number(c: Compiler, v: Value) -> Const | Num:
             return Const(0.0)
         if x is UNDEFINED:
             return Const(math.nan)
+    if isinstance(v, Arr):
+        return _array_to_number(c, v)
     raise Unsupported(f"ToNumber of {describe(v)}")
+
+
+def _array_to_number(c: Compiler, v: Arr) -> Const | Num:
+    """Number(array) = Number(String(array)): "" -> 0, "x" -> x (the shortest round-trip digits, so the
+    same number, but -0 prints as "0"), "a,b" -> NaN."""
+    if not v.items:
+        return Const(0.0)
+    if len(v.items) > 1:
+        return Const(math.nan)
+    item = v.items[0]
+    if isinstance(item, Const) and (item.value is None or item.value is UNDEFINED):
+        return Const(0.0)
+    if isinstance(item, Arr):
+        return _array_to_number(c, item)
+    if isinstance(item, Const) and isinstance(item.value, float):
+        return Const(item.value + 0.0)
+    if isinstance(item, Num):
+        return c.num(f"({item.code} + 0.0)")
+    raise Unsupported(f"ToNumber of an array holding {describe(item)}")
 
 
 def truthy(c: Compiler, v: Value) -> Const | Bool:
@@ -157,6 +178,8 @@ def binary(c: Compiler, op: str, left: Value, right: Value) -> Value:
         return bitwise(c, op, left, right)
     if op in ("in", "instanceof"):
         raise Unsupported(f"operator {op}")
+    if any(isinstance(v, Arr | Obj) for v in (left, right)) and op not in ("-", "*", "/", "%"):
+        raise Unsupported(f"operator {op} on an object (string conversion)")
     a, b = to_number(c, left), to_number(c, right)
     if op in _COMPARE:
         if isinstance(a, Const) and isinstance(b, Const):

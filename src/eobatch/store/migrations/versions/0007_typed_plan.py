@@ -1,7 +1,7 @@
 """typed plan: batch_requests.plan (JSON) and plan_version, filled in for every stored request
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 """
 
 import logging
@@ -9,12 +9,12 @@ import logging
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
-log = logging.getLogger("alembic.0006")
+log = logging.getLogger("alembic.0007")
 
 COLUMNS = ("id", "api_version", "body", "process_request", "tiling_grid", "output", "bucket_name",
            "grid_id", "resolution", "buffer_x", "buffer_y")

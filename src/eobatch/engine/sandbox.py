@@ -1,0 +1,107 @@
+"""Evalscript checks at analysis time run in a confined worker process, never in the scheduler's own.
+
+The scheduler (and the API beside it in `eobatch serve`) must survive any script: a typed-array or
+WebAssembly bomb, an endless loop, or a V8 crash at the top level of a script would otherwise take the
+whole service down, and again after every restart. Here the check runs on a small `WorkerPool`
+(as many workers as analyses may run at once) with the tile workers' memory limit and its own short
+time limit (`Settings.analysis_time_limit_s`). A worker killed for memory or time fails the analysis
+with that reason; an unexplained death is tried once more, then fails it too.
+"""
+
+from __future__ import annotations
+
+import atexit
+import threading
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from eobatch.engine.worker_pool import WorkerLimits, WorkerPool
+from eobatch.errors import EobatchError, EvalscriptError, TileFailure
+from eobatch.settings import Settings
+
+TRIES = 2
+
+
+class SandboxStopped(RuntimeError):
+    """The analysis workers were stopped (process shutdown) before the check finished: not the
+    request's fault; the scheduler releases the analysis so that it runs again."""
+
+
+_POOLS: dict[tuple[int, WorkerLimits], WorkerPool] = {}
+_LOCK = threading.Lock()
+
+
+def analysis_limits(settings: Settings) -> WorkerLimits:
+    """The tile workers' memory limit; a wall-clock limit a little past the script's own V8 time limit."""
+    limit = max(settings.analysis_time_limit_s, 1.0)
+    return WorkerLimits(
+        memory_bytes=settings.worker_memory_mb << 20 if settings.worker_memory_mb > 0 else None,
+        cpu_s=2 * limit + 5,
+        wall_s=limit + 5,
+        confinement=settings.worker_confinement,
+        what="evalscript check at analysis",
+    )
+
+
+def _pool(settings: Settings) -> WorkerPool:
+    key = (max(settings.max_concurrent_analyses, 1), analysis_limits(settings))
+    with _LOCK:
+        pool = _POOLS.get(key)
+        if pool is None:
+            pool = WorkerPool(key[0], key[1], check_in_worker, name="eobatch-analysis")
+            pool.start()
+            _POOLS[key] = pool
+        return pool
+
+
+@atexit.register
+def shutdown_sandboxes() -> None:
+    """Stop the analysis workers (at interpreter exit; they also die with this process)."""
+    with _LOCK:
+        pools = list(_POOLS.values())
+        _POOLS.clear()
+    for pool in pools:
+        pool.shutdown(0)
+
+
+def validate_confined(
+    settings: Settings,
+    source: str,
+    response_ids: Iterable[str],
+    band_lookup: Mapping[str | None, Iterable[str]],
+    time_range: tuple[datetime, datetime] | None = None,
+) -> Any:
+    """`validate_evalscript` in a confined worker; its SetupInfo, or EvalscriptError with the reason."""
+    job = {
+        "source": source,
+        "response_ids": list(response_ids),
+        "band_lookup": {k: sorted(v) for k, v in band_lookup.items()},
+        "time_range": time_range,
+        "timeout_s": max(settings.analysis_time_limit_s, 1.0),
+        "max_memory_mb": settings.evalscript_max_memory_mb,
+    }
+    attempt = None
+    for _ in range(TRIES):
+        attempt = _pool(settings).call(job)
+        if attempt.ok:
+            return attempt.result
+        if attempt.cancelled:
+            raise SandboxStopped(attempt.error or "the analysis workers stopped")
+        if not attempt.worker_lost:
+            break
+    assert attempt is not None
+    raise EvalscriptError(attempt.error or "The evalscript check at analysis failed")
+
+
+def check_in_worker(job: dict[str, Any]) -> Any:
+    """Runs inside the worker: the check with the analysis time limit; script errors as non-retryable."""
+    from eobatch.evalscript import EvalscriptEngine, validate_evalscript
+
+    engine = EvalscriptEngine(timeout_s=job["timeout_s"], max_memory_mb=job["max_memory_mb"], strict_band_count=False)
+    try:
+        return validate_evalscript(
+            job["source"], job["response_ids"], job["band_lookup"], engine, time_range=job["time_range"]
+        )
+    except EobatchError as exc:
+        raise TileFailure(exc.message, retryable=False) from None

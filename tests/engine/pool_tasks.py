@@ -1,0 +1,29 @@
+"""Small task functions that misbehave on purpose, for the worker pool and fault tests."""
+
+from __future__ import annotations
+
+import time
+
+
+def echo(payload):
+    return payload
+
+
+def sleep_then(payload):
+    time.sleep(payload["sleep_s"])
+    return payload.get("value")
+
+
+def hog_memory(payload):
+    """Allocate and touch memory until killed (bytes, outside Python's own heap accounting)."""
+    chunks = []
+    while True:
+        chunk = bytearray(64 << 20)
+        for i in range(0, len(chunk), 4096):
+            chunk[i] = 1
+        chunks.append(chunk)
+
+
+def spin(payload):
+    while True:
+        pass
