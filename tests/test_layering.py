@@ -18,6 +18,12 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "eobatch"
 # string-keyed lookups that are not into wire dictionaries: (file, key)
 NOT_WIRE = {
     ("processing/encode.py", "interleave"),  # GDAL creation options built in the same function
+    ("engine/execution.py", "eobatch.storage.objects"),  # sys.modules
+    ("engine/scheduler.py", "status"),  # the scheduler's own health snapshot
+    *(("engine/sandbox.py", key) for key in ("timeout_s", "max_memory_mb", "source", "response_ids")),
+    *(("engine/sandbox.py", key) for key in ("band_lookup", "time_range")),  # its message to the worker
+    ("engine/worker.py", "sys_path"),  # the spawn message of a worker process
+    ("engine/worker.py", "imports"),
 }
 DOMAIN_IMPORTS = {
     "__future__",

@@ -318,12 +318,12 @@ def check_input_ids(inputs: list[DataInput]) -> None:
             )
 
 
-def check_script_outputs(evalscript: str, process_request: dict[str, Any], output: dict[str, Any] | None) -> None:
+def check_script_outputs(evalscript: str, outputs: tuple[Output, ...], cog_output: bool) -> None:
     """Formats that depend on the evalscript's setup() (INT8 with cogOutput, PNG/JPEG sample types and bands),
     checked at create (api.output_checks)."""
     from eobatch.api.output_checks import check_script_outputs as check
 
-    check(evalscript, process_request["output"]["responses"], cog_output=bool((output or {}).get("cogOutput")))
+    check(evalscript, outputs, cog_output=cog_output)
 
 
 def _text_or_none(value: Any) -> str | None:

@@ -8,21 +8,22 @@ nothing else of the script runs here. The engine's analysis checks the same agai
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-from eobatch.processing.outputs import JPEG, PNG, response_format, validate_output_formats
+from eobatch.domain.plan import Output
+from eobatch.processing.outputs import JPEG, PNG, validate_output_formats
 
 _LOCAL = threading.local()
 SETUP_TIMEOUT_S = 10.0
 
 
-def needs_script(responses: Sequence[Mapping[str, Any]], cog_output: bool) -> bool:
+def needs_script(outputs: Sequence[Output], cog_output: bool) -> bool:
     """Whether the formats can be checked only against the script's outputs."""
-    return cog_output or any(response_format(r) in (PNG, JPEG) for r in responses if isinstance(r, Mapping))
+    return cog_output or any(o.format in (PNG, JPEG) for o in outputs)
 
 
-def check_script_outputs(evalscript: str, responses: Sequence[Mapping[str, Any]], *, cog_output: bool) -> None:
+def check_script_outputs(evalscript: str, responses: Sequence[Output], *, cog_output: bool) -> None:
     """BadRequest (or EvalscriptError) when a response cannot hold its output: INT8 with cogOutput, FLOAT32 as
     PNG/JPEG, more than 4 bands as PNG/JPEG, a response that is not an output of the script."""
     if not needs_script(responses, cog_output):

@@ -66,7 +66,9 @@ def parse_v1(body: Any, context: IntakeContext) -> Intake:
     locations = Locations()
     part = output_part(body.get("output"), body.get("bucketName"), process_request, locations)
     if not context.stored:
-        check_script_outputs(evalscript, process_request, body.get("output"))
+        check_script_outputs(
+            evalscript, part.outputs, part.cog is not None or bool((body.get("output") or {}).get("cogOutput"))
+        )
     locations.check(context.buckets)
     tile_count = estimate_tile_count(tiling, area, context)
     plan = BatchPlan(

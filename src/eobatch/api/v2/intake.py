@@ -81,8 +81,6 @@ def parse_v2(body: Any, context: IntakeContext) -> Intake:
     else:
         response_ids, formats = parse_responses(process_request)
         check_cog_formats(output, response_ids, formats)
-        if not context.stored:
-            check_script_outputs(evalscript, process_request, output)
     delivery = _delivery(output, context.settings)
     own_keys = bool(secret_part(delivery).get("accessKey") and delivery.get("secretAccessKey"))
     locations = Locations()
@@ -122,6 +120,8 @@ def parse_v2(body: Any, context: IntakeContext) -> Intake:
         zarr = _zarr_settings(output, response_ids, tiling)
     else:
         outputs = outputs_for(process_request, template, tile_paths, keys_ref)
+        if not context.stored:
+            check_script_outputs(evalscript, outputs, bool(output.get("cogOutput")))
         zarr = None
     plan = BatchPlan(
         inputs=inputs,
