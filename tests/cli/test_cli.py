@@ -86,7 +86,8 @@ def test_grids_listing_and_export_to_geopackage(tmp_path: Path, data_dir: Path):
 @pytest.fixture
 def server(data_dir: Path):
     port = free_port()
-    env = {**os.environ, "EOBATCH_DATA_DIR": str(data_dir)}
+    # several accounts here write to the example's bucket: no bucket claims (docs/operations.md, "Tenancy")
+    env = {**os.environ, "EOBATCH_DATA_DIR": str(data_dir), "EOBATCH_TENANCY": "shared"}
     proc = subprocess.Popen(
         [*EOBATCH, "serve", "--port", str(port)],
         cwd=REPO,

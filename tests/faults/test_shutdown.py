@@ -10,7 +10,7 @@ import httpx
 
 from tests.faults.serve import NDVI, Serve, alive, request_body
 
-# nine tiles of grid 1 around the real scenes
+# six tiles of grid 1 around the real scenes
 WIDE = {"bbox": [14.45, 45.80, 14.70, 45.95], "properties": {"crs": "http://www.opengis.net/def/crs/OGC/1.3/CRS84"}}
 
 

@@ -16,7 +16,7 @@ from eobatch.settings import Settings
 from eobatch.storage import ObjectStorage, StorageError
 from eobatch.storage import objects as storage_objects
 from tests.faults.serve import NDVI, Serve, request_body
-from tests.faults.test_shutdown import WIDE, _run_until_some_processed
+from tests.faults.test_shutdown import WIDE, _processed, _run_until_some_processed
 from tests.support.seaweed import start_seaweed
 
 
@@ -108,15 +108,15 @@ def test_an_outage_in_the_middle_of_a_run_ends_done(seaweed, tmp_path):
         request_id = serve.submit(account, request_body(NDVI, seaweed.bucket, WIDE))
         _run_until_some_processed(serve, account, request_id)
         seaweed.pause()
+        tiles = serve.request(account, request_id)["tileCount"]
+        assert _processed(serve, account, request_id) < tiles  # tiles are left to write during and after it
         back = threading.Timer(15.0, seaweed.resume)
         back.start()
         time.sleep(1.0)
         assert httpx.get(f"{serve.url}/readyz").status_code == 503  # storage unreachable, the service says so
         back.join()
         found = serve.wait(account, request_id, {"DONE", "PARTIAL", "FAILED"}, timeout=400)
-        assert found["status"] == "DONE", found.get("error")
-        metrics = httpx.get(f"{serve.url}/metrics").text
-        retries = [line for line in metrics.splitlines() if line.startswith("eobatch_storage_retries_total ")]
-        assert retries and float(retries[0].split()[1]) > 0
+        assert found["status"] == "DONE", found.get("error")  # short outages are also absorbed by obstore's own retries
+        assert _processed(serve, account, request_id) == tiles
     finally:
         serve.stop()
