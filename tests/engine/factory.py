@@ -45,6 +45,7 @@ def make_request(
             process_request={"evalscript": "//VERSION=3"},
             output=output or {},
             plan=plan_json(output),
+            delivery_credentials=_delivery_keys(output),
             grid_id=1,
             resolution=10.0,
             tile_count=n_tiles,
@@ -79,7 +80,18 @@ def make_request(
     return request_id
 
 
+def _delivery_keys(output: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The delivery key pair of `output["delivery"]["s3"]`, stored apart from the plan as the API stores it."""
+    s3 = ((output or {}).get("delivery") or {}).get("s3") or {}
+    keys = {k: s3[k] for k in ("accessKey", "secretAccessKey") if k in s3}
+    return keys or None
+
+
 def plan_json(output: dict[str, Any] | None = None, evalscript: str = "//VERSION=3") -> dict[str, Any]:
-    """The stored plan of a factory request: its outputs go to `output["defaultTilePath"]` when given."""
-    wire = {"defaultTilePath": (output or {}).get("defaultTilePath") or "s3://out/<requestId>/<tileName>.<format>"}
+    """The stored plan of a factory request: its outputs go to `output["defaultTilePath"]` or to
+    `output["delivery"]["s3"]["url"]` when given."""
+    output = output or {}
+    wire = {"defaultTilePath": output.get("defaultTilePath") or "s3://out/<requestId>/<tileName>.<format>"}
+    if "delivery" in output:  # a delivery URL (and its keys) takes the place of the default path
+        wire = {"delivery": output["delivery"]}
     return tile_plan(evalscript=evalscript, output=wire)[0].to_json()

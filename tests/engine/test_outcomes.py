@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import delete, select
+from sqlalchemy.exc import OperationalError
 
 from eobatch.domain.states import UserAction
 from eobatch.store import ledger
@@ -188,11 +189,21 @@ def test_a_request_deleted_mid_run_does_not_disturb_the_scheduler(database, engi
     scheduler.start()
     try:
         wait_for(lambda: tile_statuses(database, doomed)["PROCESSED"] >= 2, what="some processed tiles")
-        with database.session() as s:  # the engine's lock order: request row first, then its tiles
-            s.execute(select(BatchRequest.id).where(BatchRequest.id == doomed).with_for_update())
-            s.execute(delete(TileEvent).where(TileEvent.tile_pk.in_(select(Tile.pk).where(Tile.request_id == doomed))))
-            s.execute(delete(Tile).where(Tile.request_id == doomed))
-            s.execute(delete(BatchRequest).where(BatchRequest.id == doomed))
+        # the engine's lock order: request row first, then its tiles. PostgreSQL may still pick this
+        # transaction as a deadlock victim against a tile update (a known lock-order gap, see docs/engine.md):
+        # it is rolled back whole, so the deletion is simply tried again, as an operator would.
+        for attempt in range(3):
+            try:
+                with database.session() as s:
+                    s.execute(select(BatchRequest.id).where(BatchRequest.id == doomed).with_for_update())
+                    tile_pks = select(Tile.pk).where(Tile.request_id == doomed)
+                    s.execute(delete(TileEvent).where(TileEvent.tile_pk.in_(tile_pks)))
+                    s.execute(delete(Tile).where(Tile.request_id == doomed))
+                    s.execute(delete(BatchRequest).where(BatchRequest.id == doomed))
+                break
+            except OperationalError:
+                if attempt == 2:
+                    raise
         wait_for(lambda: request_row(database, other).status == "DONE", what="the other request to finish")
     finally:
         scheduler.stop()

@@ -181,6 +181,20 @@ def test_existing_outputs_fail_skip_or_get_overwritten(settings, tile):
     assert not again.skipped and _local(settings, first.outputs[1]).exists()
 
 
+def test_a_retried_tile_replaces_what_its_interrupted_attempt_wrote(settings, tile):
+    """An attempt killed after writing leaves files; the tile's next attempt replaces them, a first one refuses."""
+    from dataclasses import replace
+
+    base = {"defaultTilePath": "s3://out/retried/<tileName>/<outputId>.<format>"}
+    first = process_tile(make_task(settings, tile, output=base))
+    _local(settings, first.outputs[1]).unlink()  # the interrupted attempt wrote only part of its outputs
+    with pytest.raises(TileFailure, match="already exist"):
+        process_tile(make_task(settings, tile, output=base))
+    retried = process_tile(replace(make_task(settings, tile, output=base), attempt=2))
+    assert not retried.skipped and sorted(retried.outputs) == sorted(first.outputs)
+    assert all(_local(settings, url).exists() for url in first.outputs)
+
+
 def test_neighbouring_tiles_align_and_agree_in_their_overlap(settings, tile):
     from eobatch.grids import tile_by_name
 

@@ -64,6 +64,7 @@ def build_tile_task(spec: TileSpec, settings: Settings) -> Any:
         credentials=dict(request.credentials),
         settings=settings,
         scenes=_tile_scenes(request, plan, area, pixel_grid, settings) if plan.grid is not None else None,
+        attempt=tile.attempt,
     )
 
 

@@ -109,7 +109,7 @@ def _process(task, script, registry, storage, grid, clock, band_workers) -> Tile
     plan = task.plan
     zarr = plan.zarr is not None
     targets = _zarr_targets(task) if zarr else _targets(task)
-    skipped = False if zarr else _check_existing(storage, targets, plan.write)
+    skipped = False if zarr else _check_existing(storage, targets, plan.write, retry=task.attempt > 1)
     if skipped:
         return TileResult(0, [t.url for t in targets], 0, False, 0.0, clock.timings, skipped=True)
 
@@ -270,14 +270,18 @@ def _write_zarr(task: TileTask, typed: dict[str, np.ndarray]) -> int:
     return written
 
 
-def _check_existing(storage: ObjectStorage, targets: list[_Target], out: WriteFlags) -> bool:
-    """True when the tile is to be skipped; TileFailure when existing files may not be overwritten."""
+def _check_existing(storage: ObjectStorage, targets: list[_Target], out: WriteFlags, *, retry: bool) -> bool:
+    """True when the tile is to be skipped; TileFailure when existing files may not be overwritten.
+
+    On a `retry` of the tile, files already present are the earlier attempt's own (it passed this check
+    before writing, then was interrupted), so they are replaced rather than refused.
+    """
     if out.overwrite and not out.skip_existing:
         return False
     existing = [t.url for t in targets if storage.exists(t.url)]
     if out.skip_existing and existing and len(existing) == len(targets):
         return True
-    if existing and not out.overwrite:
+    if existing and not out.overwrite and not retry:
         raise TileFailure(
             f"Output file(s) already exist: {', '.join(existing)}; set output.overwrite to replace them"
             + (" (skipExisting skips a tile only when all of its outputs exist)" if out.skip_existing else ""),

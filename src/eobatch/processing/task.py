@@ -25,6 +25,9 @@ class TileTask:
     credentials: dict[str, Credentials] = field(default_factory=dict)  # key pairs the plan refers to
     # per input.data[] entry, the scenes reaching the tile from the request's single search; None: search
     scenes: tuple[tuple[Any, ...], ...] | None = None
+    # 1 for a tile's first attempt; on a later one, outputs already present were written by an earlier
+    # attempt of this tile (the first attempt checked the destinations before writing), so they are replaced
+    attempt: int = 1
 
 
 @dataclass
