@@ -177,13 +177,22 @@ class Serve:
                 os.kill(pid, signal.SIGKILL)
 
 
-def alive(pids: set[int]) -> set[int]:
-    """Those of `pids` still running (zombies count as gone)."""
-    found = set()
-    for pid in pids:
-        try:
-            if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
-                found.add(pid)
-        except psutil.NoSuchProcess:
-            continue
-    return found
+def alive(pids: set[int], grace_s: float = 10.0) -> set[int]:
+    """Those of `pids` still running after up to `grace_s` seconds (zombies count as gone).
+
+    A parent's death reaches its workers as a signal that the kernel delivers asynchronously, and a
+    large worker takes a moment to exit, so a worker still present right after its parent was reaped
+    is given a little time; one that outlives the grace is an orphan.
+    """
+    deadline = time.monotonic() + grace_s
+    while True:
+        found = set()
+        for pid in pids:
+            try:
+                if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+                    found.add(pid)
+            except psutil.NoSuchProcess:
+                continue
+        if not found or time.monotonic() >= deadline:
+            return found
+        time.sleep(0.1)
