@@ -3,7 +3,10 @@
 * the engine (analysis, tasks, v2 outputs, the scheduler) and the tile pipeline read the typed plan,
   never the wire dictionaries: no `x.get("key")` or `x["key"]` with a literal key;
 * `domain/` imports nothing that does I/O: only the standard library's pure modules, pydantic and
-  eobatch's own errors and domain.
+  eobatch's own errors and domain;
+* all SQL lives in `store/`: the API, the CLI, the engine, the webhooks and the service assembly build
+  no queries (no SQLAlchemy imports beyond its exceptions and the `Session` type) and call nothing on a
+  session or a connection (`execute`, `query`, `get`, `add`, ...): they pass the session to a repository.
 """
 
 from __future__ import annotations
@@ -40,8 +43,18 @@ DOMAIN_IMPORTS = {
 }
 
 
+# where no SQL may be written: everything that talks to the database through store/ repositories
+SQL_FREE = ("api", "cli.py", "engine", "webhooks", "service.py")
+# what these may still import from SQLAlchemy: its exceptions (to tell a database outage) and the type
+SQLALCHEMY_ALLOWED = ("sqlalchemy.exc", "sqlalchemy.orm.Session")
+# methods that run or stage SQL, whatever the receiver is called
+SQL_METHODS = {"execute", "query", "scalars", "scalar", "scalar_one", "scalar_one_or_none", "add_all", "merge"}
+SESSION_NAMES = {"session"}
+
+
 def _files(*packages: str) -> list[Path]:
-    return sorted(p for package in packages for p in (SRC / package).rglob("*.py"))
+    paths = (SRC / package for package in packages)
+    return sorted(q for p in paths for q in ([p] if p.is_file() else p.rglob("*.py")))
 
 
 def literal_key_lookups(path: Path) -> list[tuple[int, str]]:
@@ -90,9 +103,58 @@ def test_the_domain_imports_nothing_that_does_io(path: Path):
     assert not outside, f"{path.relative_to(SRC)} imports {outside}; the domain must stay free of I/O"
 
 
+def sql_uses(path: Path) -> list[tuple[int, str]]:
+    """(line, what) of every SQLAlchemy import beyond SQLALCHEMY_ALLOWED, every call of a method that runs
+    SQL and every call on a variable named like a session."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names = [f"{node.module}.{alias.name}" for alias in node.names]
+        else:
+            names = []
+        for name in names:
+            if name.split(".")[0] == "sqlalchemy" and not any(
+                name == a or name.startswith(a + ".") for a in SQLALCHEMY_ALLOWED
+            ):
+                found.append((node.lineno, f"import {name}"))
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            receiver = node.func.value
+            if node.func.attr in SQL_METHODS or (isinstance(receiver, ast.Name) and receiver.id in SESSION_NAMES):
+                found.append((node.lineno, f".{node.func.attr}()"))
+    return found
+
+
+@pytest.mark.parametrize("path", _files(*SQL_FREE), ids=lambda p: str(p.relative_to(SRC)))
+def test_sql_lives_in_the_store(path: Path):
+    uses = sql_uses(path)
+    assert not uses, f"{path.relative_to(SRC)} writes SQL (move it into a store/ repository): {uses}"
+
+
 def test_the_checks_see_what_they_look_for(tmp_path: Path):
     """The walkers find a wire lookup and a forbidden import when there is one."""
     sample = tmp_path / "sample.py"
     sample.write_text('import obstore\nfrom eobatch.storage import x\ndef f(d):\n    return d.get("output")["url"]\n')
     assert sorted(literal_key_lookups(sample)) == [(4, "output"), (4, "url")]
     assert imported_modules(sample) == ["obstore", "eobatch.storage"]
+
+
+def test_the_sql_check_sees_queries(tmp_path: Path):
+    """The walker finds the query api/events.py once built, and lets exceptions and the Session type pass."""
+    sample = tmp_path / "sample.py"
+    sample.write_text(
+        "from sqlalchemy import func, select\n"
+        "from sqlalchemy.exc import DBAPIError\n"
+        "from sqlalchemy.orm import Session\n"
+        "def f(session: Session, db):\n"
+        "    with db.session() as s:\n"
+        "        s.execute(select(func.count()))\n"
+        "    return session.get(object, 1)\n"
+    )
+    assert sorted(sql_uses(sample)) == [
+        (1, "import sqlalchemy.func"),
+        (1, "import sqlalchemy.select"),
+        (6, ".execute()"),
+        (7, ".get()"),
+    ]

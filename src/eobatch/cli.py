@@ -174,16 +174,13 @@ def accounts_create(
 @accounts_app.command("topup")
 def accounts_topup(name: str, amount: float, data_dir: DataDir = None) -> None:
     """Add processing units to an account."""
-    from sqlalchemy import select
-
-    from eobatch.store import ledger
+    from eobatch.store import accounts, ledger
     from eobatch.store.db import Database
-    from eobatch.store.models import Account
 
     settings = load_settings(data_dir)
     database = Database(settings.resolved_database_url())
     with database.session() as session:
-        account = session.execute(select(Account).where(Account.name == name)).scalar_one_or_none()
+        account = accounts.find_account(session, name)
         if account is None:
             fail(ValueError(f"no account named {name!r}"))
         ledger.grant(session, account.id, amount, kind="TOPUP")
@@ -194,18 +191,15 @@ def accounts_topup(name: str, amount: float, data_dir: DataDir = None) -> None:
 @accounts_app.command("list")
 def accounts_list(data_dir: DataDir = None, as_json: JsonFlag = False) -> None:
     """List accounts with their balances."""
-    from sqlalchemy import select
-
-    from eobatch.store import ledger
+    from eobatch.store import accounts, ledger
     from eobatch.store.db import Database
-    from eobatch.store.models import Account
 
     settings = load_settings(data_dir)
     database = Database(settings.resolved_database_url())
     database.migrate()
     rows = []
     with database.session() as session:
-        for account in session.execute(select(Account).order_by(Account.created)).scalars():
+        for account in accounts.list_accounts(session):
             b = ledger.balance(session, account.id)
             rows.append(
                 {

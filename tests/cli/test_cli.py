@@ -206,3 +206,15 @@ def test_saved_credentials_by_name_from_any_directory_and_exit_codes(server: str
     assert down.returncode == 1 and down.stderr.startswith("Cannot reach the eobatch server at http://127.0.0.1:9")
     unknown = run("status", request_id, "--account", "nobody", data_dir=data_dir, check=False, **clean)
     assert unknown.returncode == 2 and "no saved credentials for account 'nobody'" in unknown.stderr
+
+
+def test_accounts_topup_and_list_show_the_balance(tmp_path: Path):
+    run("accounts", "create", "cli-topup", data_dir=tmp_path)
+    before = {a["name"]: a for a in json.loads(run("accounts", "list", "--json", data_dir=tmp_path).stdout)}
+    topped = run("accounts", "topup", "cli-topup", "250", data_dir=tmp_path)
+    assert f"available {before['cli-topup']['available'] + 250:.2f} PU" in topped.stdout
+    after = {a["name"]: a for a in json.loads(run("accounts", "list", "--json", data_dir=tmp_path).stdout)}
+    assert after["cli-topup"]["available"] == pytest.approx(before["cli-topup"]["available"] + 250)
+    assert after["cli-topup"]["id"] == before["cli-topup"]["id"]
+    unknown = run("accounts", "topup", "nobody", "1", data_dir=tmp_path, check=False)
+    assert unknown.returncode != 0 and "no account named 'nobody'" in unknown.stdout + unknown.stderr

@@ -18,7 +18,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
-from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 
 from eobatch.api.auth import Principal
@@ -27,7 +26,6 @@ from eobatch.api.pagination import _positive
 from eobatch.store import events as store_events
 from eobatch.store import requests as store_requests
 from eobatch.store.db import Database
-from eobatch.store.models import Tile
 
 RESTING = frozenset({"DONE", "PARTIAL", "FAILED", "CANCELED", "STOPPED"})
 KEEPALIVE_S = 15.0
@@ -45,11 +43,7 @@ def snapshot(database: Database, account_id: str, request_id: str) -> tuple[dict
     with database.session() as session:
         cursor = store_events.latest_id(session)
         row = store_requests.get_request(session, account_id, request_id)
-        counts = dict(
-            session.execute(
-                select(Tile.status, func.count()).where(Tile.request_id == request_id).group_by(Tile.status)
-            ).all()
-        )
+        counts = store_requests.tile_status_counts(session, request_id)
         data = {
             "requestId": row.id,
             "status": row.status,

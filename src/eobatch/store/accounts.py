@@ -99,3 +99,8 @@ def get_account(session: Session, account_id: str) -> Account:
 
 def find_account(session: Session, name: str) -> Account | None:
     return session.execute(select(Account).where(Account.name == name)).scalar_one_or_none()
+
+
+def list_accounts(session: Session) -> list[Account]:
+    """Every account, oldest first."""
+    return list(session.execute(select(Account).order_by(Account.created)).scalars())

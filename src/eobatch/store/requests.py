@@ -270,6 +270,14 @@ def count_rows(session: Session) -> dict[str, int]:
     }
 
 
+def tile_status_counts(session: Session, request_id: str) -> dict[str, int]:
+    """{tile status: count} of one request's tiles (statuses without tiles are absent)."""
+    rows = session.execute(
+        select(Tile.status, func.count()).where(Tile.request_id == request_id).group_by(Tile.status)
+    ).all()
+    return {status: int(count) for status, count in rows}
+
+
 def finished_tile_counts(session: Session, request_ids: Sequence[str]) -> dict[str, int]:
     """PROCESSED + FAILED tiles per request (the v2 completionPercentage)."""
     if not request_ids:
