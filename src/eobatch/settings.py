@@ -77,6 +77,10 @@ class Settings(BaseSettings):
 
     # Process API (docs/process.md)
     process_api_workers: int = Field(default=1, description="Worker processes for Process API windows")
+    process_api_time_limit_s: float = Field(default=120.0, description="Wall-clock time per window (0: none)")
+    process_api_cpu_limit_s: float = Field(default=240.0, description="CPU time per window, all threads (0: none)")
+    process_api_queue: int = Field(default=8, description="Windows running or waiting at once; beyond: 429")
+    process_api_per_account: int = Field(default=2, description="Of those, at most this many from one account")
 
     # dashboard (docs/dashboard.md): an optional basemap, e.g. https://tile.example.org/{z}/{x}/{y}.png
     dashboard_basemap_url: str | None = Field(default=None, description="XYZ URL template; none: no basemap")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import tarfile
+import threading
 import time
 import uuid
 from typing import Annotated, Any
@@ -25,11 +26,16 @@ Caller = Annotated[Principal, Depends(principal)]
 TAR_TYPES = ("application/tar", "application/x-tar")
 
 
+_WORKERS_LOCK = threading.Lock()
+
+
 def workers(request: Request) -> ProcessWorkers:
+    """The app's one `ProcessWorkers` (its pool starts with the first window; the lifespan stops it)."""
     state = request.app.state
-    if getattr(state, "process_workers", None) is None:
-        state.process_workers = ProcessWorkers(state.settings.process_api_workers)
-    return state.process_workers
+    with _WORKERS_LOCK:
+        if getattr(state, "process_workers", None) is None:
+            state.process_workers = ProcessWorkers(state.settings)
+        return state.process_workers
 
 
 def _tar(window: ProcessWindow, computed: Computed) -> bytes:
