@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, Response
 
-from eobatch.api.body import read_create_body, read_json
-from eobatch.api.pagination import PageParams, page, page_params
-from eobatch.api.routing import Caller, action_route, body_schema
+from eobatch.api.body import read_json
+from eobatch.api.routing import Caller, add_action_routes, body_schema, create_route, list_route
 from eobatch.api.v1.batch_service import BatchService
 from eobatch.api.v1.wire import BatchRequestV1, CreateRequestV1, RequestPage, UpdateRequestV1, render_request
 from eobatch.domain.states import UserAction
@@ -25,20 +23,8 @@ ACTIONS = {
 def router(svc: BatchService) -> APIRouter:
     """The v1 request routes over `svc`."""
 
-    def create(request: Request, caller: Caller, body: Annotated[Any, Depends(read_create_body)]) -> JSONResponse:
-        row = svc.create(caller.account_id, body)
-        return JSONResponse(render_request(row), status_code=201, headers={"Location": f"{request.url}/{row.id}"})
-
-    def list_requests(
-        request: Request,
-        caller: Caller,
-        params: Annotated[PageParams, Depends(page_params)],
-        search: Annotated[str | None, Query(description="words joined by | (or) and & (and)")] = None,
-        sort: Annotated[str | None, Query(description="created, created:desc, status, status:desc")] = None,
-        userid: Annotated[str | None, Query(description="accepted and ignored")] = None,
-    ) -> dict[str, Any]:
-        found = svc.list(caller.account_id, params, search=search, sort=sort)
-        return page(request, params, list(found.items), found.has_more, render_request)
+    create = create_route(svc.create, render_request, lambda row: row.id)
+    list_requests = list_route(svc.list, render_request)
 
     def get_request(request_id: str, caller: Caller) -> dict[str, Any]:
         return render_request(svc.get(caller.account_id, request_id))
@@ -94,15 +80,7 @@ def router(svc: BatchService) -> APIRouter:
         operation_id="v1_delete_request",
         summary="Delete a batch request",
     )
-    for name, action in ACTIONS.items():
-        r.add_api_route(
-            f"/{{request_id}}/{name}",
-            action_route(svc.act, action, f"{action.value.lower()}_request"),
-            methods=["POST"],
-            status_code=204,
-            operation_id=f"v1_{name}",
-            summary=f"{name} a batch request",
-        )
+    add_action_routes(r, svc.act, ACTIONS, under="", api="v1")
     return r
 
 

@@ -82,6 +82,26 @@ EXPORT_MEDIA = {
 }
 
 
+def add_grid_routes(r: APIRouter, version: str) -> None:
+    """The tiling-grid list and get routes, the same in v1 and v2 (`r` carries the API's batch prefix)."""
+    r.add_api_route(
+        "/tilinggrids",
+        list_grids,
+        methods=["GET"],
+        operation_id=f"{version}_list_grids",
+        summary="List tiling grids",
+        responses={200: {"model": GridPage}},
+    )
+    r.add_api_route(
+        "/tilinggrids/{grid_id}",
+        get_grid,
+        methods=["GET"],
+        operation_id=f"{version}_get_grid",
+        summary="Get a tiling grid",
+        responses={200: {"model": GridV1}},
+    )
+
+
 def router(svc: BatchService) -> APIRouter:
     """The v1 tile routes over `svc`, and the tiling grids."""
 
@@ -115,22 +135,7 @@ def router(svc: BatchService) -> APIRouter:
         summary="Get one tile",
         responses={200: {"model": TileV1}},
     )
-    r.add_api_route(
-        "/tilinggrids",
-        list_grids,
-        methods=["GET"],
-        operation_id="v1_list_grids",
-        summary="List tiling grids",
-        responses={200: {"model": GridPage}},
-    )
-    r.add_api_route(
-        "/tilinggrids/{grid_id}",
-        get_grid,
-        methods=["GET"],
-        operation_id="v1_get_grid",
-        summary="Get a tiling grid",
-        responses={200: {"model": GridV1}},
-    )
+    add_grid_routes(r, "v1")
     r.add_api_route(
         "/tilinggrids/{grid_id}/export",
         export_grid,

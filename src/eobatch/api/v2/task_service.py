@@ -67,15 +67,13 @@ class TaskService:
             row = requests.get_request(session, account_id, task_id)
             return TaskView(row, requests.finished_tile_counts(session, [row.id]).get(row.id, 0))
 
-    def list(
-        self, account_id: str, params: PageParams, *, search: str | None, sort: str | None
-    ) -> tuple[list[TaskView], bool]:
+    def list(self, account_id: str, params: PageParams, *, search: str | None, sort: str | None) -> requests.Slice:
         with self.database.session() as session:
             found = requests.list_requests(
                 session, account_id, offset=params.offset, limit=params.limit, search=search, sort=_sort(sort)
             )
             counts = requests.finished_tile_counts(session, [r.id for r in found.items])
-            return [TaskView(r, counts.get(r.id, 0)) for r in found.items], found.has_more
+            return requests.Slice([TaskView(r, counts.get(r.id, 0)) for r in found.items], found.has_more)
 
     def update(self, account_id: str, task_id: str, body: Any) -> TaskView:
         if not isinstance(body, dict):
