@@ -4,6 +4,8 @@
   never the wire dictionaries: no `x.get("key")` or `x["key"]` with a literal key;
 * `domain/` imports nothing that does I/O: only the standard library's pure modules, pydantic and
   eobatch's own errors and domain;
+* "is this a grid tile?" has one answer, the plan's (`BatchPlan.grid is None` for a GeoPackage feature
+  or a Process API window): the engine, the pipeline and the API compare no tile's `grid_id` to tell;
 * all SQL lives in `store/`: the API, the CLI, the engine, the webhooks and the service assembly build
   no queries (no SQLAlchemy imports beyond its exceptions and the `Session` type) and call nothing on a
   session or a connection (`execute`, `query`, `get`, `add`, ...): they pass the session to a repository.
@@ -103,6 +105,25 @@ def test_the_domain_imports_nothing_that_does_io(path: Path):
     assert not outside, f"{path.relative_to(SRC)} imports {outside}; the domain must stay free of I/O"
 
 
+def grid_id_comparisons(path: Path) -> list[int]:
+    """Lines that compare with the no-grid marker (`GEOPACKAGE_GRID_ID`, `NO_GRID_ID`, or a `grid_id` with -1)."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Compare):
+            sides = (node.left, *node.comparators)
+            names = {s.attr if isinstance(s, ast.Attribute) else getattr(s, "id", None) for s in sides}
+            negative = any(isinstance(s, ast.UnaryOp) and isinstance(s.op, ast.USub) for s in sides)
+            if names & {"GEOPACKAGE_GRID_ID", "NO_GRID_ID"} or ("grid_id" in names and negative):
+                found.append(node.lineno)
+    return sorted(found)
+
+
+@pytest.mark.parametrize("path", _files("engine", "processing", "api"), ids=lambda p: str(p.relative_to(SRC)))
+def test_grid_tiles_are_told_by_the_plan(path: Path):
+    lines = grid_id_comparisons(path)
+    assert not lines, f"{path.relative_to(SRC)} tells a grid tile by its grid_id (ask BatchPlan.grid): lines {lines}"
+
+
 def sql_uses(path: Path) -> list[tuple[int, str]]:
     """(line, what) of every SQLAlchemy import beyond SQLALCHEMY_ALLOWED, every call of a method that runs
     SQL and every call on a variable named like a session."""
@@ -138,6 +159,17 @@ def test_the_checks_see_what_they_look_for(tmp_path: Path):
     sample.write_text('import obstore\nfrom eobatch.storage import x\ndef f(d):\n    return d.get("output")["url"]\n')
     assert sorted(literal_key_lookups(sample)) == [(4, "output"), (4, "url")]
     assert imported_modules(sample) == ["obstore", "eobatch.storage"]
+
+
+def test_the_grid_check_sees_a_grid_id_test(tmp_path: Path):
+    sample = tmp_path / "sample.py"
+    sample.write_text(
+        "def f(tile, plan):\n"
+        "    if tile.grid_id in (3, 4) or plan.grid is None:\n"
+        "        return tile.grid_id == GEOPACKAGE_GRID_ID\n"
+        "    return tile.grid_id != -1\n"
+    )
+    assert grid_id_comparisons(sample) == [3, 4]
 
 
 def test_the_sql_check_sees_queries(tmp_path: Path):

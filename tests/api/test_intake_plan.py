@@ -93,7 +93,8 @@ def test_a_geopackage_input_is_a_feature_tiling(context, tmp_path):
     request = v2_body(input={"type": "geopackage", "features": {"s3": {"url": "s3://inputs/f.gpkg"}}})
     del request["processRequest"]["input"]["bounds"]
     plan = parse_v2(request, IntakeContext(context.settings, stored=True)).plan
-    assert isinstance(plan.tiling, FeatureTiling) and plan.by_features and plan.area is None
+    assert isinstance(plan.tiling, FeatureTiling) and plan.features == plan.tiling and plan.area is None
+    assert plan.grid is None
     assert plan.tiling.url == "s3://inputs/f.gpkg" and plan.tiling.credentials is None
 
 

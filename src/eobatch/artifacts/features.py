@@ -24,11 +24,11 @@ from shapely.geometry.base import BaseGeometry
 
 from eobatch.domain.plan import FeatureDefaults
 from eobatch.errors import BadRequest, Violation
-from eobatch.grids.model import GridTile, PixelGrid
+from eobatch.grids.model import NO_GRID_ID, GridTile, PixelGrid
 
 MAX_FEATURES = 700_000
 MAX_FEATURE_PX = 3500
-GEOPACKAGE_GRID_ID = -1  # `GridTile.grid_id` of a tile made from a GeoPackage feature
+GEOPACKAGE_GRID_ID = NO_GRID_ID  # `GridTile.grid_id` of a tile made from a GeoPackage feature
 PARAMETER = "input.features"
 REQUIRED_COLUMNS = ("id", "identifier")
 

@@ -194,13 +194,15 @@ class BatchPlan(_Frozen):
     evalscript: str
 
     @property
-    def by_features(self) -> bool:
-        """True when every tile is a GeoPackage feature (no tiling grid)."""
-        return isinstance(self.tiling, FeatureTiling)
+    def grid(self) -> GridTiling | None:
+        """The tiling grid, or None when each tile is an area of its own (a GeoPackage feature, a Process
+        API window): the one way every layer asks "is this a grid tile?"."""
+        return self.tiling if isinstance(self.tiling, GridTiling) else None
 
     @property
-    def grid(self) -> GridTiling | None:
-        return self.tiling if isinstance(self.tiling, GridTiling) else None
+    def features(self) -> FeatureTiling | None:
+        """The GeoPackage whose features are the tiles (v2 `geopackage` input), or None."""
+        return self.tiling if isinstance(self.tiling, FeatureTiling) else None
 
     @property
     def response_ids(self) -> tuple[str, ...]:

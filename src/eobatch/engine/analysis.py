@@ -49,10 +49,10 @@ def analyse_request(request: RequestSnapshot, settings: Settings) -> AnalysisRes
     from eobatch.engine.sandbox import validate_confined
 
     plan = plan_of(request)
-    if isinstance(plan.tiling, FeatureTiling):
-        grid_tiles, pixel_grids, footprints, geometries = _feature_tiles(request, plan, plan.tiling, settings)
+    if plan.grid is None:  # one tile per GeoPackage feature
+        grid_tiles, pixel_grids, footprints, geometries = _feature_tiles(request, plan, plan.features, settings)
     else:
-        grid_tiles, pixel_grids, footprints = _grid_tiles(plan, plan.tiling, settings)
+        grid_tiles, pixel_grids, footprints = _grid_tiles(plan, plan.grid, settings)
         geometries = None
     registry = _registry(settings)
     collections = {s.id: registry.get(s.type, i) for i, s in enumerate(plan.inputs)}

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from eobatch.domain.plan import BatchPlan, FeatureTiling
+from eobatch.domain.plan import BatchPlan
 from eobatch.engine.keys import plan_of
 from eobatch.settings import Settings
 from eobatch.store.work import ClaimedTile, RequestSnapshot
@@ -45,10 +45,10 @@ def build_tile_task(spec: TileSpec, settings: Settings) -> Any:
 
     request, tile = spec.request, spec.tile
     plan = plan_of(request)
-    if isinstance(plan.tiling, FeatureTiling):
+    tiling = plan.grid
+    if tiling is None:  # a GeoPackage feature
         grid_tile, pixel_grid, area = _feature_tile(tile, plan)
     else:
-        tiling = plan.tiling
         grid_tile = grids.GridTile(
             grid_id=tiling.grid_id, id=tile.tile_id, name=tile.name, epsg=tile.epsg, bounds=tile.bounds
         )

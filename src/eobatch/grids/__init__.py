@@ -42,7 +42,7 @@ id easting_index * 10000 + northing_index.
 from eobatch.grids.aoi import area_from_bounds, parse_crs
 from eobatch.grids.catalogue import as_wire, check_resolution, get_grid, grid_for_request, list_grids
 from eobatch.grids.export import export_tiles
-from eobatch.grids.model import GridTile, PixelGrid, TilingGrid
+from eobatch.grids.model import NO_GRID_ID, GridTile, PixelGrid, TilingGrid
 from eobatch.grids.tiles import (
     area_part_in_tile_crs,
     footprint_wgs84,
@@ -55,6 +55,7 @@ from eobatch.grids.tiles import (
 )
 
 __all__ = [
+    "NO_GRID_ID",
     "GridTile",
     "PixelGrid",
     "TilingGrid",

@@ -19,6 +19,9 @@ class TilingGrid:
     unit: str  # "METRE" | "DEGREE"
 
 
+NO_GRID_ID = -1  # `GridTile.grid_id` of a tile that is no grid cell (a GeoPackage feature, a Process API window)
+
+
 @dataclass(frozen=True)
 class GridTile:
     """One tile of a grid, without buffer. `bounds` is (minx, miny, maxx, maxy) in EPSG:`epsg`."""

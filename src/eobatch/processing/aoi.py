@@ -12,16 +12,16 @@ from shapely.geometry.base import BaseGeometry
 from eobatch.processing.grid import TargetGrid
 
 
-def area_in_tile_crs(area_wgs84: BaseGeometry, tile) -> BaseGeometry:
+def area_in_tile_crs(area_wgs84: BaseGeometry, tile, *, on_grid: bool) -> BaseGeometry:
     """The area's part in the tile's CRS (grids.area_part_in_tile_crs: the tile zone's part only).
 
-    A GeoPackage feature tile has no grid zone: the whole area is projected to the feature's CRS.
+    A tile that is no grid cell (`on_grid` False: `BatchPlan.grid` is None, a GeoPackage feature or a
+    Process API window) has no grid zone: the whole area is projected to the tile's CRS.
     """
-    from eobatch.artifacts.features import GEOPACKAGE_GRID_ID
     from eobatch.grids import area_part_in_tile_crs
     from eobatch.grids.geo import polygonal, project_lonlat
 
-    if tile.grid_id == GEOPACKAGE_GRID_ID:
+    if not on_grid:
         return project_lonlat(polygonal(area_wgs84), tile.epsg)
     return area_part_in_tile_crs(area_wgs84, tile)
 

@@ -115,7 +115,7 @@ def _process(task, script, registry, storage, grid, clock, band_workers) -> Tile
 
     with clock.stage("search"):
         area = shapely.from_wkb(task.area_wgs84_wkb)
-        area_tile = area_in_tile_crs(area, task.tile)
+        area_tile = area_in_tile_crs(area, task.tile, on_grid=plan.grid is not None)
         aoi = aoi_mask(area_tile, grid)
         inputs = _find_scenes(script, plan.inputs, registry, area, grid, task.scenes)
     outputs = script.update_output({i.spec.datasource: _sample_count(i) for i in inputs})

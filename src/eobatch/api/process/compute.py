@@ -66,11 +66,10 @@ class Failed:
 def window_task(window: ProcessWindow, account_id: str, settings: Settings):
     """The `TileTask` of a window: a one-off tile with the window's pixel grid, outputs kept in memory."""
     from eobatch import grids
-    from eobatch.artifacts import GEOPACKAGE_GRID_ID
     from eobatch.processing import TileTask
 
     name = f"process-{uuid.uuid4().hex[:12]}"
-    tile = grids.GridTile(grid_id=GEOPACKAGE_GRID_ID, id=0, name=name, epsg=window.epsg, bounds=window.bounds)
+    tile = grids.GridTile(grid_id=grids.NO_GRID_ID, id=0, name=name, epsg=window.epsg, bounds=window.bounds)
     pixel_grid = grids.PixelGrid(window.epsg, window.transform, window.width, window.height)
     return TileTask(
         request_id=name,
