@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import shapely
+from tests.support.plans import tile_plan
 
 from eobatch import grids
 from eobatch.collections.request_scenes import tile_scenes
@@ -28,6 +29,13 @@ def main(path: str) -> None:
     registry = runtime_for(settings).registry
     area = grids.area_from_bounds({"bbox": config["bounds"]})
     request = config["process_request"]
+    plan, keys = tile_plan(
+        evalscript=request["evalscript"],
+        responses=request["output"]["responses"],
+        output={"defaultTilePath": config["output"]},
+        data=request["input"]["data"],
+        resolution=config["resolution"],
+    )
     started = time.perf_counter()
     cpu = time.process_time()
     pixels = 0
@@ -42,9 +50,9 @@ def main(path: str) -> None:
             tile=tile,
             pixel_grid=pixel_grid,
             area_wgs84_wkb=shapely.to_wkb(area),
-            process_request=request,
-            output={"defaultTilePath": config["output"]},
+            plan=plan,
             settings=settings,
+            credentials=keys,
             scenes=scenes,
         )
         result = process_tile(task)

@@ -241,9 +241,16 @@ ANALYSIS = """
 import json, resource, sys, time, uuid
 from eobatch.engine.analysis import analyse_request
 from eobatch.settings import Settings
+from eobatch.api.intake import parse_bounds
 from eobatch.store.work import RequestSnapshot
+from tests.support.plans import tile_plan
 config = json.loads(sys.argv[1])
-request = RequestSnapshot(str(uuid.uuid4()), "bench", config["process_request"], None, 1, 20.0, 0, 0, "ANALYSE")
+body = config["process_request"]
+plan, _ = tile_plan(
+    evalscript=body["evalscript"], responses=body["output"]["responses"], data=body["input"]["data"],
+    resolution=20.0, area=parse_bounds(body),
+)
+request = RequestSnapshot(str(uuid.uuid4()), "bench", plan, "ANALYSE")
 started = time.perf_counter()
 result = analyse_request(request, Settings(**config["settings"]))
 seconds = time.perf_counter() - started
