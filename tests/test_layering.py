@@ -6,6 +6,8 @@
   eobatch's own errors and domain;
 * "is this a grid tile?" has one answer, the plan's (`BatchPlan.grid is None` for a GeoPackage feature
   or a Process API window): the engine, the pipeline and the API compare no tile's `grid_id` to tell;
+* the engine's modules import no cycle (counting imports inside functions too): an implementation
+  imports its interface, never the other way round;
 * all SQL lives in `store/`: the API, the CLI, the engine, the webhooks and the service assembly build
   no queries (no SQLAlchemy imports beyond its exceptions and the `Session` type) and call nothing on a
   session or a connection (`execute`, `query`, `get`, `add`, ...): they pass the session to a repository.
@@ -105,6 +107,56 @@ def test_the_domain_imports_nothing_that_does_io(path: Path):
     assert not outside, f"{path.relative_to(SRC)} imports {outside}; the domain must stay free of I/O"
 
 
+def import_graph(root: Path) -> dict[str, set[str]]:
+    """{module: the modules it imports} for the modules under `root` (a package folder), named from it."""
+    package = root.name
+    names = {
+        p: ".".join((package, *p.relative_to(root).with_suffix("").parts)).removesuffix(".__init__")
+        for p in root.rglob("*.py")
+    }
+    graph: dict[str, set[str]] = {name: set() for name in names.values()}
+    for path, name in names.items():
+        imported = {m.removeprefix("eobatch.") for m in imported_modules(path)}
+        graph[name] = {m for m in imported if m in graph and m != name}
+    return graph
+
+
+def engine_import_cycles(root: Path) -> list[list[str]]:
+    """The groups of modules under `root` that import each other in a circle."""
+    graph = import_graph(root)
+    cycles, order, low, stack, seen = [], {}, {}, [], set()
+
+    def visit(v: str) -> None:  # Tarjan's strongly connected components
+        order[v] = low[v] = len(order)
+        stack.append(v)
+        seen.add(v)
+        for w in sorted(graph[v]):
+            if w not in order:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in seen:
+                low[v] = min(low[v], order[w])
+        if low[v] == order[v]:
+            group = []
+            while True:
+                w = stack.pop()
+                seen.discard(w)
+                group.append(w)
+                if w == v:
+                    break
+            if len(group) > 1:
+                cycles.append(sorted(group))
+
+    for v in sorted(graph):
+        if v not in order:
+            visit(v)
+    return cycles
+
+
+def test_the_engine_imports_no_cycle():
+    assert engine_import_cycles(SRC / "engine") == []
+
+
 def grid_id_comparisons(path: Path) -> list[int]:
     """Lines that compare with the no-grid marker (`GEOPACKAGE_GRID_ID`, `NO_GRID_ID`, or a `grid_id` with -1)."""
     found = []
@@ -159,6 +211,15 @@ def test_the_checks_see_what_they_look_for(tmp_path: Path):
     sample.write_text('import obstore\nfrom eobatch.storage import x\ndef f(d):\n    return d.get("output")["url"]\n')
     assert sorted(literal_key_lookups(sample)) == [(4, "output"), (4, "url")]
     assert imported_modules(sample) == ["obstore", "eobatch.storage"]
+
+
+def test_the_cycle_check_sees_a_cycle(tmp_path: Path):
+    root = tmp_path / "engine"
+    root.mkdir()
+    (root / "executors.py").write_text("def make():\n    from eobatch.engine.pool import Pool\n")
+    (root / "pool.py").write_text("from eobatch.engine.executors import Unavailable\n")
+    (root / "other.py").write_text("from eobatch.engine import pool\n")
+    assert engine_import_cycles(root) == [["engine.executors", "engine.pool"]]
 
 
 def test_the_grid_check_sees_a_grid_id_test(tmp_path: Path):

@@ -20,7 +20,7 @@ _WHERE = {
     "DaskExecutor": "dask_cluster",
     "Executor": "executors",
     "ExecutorUnavailable": "executors",
-    "make_executor": "executors",
+    "make_executor": "executor_factory",
     "LocalExecutor": "local_pool",
     "build_scheduler": "main",
     "run_scheduler": "main",

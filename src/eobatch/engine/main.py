@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from eobatch.engine.execution import DEFAULT_TASK, TaskRef
-from eobatch.engine.executors import make_executor
+from eobatch.engine.executor_factory import make_executor
 from eobatch.engine.scheduler import Scheduler
 from eobatch.settings import Settings
 from eobatch.store.db import Database
