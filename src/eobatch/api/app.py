@@ -19,9 +19,11 @@ from eobatch.api.errors import install_error_handlers
 from eobatch.api.extensions import include_extensions
 from eobatch.api.limits import BodySizeLimit
 from eobatch.api.openapi import document_errors
+from eobatch.api.v1 import collections as v1_collections
 from eobatch.api.v1 import requests as v1_requests
 from eobatch.api.v1 import tiles as v1_tiles
 from eobatch.api.v1.batch_service import BatchService
+from eobatch.api.v1.collection_service import CollectionService
 from eobatch.api.v2 import routes as v2_routes
 from eobatch.api.v2.task_service import TaskService
 from eobatch.settings import Settings
@@ -68,6 +70,7 @@ def create_app(settings: Settings, database: Database | None = None, *, run_sche
     app.include_router(oauth.router())
     app.include_router(v1_requests.router(batch_service))
     app.include_router(v1_tiles.router(batch_service))
+    app.include_router(v1_collections.router(CollectionService(settings, database)))
     app.include_router(accounts.router(batch_service))
     app.include_router(v2_routes.router(TaskService(settings, database)))
     include_extensions(app)

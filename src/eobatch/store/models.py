@@ -267,3 +267,52 @@ class Webhook(Base):
     next_attempt_at: Mapped[datetime | None] = mapped_column(nullable=True)
     lease_until: Mapped[datetime | None] = mapped_column(nullable=True)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class BatchCollectionRow(Base):
+    """A v1 batch collection of an account; `bands` lists `domain.batch_collections.CollectionBand` as JSON."""
+
+    __tablename__ = "batch_collections"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    s3_bucket: Mapped[str] = mapped_column(String(255))
+    bands: Mapped[list[Any]] = mapped_column(JSON)
+    tiling_grid_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class BatchCollectionTile(Base):
+    """A processed tile registered in a batch collection: its files, footprint, CRS and time range."""
+
+    __tablename__ = "batch_collection_tiles"
+    __table_args__ = (UniqueConstraint("collection_id", "request_id", "tile_id", name="uq_collection_tiles"),)
+
+    pk: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    collection_id: Mapped[str] = mapped_column(ForeignKey("batch_collections.id", ondelete="CASCADE"), index=True)
+    request_id: Mapped[str] = mapped_column(String(36))
+    tile_id: Mapped[int] = mapped_column(BigInteger)
+    name: Mapped[str] = mapped_column(String(100))
+    epsg: Mapped[int] = mapped_column(Integer)
+    minx: Mapped[float] = mapped_column(Float)
+    miny: Mapped[float] = mapped_column(Float)
+    maxx: Mapped[float] = mapped_column(Float)
+    maxy: Mapped[float] = mapped_column(Float)
+    footprint: Mapped[dict[str, Any]] = mapped_column(JSON)  # WGS84 GeoJSON
+    time_from: Mapped[datetime] = mapped_column()
+    time_to: Mapped[datetime] = mapped_column()
+    assets: Mapped[dict[str, Any]] = mapped_column(JSON)  # band -> href
+    created: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class BatchCollectionUse(Base):
+    """A request that writes into (`output`) or reads (`input`) a batch collection."""
+
+    __tablename__ = "batch_collection_uses"
+
+    request_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    collection_id: Mapped[str] = mapped_column(
+        ForeignKey("batch_collections.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    role: Mapped[str] = mapped_column(String(10), primary_key=True)
