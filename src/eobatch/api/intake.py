@@ -77,6 +77,7 @@ class IntakeContext:
     allowed_buckets: tuple[str, ...] = ()
     fetch_features: FetchFeatures | None = None
     max_features: int | None = None
+    extra_collections: tuple[Any, ...] = ()  # the account's batch collections (`batch-<id>` input types)
     stored: bool = False  # converting a stored request: it was checked at create (no collection, bucket or
     # GeoPackage checks, no tile count)
 
@@ -269,6 +270,8 @@ def parse_inputs(process_request: dict[str, Any], context: IntakeContext) -> tup
         from eobatch.collections.registry import CollectionRegistry
 
         registry = CollectionRegistry.from_settings(context.settings)
+        if context.extra_collections:
+            registry = registry.merged(CollectionRegistry(context.extra_collections))
     parsed = []
     for index, item in enumerate(data):
         parameter = f"processRequest.input.data[{index}]"
@@ -535,8 +538,11 @@ def check_flags(output: dict[str, Any]) -> None:
         value = output.get(key)
         if value is not None and not isinstance(value, bool):
             raise fail(f"output.{key}", f"must be true or false, got {value!r}")
-    if output.get("createCollection") or output.get("collectionId"):
-        raise fail("output.createCollection", "batch collections are not supported by this server")
+    collection_id = output.get("collectionId")
+    if collection_id is not None and (not isinstance(collection_id, str) or not collection_id):
+        raise fail("output.collectionId", f"must be the id of a batch collection, got {collection_id!r}")
+    if collection_id and output.get("createCollection"):
+        raise fail("output.createCollection", "give createCollection or collectionId, not both")
 
 
 def check_keys(s3: dict[str, Any], parameter: str, settings: Settings) -> None:

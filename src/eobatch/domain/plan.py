@@ -40,6 +40,14 @@ class Credentials(_Frozen):
     region: str | None = None
 
 
+class CollectionBandSpec(_Frozen):
+    """One band a request adds to a batch collection: an output identifier, its sampleType and nodata."""
+
+    name: str
+    sample_type: str
+    no_data: float | None = None
+
+
 class DataInput(_Frozen):
     """One `processRequest.input.data[]` entry: a collection, its filter and how to read it."""
 
@@ -52,6 +60,7 @@ class DataInput(_Frozen):
     upsampling: str | None = None
     downsampling: str | None = None
     harmonize: bool = True
+    bands: tuple[CollectionBandSpec, ...] = ()  # a `batch-<id>` input: the collection's bands at create
 
     def resampling(self) -> dict[str, str | None]:
         """The resampling choice as `processing.read.resampling_for` takes it."""
@@ -179,6 +188,14 @@ class ZarrSettings(_Frozen):
     arrays: tuple[ZarrArray, ...]
 
 
+class CollectionTarget(_Frozen):
+    """The batch collection a request's processed tiles are registered in (v1 `output.collectionId`, or
+    `output.createCollection`: `id` is None until the service has created it at create time)."""
+
+    id: str | None = None
+    bands: tuple[CollectionBandSpec, ...]
+
+
 class BatchPlan(_Frozen):
     """Everything the engine, the pipeline and the artifacts need to know about a request."""
 
@@ -192,6 +209,7 @@ class BatchPlan(_Frozen):
     cog: CogParameters | None = None  # set: GeoTIFFs are written as Cloud-Optimized GeoTIFFs
     zarr: ZarrSettings | None = None
     evalscript: str
+    collection: CollectionTarget | None = None  # v1 batch collections (docs/collections.md)
 
     @property
     def grid(self) -> GridTiling | None:

@@ -54,7 +54,9 @@ def analyse_request(request: RequestSnapshot, settings: Settings) -> AnalysisRes
     else:
         grid_tiles, pixel_grids, footprints = _grid_tiles(plan, plan.grid, settings)
         geometries = None
-    registry = _registry(settings)
+    from eobatch.collections.batch import with_batch_inputs
+
+    registry = with_batch_inputs(_registry(settings), plan.inputs, settings)  # batch-<id> inputs
     collections = {s.id: registry.get(s.type, i) for i, s in enumerate(plan.inputs)}
     band_lookup: dict[str | None, set[str]] = {key: set(c.bands) for key, c in collections.items()}
     if len(plan.inputs) == 1:

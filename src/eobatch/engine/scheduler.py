@@ -28,6 +28,7 @@ from eobatch.engine import fairness
 from eobatch.engine.analysis import analyse_request
 from eobatch.engine.execution import Attempt
 from eobatch.engine.executors import Executor
+from eobatch.engine.request_collection import load_batch_inputs, register_in_collection
 from eobatch.engine.request_stac import write_stac_for
 from eobatch.engine.retry import RetryPolicy
 from eobatch.engine.sandbox import SandboxStopped
@@ -445,6 +446,7 @@ class Scheduler:
                 ]
                 for request_id in {t.request_id for t in claimed} - set(self._requests):
                     self._requests[request_id] = work.load_request(s, request_id)
+                    load_batch_inputs(s, self._requests[request_id])
                 broken = []
                 for tile in claimed:
                     try:
@@ -486,6 +488,7 @@ class Scheduler:
                 settled = True
                 self._upload_execution_db(request_id, final=True)
                 write_stac_for(self.database, self.settings, request_id, status.value)
+                register_in_collection(self.database, self.settings, request_id, status.value)
                 self._requests.pop(request_id, None)
                 log.info(
                     "request %s finished: %s",
@@ -527,6 +530,8 @@ class Scheduler:
         for request in claimed:
             if pool is None:  # stopping: the leases expire and the analyses are claimed again
                 break
+            with self.database.session() as s:
+                load_batch_inputs(s, request)
             self._analyses[request.id] = pool.submit(self.analyse, request, self.settings)
         return bool(claimed)
 

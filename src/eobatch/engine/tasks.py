@@ -71,6 +71,7 @@ def build_tile_task(spec: TileSpec, settings: Settings) -> Any:
 def _tile_scenes(request: RequestSnapshot, plan: BatchPlan, area: Any, pixel_grid: Any, settings: Settings) -> Any:
     """The tile's scenes per input, from the request's one search per input collection (made by its
     analysis in this process, or now); None lets the worker search itself when that fails."""
+    from eobatch.collections.batch import with_batch_inputs
     from eobatch.collections.request_scenes import tile_scenes
     from eobatch.engine.analysis import _registry
     from eobatch.errors import EobatchError
@@ -79,7 +80,8 @@ def _tile_scenes(request: RequestSnapshot, plan: BatchPlan, area: Any, pixel_gri
 
     try:
         where = search_area(area, TargetGrid.of(pixel_grid))
-        return tile_scenes(request.id, plan.inputs, _registry(settings), area, where)
+        registry = with_batch_inputs(_registry(settings), plan.inputs, settings)  # batch-<id> inputs
+        return tile_scenes(request.id, plan.inputs, registry, area, where)
     except EobatchError:
         return None
 

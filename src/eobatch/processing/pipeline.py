@@ -66,7 +66,10 @@ class _Clock:
 def process_tile(task: TileTask) -> TileResult:
     """Process one tile with this process's cached evalscript engine and collection registry."""
     runtime = runtime_for(task.settings)
-    return run_tile(task, engine=runtime.engine, registry=runtime.registry)
+    from eobatch.collections.batch import with_batch_inputs
+
+    registry = with_batch_inputs(runtime.registry, task.plan.inputs, task.settings)  # batch-<id> inputs
+    return run_tile(task, engine=runtime.engine, registry=registry)
 
 
 def run_tile(

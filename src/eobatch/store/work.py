@@ -734,8 +734,8 @@ class Deletion:
 def results_in_collection(requests: Sequence[BatchRequest]) -> set[str]:
     """The ids of requests whose results were added to a collection: never deleted by cleanup.
 
-    The hook for batch collections: a request whose output names a collection (`collectionId`, or
-    `createCollection` true) is kept. Nothing can create such a request yet (create refuses both).
+    A request whose output names a batch collection (`collectionId`, which create fills in for
+    `createCollection` too) is kept: its tiles are registered there (docs/collections.md).
     """
     return {
         r.id

@@ -9,6 +9,7 @@ from typing import Any
 
 from eobatch.api.intake import IntakeContext, Locations
 from eobatch.api.pagination import PageParams
+from eobatch.api.v1 import collection_intake
 from eobatch.api.v1.intake import output_part, parse_v1
 from eobatch.domain.plan import BatchPlan
 from eobatch.domain.states import UserAction
@@ -32,15 +33,19 @@ class BatchService:
         """What intake needs to know of the account (read in a short transaction of its own)."""
         with self.database.session() as session:
             buckets = accounts.get_account(session, account_id).allowed_buckets or ()
-        return IntakeContext(self.settings, tuple(buckets))
+            extra = collection_intake.input_collections(session, account_id, self.settings)
+        return IntakeContext(self.settings, tuple(buckets), extra_collections=extra)
 
     def create(self, account_id: str, body: Any) -> BatchRequest:
         body, webhook = split_webhook(body)  # the eobatch `webhook` extension field (docs/events.md)
         context = self.context(account_id)
         with acting_for(Tenant(account_id, context.allowed_buckets), self.settings):
             intake = parse_v1(body, context)  # collection registry, grids: outside a transaction
+        intake = collection_intake.bind_inputs(intake, context.extra_collections)
         with self.database.session() as session:
+            intake = collection_intake.attach_collection(session, account_id, intake, intake.echo.description)
             row = requests.create_request(session, account_id, intake)
+            collection_intake.record(session, row.id, intake.plan)
             if webhook is not None:
                 webhooks.register(session, row.id, account_id, webhook.url, webhook.secret)
             return row

@@ -10,6 +10,7 @@ client never believes it writes somewhere it may not. Keys in `output.delivery.s
 from __future__ import annotations
 
 import copy
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +39,7 @@ from eobatch.api.intake import (
     secret_part,
     write_flags,
 )
+from eobatch.api.v1.collection_intake import collection_part, wants_collection
 from eobatch.domain.plan import BatchPlan, CogParameters, Destination, Output, WriteFlags
 
 
@@ -65,6 +67,10 @@ def parse_v1(body: Any, context: IntakeContext) -> Intake:
         raise fail("zarrOutput", "Zarr output is not supported; use output.defaultTilePath or bucketName")
     locations = Locations()
     part = output_part(body.get("output"), body.get("bucketName"), process_request, locations)
+    collection = None
+    if wants_collection(body.get("output")):  # batch collections: api/v1/collection_intake.py
+        collection, cog = collection_part(body["output"], part.outputs, part.cog, evalscript, stored=context.stored)
+        part = dataclasses.replace(part, cog=cog)
     if not context.stored:
         check_script_outputs(
             evalscript, part.outputs, part.cog is not None or bool((body.get("output") or {}).get("cogOutput"))
@@ -80,6 +86,7 @@ def parse_v1(body: Any, context: IntakeContext) -> Intake:
         write=part.write,
         cog=part.cog,
         evalscript=evalscript,
+        collection=collection,
     )
     echo = Echo(
         body=copy.deepcopy(body),

@@ -1,0 +1,166 @@
+"""`output.createCollection` / `output.collectionId` of a v1 create body, and the collections a request
+uses (batch-api.md §3.9, docs/collections.md "Batch collections").
+
+At parse time (no database): every response must be a single-band GeoTIFF, written as a COG (implied;
+an explicit `cogOutput: false` is refused); the bands come from the evalscript's setup(). At create time
+(in the create transaction): a `createCollection` request creates its collection in the bucket its
+outputs go to; a `collectionId` must be the account's own collection in that bucket with the same bands.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from eobatch.api.intake import Intake, fail, parse_cog_parameters
+from eobatch.domain.batch_collections import (
+    CollectionBand,
+    CollectionUse,
+    band_mismatch,
+    batch_collection_id,
+)
+from eobatch.domain.plan import JSON, TIFF, BatchPlan, CogParameters, CollectionBandSpec, CollectionTarget, Output
+from eobatch.errors import NotFound
+from eobatch.storage.paths import split_s3_url
+from eobatch.store import batch_collections as store
+
+PARAMETER = "output.createCollection"
+
+
+def wants_collection(output: Any) -> bool:
+    return isinstance(output, dict) and bool(output.get("createCollection") or output.get("collectionId"))
+
+
+def collection_part(
+    output: dict[str, Any], outputs: Sequence[Output], cog: CogParameters | None, evalscript: str, *, stored: bool
+) -> tuple[CollectionTarget, CogParameters]:
+    """The collection a request writes into and its COG settings; BadRequest unless every output is a
+    single-band GeoTIFF (checked against the evalscript's setup() unless converting a stored request)."""
+    parameter = "output.collectionId" if output.get("collectionId") else PARAMETER
+    if output.get("cogOutput") is False:
+        raise fail("output.cogOutput", "results added to a batch collection are always COGs; leave cogOutput out")
+    for o in outputs:
+        if o.format != TIFF:
+            kind = "the userdata JSON" if o.format == JSON else f"{o.id!r} as {o.format}"
+            raise fail(parameter, f"a batch collection takes single-band image/tiff outputs only; {kind} is not")
+    specs = {}
+    if not stored:
+        from eobatch.api.output_checks import _engine
+
+        with _engine().load(evalscript) as script:
+            specs = {s.id: s for s in script.setup.outputs}
+        for o in outputs:
+            spec = specs.get(o.id)
+            if spec is not None and spec.bands != 1:
+                raise fail(
+                    parameter,
+                    f"a batch collection takes single-band outputs only; output {o.id!r} has {spec.bands} bands",
+                )
+    bands = tuple(
+        CollectionBandSpec(
+            name=o.id,
+            sample_type=(specs[o.id].sample_type.upper() if o.id in specs else "FLOAT32"),
+            no_data=specs[o.id].nodata_value if o.id in specs else None,
+        )
+        for o in outputs
+    )
+    target = CollectionTarget(id=output.get("collectionId") or None, bands=bands)
+    return target, cog or parse_cog_parameters(output.get("cogParameters"))
+
+
+def _bucket(plan: BatchPlan) -> str:
+    buckets = {split_s3_url(o.destination.path)[0] for o in plan.outputs}
+    if len(buckets) != 1:
+        raise fail(PARAMETER, f"a batch collection's files are in one bucket; the outputs go to {sorted(buckets)}")
+    return buckets.pop()
+
+
+def attach_collection(session: Session, account_id: str, intake: Intake, name: str | None) -> Intake:
+    """Create the collection of a `createCollection` request, or check its `collectionId`; the intake
+    with the collection's id in its plan and in the echoed `output`."""
+    from dataclasses import replace
+
+    target = intake.plan.collection
+    if target is None:
+        return intake
+    bucket = _bucket(intake.plan)
+    bands = tuple(CollectionBand(b.name, b.sample_type, b.no_data) for b in target.bands)
+    grid_id = getattr(intake.plan.tiling, "grid_id", None)
+    if target.id is None:
+        created = store.create_collection(
+            session, account_id, name or "batch collection", bucket, bands=bands, tiling_grid_id=grid_id
+        )
+        collection_id = created.id
+    else:
+        collection_id = target.id
+        try:
+            existing = store.get_collection(session, account_id, collection_id)
+        except NotFound as exc:
+            raise fail("output.collectionId", f"batch collection {collection_id} not found") from exc
+        if existing.s3_bucket != bucket:
+            raise fail(
+                "output.collectionId",
+                f"batch collection {collection_id} is in bucket {existing.s3_bucket}; the outputs go to {bucket}",
+            )
+        why = band_mismatch(existing.bands, bands)
+        if why:
+            raise fail("output.collectionId", f"the outputs cannot be added to batch collection {collection_id}: {why}")
+        store.set_bands(session, account_id, collection_id, bands)
+    plan = intake.plan.model_copy(update={"collection": target.model_copy(update={"id": collection_id})})
+    output = dict(intake.echo.output or {})
+    output["collectionId"] = collection_id
+    return replace(intake, plan=plan, echo=replace(intake.echo, output=output))
+
+
+def uses_of(plan: BatchPlan) -> list[CollectionUse]:
+    """The collections a plan writes into and reads."""
+    uses = [CollectionUse(plan.collection.id, "output")] if plan.collection and plan.collection.id else []
+    for data in plan.inputs:
+        collection_id = batch_collection_id(data.type)
+        if collection_id:
+            uses.append(CollectionUse(collection_id, "input"))
+    return uses
+
+
+def record(session: Session, request_id: str, plan: BatchPlan) -> None:
+    store.record_uses(session, request_id, uses_of(plan))
+
+
+def input_collections(session: Session, account_id: str, settings: Any) -> tuple[Any, ...]:
+    """The account's batch collections that have bands, as `Collection`s intake can look up by type."""
+    from eobatch.collections.batch import batch_collection
+    from eobatch.storage.access import output_store_access
+
+    found, offset = [], 0
+    while True:
+        page = store.list_collections(session, account_id, offset=offset, limit=1000)
+        found += [c for c in page.items if c.bands]
+        if not page.has_more:
+            break
+        offset += len(page.items)
+    access = output_store_access(settings)
+    return tuple(batch_collection(c.type, c.bands, access) for c in found)
+
+
+def bind_inputs(intake: Intake, collections: Sequence[Any]) -> Intake:
+    """Put each `batch-<id>` input's bands (as its collection has them now) into the plan."""
+    from dataclasses import replace
+
+    bands = {c.type: c.source_bands for c in collections}
+    if not any(d.type in bands for d in intake.plan.inputs):
+        return intake
+    inputs = tuple(
+        d.model_copy(
+            update={
+                "bands": tuple(
+                    CollectionBandSpec(name=b.name, sample_type=b.sample_type, no_data=b.no_data) for b in bands[d.type]
+                )
+            }
+        )
+        if d.type in bands
+        else d
+        for d in intake.plan.inputs
+    )
+    return replace(intake, plan=intake.plan.model_copy(update={"inputs": inputs}))
