@@ -24,7 +24,9 @@ accounts_app = typer.Typer(help="Accounts, OAuth clients and processing units.",
 grids_app = typer.Typer(help="Tiling grids.", invoke_without_command=True)
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(grids_app, name="grids")
-collections_app = typer.Typer(help="Data collections: index your own COGs.", no_args_is_help=True)
+collections_app = typer.Typer(
+    help="Data collections: index your own COGs; list, show and delete your batch collections.", no_args_is_help=True
+)
 app.add_typer(collections_app, name="collections")
 console = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True)
@@ -392,6 +394,72 @@ def grids_export(
     target = output or Path(f"tiling-grid-{grid}{suffix}")
     target.write_bytes(data)
     out.print(f"{len(tiles_)} tiles written to {target}")
+
+
+@collections_app.command("list")
+def collections_list(
+    url: UrlOpt = None, account: AccountOpt = None, data_dir: DataDir = None, as_json: JsonFlag = False
+) -> None:
+    """List your batch collections (the ones `output.createCollection` made or POST /collections)."""
+    client = make_client(load_settings(data_dir), url, account)
+    try:
+        rows = list(client.collections())
+    except ApiError as error:
+        fail(error)
+    if as_json:
+        emit(rows, True)
+        return
+    table = Table("id", "name", "bucket", "bands", "tiles", "created")
+    for c in rows:
+        bands = ", ".join((c.get("additionalData") or {}).get("bands") or {})
+        table.add_row(c["id"], c["name"], c["s3Bucket"], bands, str(c.get("tileCount", 0)), c.get("created") or "")
+    out.print(table)
+
+
+@collections_app.command("show")
+def collections_show(
+    collection_id: str,
+    url: UrlOpt = None,
+    account: AccountOpt = None,
+    data_dir: DataDir = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Show a batch collection: its bands, bucket, tile count and the input type that reads it."""
+    client = make_client(load_settings(data_dir), url, account)
+    try:
+        c = client.collection(collection_id)
+    except ApiError as error:
+        fail(error)
+    if as_json:
+        emit(c, True)
+        return
+    bands = (c.get("additionalData") or {}).get("bands") or {}
+    lines = [
+        f"collection:  {c['id']}",
+        f"name:        {c['name']}",
+        f"bucket:      {c['s3Bucket']}",
+        f"input type:  {c.get('type')}",
+        f"tiles:       {c.get('tileCount', 0)}",
+        f"created:     {c.get('created')}",
+    ]
+    for name, band in bands.items():
+        lines.append(
+            f"band:        {name} ({band.get('sampleFormat')}{band.get('bitDepth')}, noData {band.get('noData')})"
+        )
+    out.print("\n".join(lines), markup=False)
+
+
+@collections_app.command("delete")
+def collections_delete(
+    collection_id: str, url: UrlOpt = None, account: AccountOpt = None, data_dir: DataDir = None
+) -> None:
+    """Delete a batch collection (its files stay where they are; refused while a request uses it)."""
+    client = make_client(load_settings(data_dir), url, account)
+    try:
+        client.delete_collection(collection_id)
+    except ApiError as error:
+        fail(error)
+    out.print(f"batch collection {collection_id} deleted")
 
 
 @collections_app.command("index")

@@ -113,6 +113,16 @@ class EobatchClient:
     def requests(self) -> Iterator[dict]:
         yield from self._pages(f"{V1}/process", {"count": 100, "sort": "created:desc"})
 
+    def collections(self) -> Iterator[dict]:
+        """The account's batch collections."""
+        yield from self._pages(f"{V1}/collections", {"count": 100})
+
+    def collection(self, collection_id: str) -> dict:
+        return self.call("GET", f"{V1}/collections/{collection_id}")["data"]
+
+    def delete_collection(self, collection_id: str) -> None:
+        self.call("DELETE", f"{V1}/collections/{collection_id}")
+
     def grids(self) -> list[dict]:
         return list(self._pages(f"{V1}/tilinggrids", {}))
 

@@ -11,6 +11,7 @@ from unittest import mock
 
 from sentinelhub import (
     CRS,
+    BatchCollection,
     BatchRequestStatus,
     BatchSplitter,
     BatchTileStatus,
@@ -133,8 +134,35 @@ def main(base_url, client_id, client_secret):
     out["canceled"] = batch.get_request(second).status.value
     batch.delete_request(second)
     out["after_delete"] = failure(lambda: batch.get_request(second))
+    out["collections"] = collections(batch)
     out["statuses_known"] = [s.value for s in BatchRequestStatus] and [s.value for s in BatchTileStatus]
     print(json.dumps(out))
+
+
+def collections(batch):
+    """The batch-collection methods: create (dataclass and dict), get, iterate, update, delete."""
+    made = batch.create_collection(BatchCollection(name="compat collection", s3_bucket="results", additional_data=None))
+    other = batch.create_collection({"name": "second", "s3Bucket": "results", "batchData": {"tilingGridId": 1}})
+    got = batch.get_collection(made["id"])
+    parsed = BatchCollection.from_dict(got)
+    listed = [c["id"] for c in batch.iter_collections()]
+    searched = [c["name"] for c in batch.iter_collections(search="second")]
+    parsed.name = "compat collection, renamed"
+    batch.update_collection(parsed)
+    renamed = batch.get_collection(parsed.collection_id)["name"]
+    batch.delete_collection(other["id"])
+    batch.delete_collection(parsed)
+    return {
+        "made": made,
+        "parsed_id": parsed.collection_id,
+        "parsed_bucket": parsed.s3_bucket,
+        "grid": other["batchData"],
+        "listed": listed,
+        "searched": searched,
+        "renamed": renamed,
+        "after_delete": failure(lambda: batch.get_collection(made["id"])),
+        "bad_create": failure(lambda: batch.create_collection({"name": "no bucket"})),
+    }
 
 
 if __name__ == "__main__":

@@ -78,3 +78,12 @@ def test_sentinelhub_v1_client_full_flow(tmp_path):
     assert "409" in out["delete_processed_error"] or "canceled before deletion" in out["delete_processed_error"]
     assert out["canceled"] == "CANCELED"
     assert "404" in out["after_delete"]
+
+    coll = out["collections"]  # the batch-collection methods, parsed by the client's own code
+    assert coll["made"]["name"] == "compat collection" and coll["made"]["s3Bucket"] == "results"
+    assert coll["parsed_id"] == coll["made"]["id"] and coll["parsed_bucket"] == "results"
+    assert coll["grid"] == {"tilingGridId": 1}
+    assert coll["made"]["id"] in coll["listed"] and len(coll["listed"]) == 2
+    assert coll["searched"] == ["second"]
+    assert coll["renamed"] == "compat collection, renamed"
+    assert "404" in coll["after_delete"] and "400" in coll["bad_create"] and "s3Bucket" in coll["bad_create"]

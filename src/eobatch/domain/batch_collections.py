@@ -9,13 +9,11 @@ files' hrefs, footprint, CRS and the request's time range, so a later request ca
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 BATCH_PREFIX = "batch-"
-COLLECTION_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 # sampleType -> (bitDepth, sampleFormat) as Sentinel Hub describes collection bands
 SAMPLE_FORMATS = {
