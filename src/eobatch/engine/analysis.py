@@ -46,6 +46,7 @@ def analyse_request(request: RequestSnapshot, settings: Settings) -> AnalysisRes
     feature manifest is uploaded with the delivery credentials (the check that they may write there)
     and, for Zarr output, the Zarr group is created (see docs/v2.md, "Engine hooks").
     """
+    from eobatch.engine.sample_window import first_sample
     from eobatch.engine.sandbox import validate_confined
 
     plan = plan_of(request)
@@ -68,6 +69,7 @@ def analyse_request(request: RequestSnapshot, settings: Settings) -> AnalysisRes
         list(plan.response_ids) or ["default"],
         band_lookup,
         time_range=(first.time_from, first.time_to),
+        sample=first_sample(request.id, request.account_id, plan, grid_tiles, pixel_grids, footprints, settings),
     )
     _check_formats(plan, setup)
 

@@ -6,6 +6,9 @@ whole service down, and again after every restart. Here the check runs on a smal
 (as many workers as analyses may run at once) with the tile workers' memory limit and its own short
 time limit (`Settings.analysis_time_limit_s`). A worker killed for memory or time fails the analysis
 with that reason; an unexplained death is tried once more, then fails it too.
+
+The script is evaluated on a real sample of the request's data when there is one (a small window of
+its first tile through the tile pipeline, engine/sample_window.py), else on synthetic samples.
 """
 
 from __future__ import annotations
@@ -33,12 +36,13 @@ _LOCK = threading.Lock()
 
 
 def analysis_limits(settings: Settings) -> WorkerLimits:
-    """The tile workers' memory limit; a wall-clock limit a little past the script's own V8 time limit."""
+    """The tile workers' memory limit; a wall-clock limit a little past the script's own V8 time limit,
+    which applies twice (the script's set-up check, then its run on the sample)."""
     limit = max(settings.analysis_time_limit_s, 1.0)
     return WorkerLimits(
         memory_bytes=settings.worker_memory_mb << 20 if settings.worker_memory_mb > 0 else None,
-        cpu_s=2 * limit + 5,
-        wall_s=limit + 5,
+        cpu_s=3 * limit + 5,
+        wall_s=2 * limit + 5,
         confinement=settings.worker_confinement,
         what="evalscript check at analysis",
     )
@@ -71,9 +75,14 @@ def validate_confined(
     response_ids: Iterable[str],
     band_lookup: Mapping[str | None, Iterable[str]],
     time_range: tuple[datetime, datetime] | None = None,
+    sample: Any | None = None,
 ) -> Any:
-    """`validate_evalscript` in a confined worker; its SetupInfo, or EvalscriptError with the reason."""
+    """`validate_evalscript` in a confined worker; its SetupInfo, or EvalscriptError with the reason.
+
+    `sample`: the `TileTask` of a real-data window (engine/sample_window.sample_task) to evaluate the
+    script on; synthetic samples where it is None or finds no scene."""
     job = {
+        "sample": sample,
         "source": source,
         "response_ids": list(response_ids),
         "band_lookup": {k: sorted(v) for k, v in band_lookup.items()},
@@ -96,12 +105,18 @@ def validate_confined(
 
 def check_in_worker(job: dict[str, Any]) -> Any:
     """Runs inside the worker: the check with the analysis time limit; script errors as non-retryable."""
+    from eobatch.engine.sample_window import evaluate_sample
     from eobatch.evalscript import EvalscriptEngine, validate_evalscript
 
-    engine = EvalscriptEngine(timeout_s=job["timeout_s"], max_memory_mb=job["max_memory_mb"], strict_band_count=False)
+    engine = EvalscriptEngine(
+        timeout_s=job["timeout_s"], max_memory_mb=job["max_memory_mb"], strict_band_count=False, compiled=False
+    )
+    sample = job.get("sample")
+    args = (job["source"], job["response_ids"], job["band_lookup"], engine)
     try:
-        return validate_evalscript(
-            job["source"], job["response_ids"], job["band_lookup"], engine, time_range=job["time_range"]
-        )
+        setup = validate_evalscript(*args, time_range=job["time_range"], synthetic=sample is None)
+        if sample is not None and evaluate_sample(sample, engine) == 0:  # no scene: synthetic samples
+            validate_evalscript(*args, time_range=job["time_range"])
+        return setup
     except EobatchError as exc:
         raise TileFailure(exc.message, retryable=False) from None

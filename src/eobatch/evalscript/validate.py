@@ -87,15 +87,19 @@ def validate_evalscript(
     band_lookup: BandLookup,
     engine: EvalscriptEngine | None = None,
     time_range: tuple[datetime, datetime] | None = None,
+    *,
+    synthetic: bool = True,
 ) -> SetupInfo:
     """Compile, run setup(), check outputs and bands, evaluate a synthetic sample; EvalscriptError on failure.
 
     `band_lookup` maps a datasource id (None: the single, unnamed input) to the band names its
-    collection serves, as a callable or a dict.
+    collection serves, as a callable or a dict. `synthetic=False` skips the synthetic sample (the
+    caller evaluates a real one: engine/sample_window.py).
     """
     engine = engine or EvalscriptEngine()
     with engine.load(source) as script:
         check_responses(script.setup, response_ids)
         check_bands(script.setup, band_lookup)
-        _try_sample(script, time_range)
+        if synthetic:
+            _try_sample(script, time_range)
         return script.setup

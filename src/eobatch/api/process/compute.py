@@ -20,29 +20,13 @@ from eobatch.engine.execution import Attempt
 from eobatch.engine.worker_pool import PoolUnavailable, WorkerLimits, WorkerPool
 from eobatch.errors import BadRequest, EobatchError, TileFailure, TooManyRequests, Unavailable
 from eobatch.settings import Settings
+from eobatch.storage.memory import MemoryStorage
 
 WINDOW_TASK = "eobatch.api.process.compute.compute_window"
 RETRY_AFTER_S = 5
 
 SCRATCH = "s3://eobatch-process/<tileName>/<outputId>.<format>"
 FAR_PAST, FAR_FUTURE = "1970-01-01T00:00:00Z", "2100-01-01T00:00:00Z"
-
-
-class MemoryStorage:
-    """Where the pipeline writes a window's files: a dict, never object storage."""
-
-    def __init__(self) -> None:
-        self.files: dict[str, bytes] = {}
-
-    def put(self, url: str, data: bytes) -> int:
-        self.files[url] = data
-        return len(data)
-
-    def exists(self, url: str) -> bool:
-        return url in self.files
-
-    def delete(self, url: str) -> None:
-        self.files.pop(url, None)
 
 
 @dataclass(frozen=True)
