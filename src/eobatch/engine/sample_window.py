@@ -47,7 +47,8 @@ def first_sample(
                 area = area.intersection(shape(plan.area.geometry))
         else:
             area = shape(plan.area.geometry)
-        return sample_task(request_id, account_id, plan, tiles[0], pixel_grids[0], area, settings)
+        task = sample_task(request_id, account_id, plan, tiles[0], pixel_grids[0], area, settings)
+        return None if task is None else replace(task, scenes=_scenes(task, plan, footprints, settings))
     except Exception as exc:  # never fail an analysis for want of a sample
         log.warning("analysis of %s: no real-data sample window (%s); synthetic samples instead", request_id, exc)
         return None
@@ -122,15 +123,14 @@ def evaluate_sample(task: Any, engine: Any) -> int:
     from eobatch.storage.memory import MemoryStorage
 
     registry = runtime_for(task.settings).registry
-    scenes = _scenes(task, registry)
-    count = sum(len(found) for found in scenes)
+    count = sum(len(found) for found in task.scenes or ())
     if count == 0:
         return 0
     if count > SAMPLE_MAX_SCENES:  # a long time series: its reads could outlast the analysis time limit
         log.info("analysis of %s: %d scenes over the sample window; synthetic samples instead", task.request_id, count)
         return 0
     try:
-        result = run_tile(replace(task, scenes=scenes), engine=engine, registry=registry, storage=MemoryStorage())
+        result = run_tile(task, engine=engine, registry=registry, storage=MemoryStorage())
     except TileFailure as failure:
         if failure.retryable:
             log.warning("analysis of %s: the real-data sample could not be read: %s", task.request_id, failure.reason)
@@ -139,28 +139,24 @@ def evaluate_sample(task: Any, engine: Any) -> int:
     return result.scene_count
 
 
-def _scenes(task: Any, registry: Any) -> tuple[tuple[Any, ...], ...]:
-    """The scenes over the window per plan input (a failed search of a reachable collection: none)."""
+def _scenes(task: Any, plan: BatchPlan, footprints: list, settings: Settings) -> Any:
+    """The scenes over the window per plan input, from the request's one search per input (the same one
+    its analysis counts tiles' scenes with, made here in the scheduler so the worker searches nothing);
+    None when the search fails (the check then uses synthetic samples)."""
     import shapely
 
-    from eobatch.errors import BadRequest, EobatchError
+    from eobatch.collections.request_scenes import tile_scenes
+    from eobatch.engine.analysis import _registry, _request_area
+    from eobatch.errors import EobatchError
     from eobatch.processing.aoi import search_area
     from eobatch.processing.grid import TargetGrid
 
     where = search_area(shapely.from_wkb(task.area_wgs84_wkb), TargetGrid.of(task.pixel_grid))
-    if where.is_empty:
-        return ()
-    found = []
-    for source in task.plan.inputs:
-        collection = registry.get(source.type)
-        try:
-            found.append(tuple(collection.search(where, source.time_from, source.time_to, source.max_cloud_coverage)))
-        except BadRequest:
-            raise
-        except EobatchError as exc:
-            log.warning("analysis of %s: no scene search for the sample: %s", task.request_id, exc.message)
-            found.append(())
-    return tuple(found)
+    try:
+        return tile_scenes(task.request_id, plan.inputs, _registry(settings), _request_area(plan, footprints), where)
+    except EobatchError as exc:
+        log.warning("analysis of %s: no scene search for the sample: %s", task.request_id, exc.message)
+        return None
 
 
 def where(task: Any) -> str:
