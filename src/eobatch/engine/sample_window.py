@@ -36,12 +36,10 @@ def first_sample(
     no tile or the window cannot be placed (the check then uses synthetic samples)."""
     from shapely.geometry import shape
 
-    from eobatch.domain.plan import FeatureTiling
-
     if not tiles:
         return None
     try:
-        if isinstance(plan.tiling, FeatureTiling):
+        if plan.features is not None:
             area = footprints[0]
             if plan.area is not None:
                 area = area.intersection(shape(plan.area.geometry))
@@ -63,14 +61,13 @@ def sample_task(
     from shapely.geometry import box
 
     from eobatch import grids
-    from eobatch.artifacts import GEOPACKAGE_GRID_ID
     from eobatch.processing import TileTask
     from eobatch.processing.aoi import area_in_tile_crs
 
     transform = pixel_grid.transform
     left, top = transform @ (0, 0)
     right, bottom = transform @ (pixel_grid.width, pixel_grid.height)
-    inside = area_in_tile_crs(area_wgs84, tile).intersection(
+    inside = area_in_tile_crs(area_wgs84, tile, on_grid=plan.grid is not None).intersection(
         box(min(left, right), min(top, bottom), max(left, right), max(top, bottom))
     )
     if inside.is_empty:
@@ -84,7 +81,7 @@ def sample_task(
     x0, y0 = window @ (0, 0)
     x1, y1 = window @ (width, height)
     bounds = (min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
-    sample_tile = grids.GridTile(grid_id=GEOPACKAGE_GRID_ID, id=tile.id, name=tile.name, epsg=tile.epsg, bounds=bounds)
+    sample_tile = grids.GridTile(grid_id=grids.NO_GRID_ID, id=tile.id, name=tile.name, epsg=tile.epsg, bounds=bounds)
     return TileTask(
         request_id=request_id,
         account_id=account_id,

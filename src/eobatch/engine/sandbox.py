@@ -111,7 +111,7 @@ def check_in_worker(job: dict[str, Any]) -> Any:
     engine = EvalscriptEngine(
         timeout_s=job["timeout_s"], max_memory_mb=job["max_memory_mb"], strict_band_count=False, compiled=False
     )
-    sample = job.get("sample")
+    sample = job["sample"]
     args = (job["source"], job["response_ids"], job["band_lookup"], engine)
     try:
         setup = validate_evalscript(*args, time_range=job["time_range"], synthetic=sample is None)
