@@ -69,7 +69,17 @@ def analyse_request(request: RequestSnapshot, settings: Settings) -> AnalysisRes
         list(plan.response_ids) or ["default"],
         band_lookup,
         time_range=(first.time_from, first.time_to),
-        sample=first_sample(request.id, request.account_id, plan, grid_tiles, pixel_grids, footprints, settings),
+        sample=first_sample(
+            request.id,
+            request.account_id,
+            plan,
+            grid_tiles,
+            pixel_grids,
+            footprints,
+            settings,
+            registry=registry,
+            request_area=_request_area(plan, footprints),
+        ),
     )
     _check_formats(plan, setup)
 

@@ -31,9 +31,14 @@ def first_sample(
     pixel_grids: list,
     footprints: list,
     settings: Settings,
+    *,
+    registry: Any,
+    request_area: Any,
 ) -> Any | None:
-    """The sample window of the request's first tile (grid or GeoPackage feature); None when there is
-    no tile or the window cannot be placed (the check then uses synthetic samples)."""
+    """The sample window of the request's first tile (grid or GeoPackage feature), with its scenes from
+    the request's one search per input (over `request_area` with `registry`, as the analysis counts
+    tiles' scenes); None when there is no tile or the window cannot be placed (the check then uses
+    synthetic samples)."""
     from shapely.geometry import shape
 
     if not tiles:
@@ -46,7 +51,7 @@ def first_sample(
         else:
             area = shape(plan.area.geometry)
         task = sample_task(request_id, account_id, plan, tiles[0], pixel_grids[0], area, settings)
-        return None if task is None else replace(task, scenes=_scenes(task, plan, footprints, settings))
+        return None if task is None else replace(task, scenes=_scenes(task, plan, registry, request_area))
     except Exception as exc:  # never fail an analysis for want of a sample
         log.warning("analysis of %s: no real-data sample window (%s); synthetic samples instead", request_id, exc)
         return None
@@ -136,21 +141,19 @@ def evaluate_sample(task: Any, engine: Any) -> int:
     return result.scene_count
 
 
-def _scenes(task: Any, plan: BatchPlan, footprints: list, settings: Settings) -> Any:
-    """The scenes over the window per plan input, from the request's one search per input (the same one
-    its analysis counts tiles' scenes with, made here in the scheduler so the worker searches nothing);
-    None when the search fails (the check then uses synthetic samples)."""
+def _scenes(task: Any, plan: BatchPlan, registry: Any, request_area: Any) -> Any:
+    """The scenes over the window per plan input, from the request's one search per input (made here in
+    the scheduler, so the worker searches nothing); None when the search fails (synthetic samples)."""
     import shapely
 
     from eobatch.collections.request_scenes import tile_scenes
-    from eobatch.engine.analysis import _registry, _request_area
     from eobatch.errors import EobatchError
     from eobatch.processing.aoi import search_area
     from eobatch.processing.grid import TargetGrid
 
     where = search_area(shapely.from_wkb(task.area_wgs84_wkb), TargetGrid.of(task.pixel_grid))
     try:
-        return tile_scenes(task.request_id, plan.inputs, _registry(settings), _request_area(plan, footprints), where)
+        return tile_scenes(task.request_id, plan.inputs, registry, request_area, where)
     except EobatchError as exc:
         log.warning("analysis of %s: no scene search for the sample: %s", task.request_id, exc.message)
         return None
