@@ -120,11 +120,12 @@ def evaluate_sample(task: Any, engine: Any) -> int:
     scenes it found (0: nothing real to evaluate). A failure the request causes (a script error, a band
     missing from a scene) raises a non-retryable `TileFailure` that names the window; a passing failure
     of the service (a storage hiccup) is logged and counts as no scene."""
+    from eobatch.collections.batch import with_batch_inputs
     from eobatch.processing.pipeline import run_tile
     from eobatch.processing.runtime import runtime_for
     from eobatch.storage.memory import MemoryStorage
 
-    registry = runtime_for(task.settings).registry
+    registry = with_batch_inputs(runtime_for(task.settings).registry, task.plan.inputs, task.settings)
     count = sum(len(found) for found in task.scenes or ())
     if count == 0:
         return 0

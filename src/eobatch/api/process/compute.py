@@ -95,13 +95,15 @@ def compute_window(task) -> Computed | Failed:
 
     Every failure of the pipeline comes back as data, so that a failed `Attempt` of the pool always
     means the worker was stopped (a limit) or died."""
+    from eobatch.collections.batch import with_batch_inputs
     from eobatch.processing.pipeline import run_tile
     from eobatch.processing.runtime import runtime_for
 
     runtime = runtime_for(task.settings)
     storage = MemoryStorage()
     try:
-        result = run_tile(task, engine=runtime.engine, registry=runtime.registry, storage=storage)
+        registry = with_batch_inputs(runtime.registry, task.plan.inputs, task.settings)  # batch-<id> inputs
+        result = run_tile(task, engine=runtime.engine, registry=registry, storage=storage)
     except TileFailure as failure:
         return Failed(failure.reason, bad_input=not failure.retryable)
     except Exception as exc:  # a fault of this service, not of the request: a 500 (logged)
