@@ -100,6 +100,9 @@ class Settings(BaseSettings):
     tile_cpu_limit_s: float = Field(default=1200.0, description="CPU time per tile attempt (all threads)")
     analysis_time_limit_s: float = Field(default=20.0, description="Evalscript check at analysis, per try")
     shutdown_grace_s: float = Field(default=30.0, description="SIGTERM: how long running tiles may finish")
+    dask_confine_tiles: bool = Field(
+        default=True, description="Dask: run each tile in a confined worker process with the limits above"
+    )
 
     # cleanup of stale requests (seconds since last_updated; 0 disables that kind), see docs/engine.md
     cleanup_interval_s: float = Field(default=300.0, description="How often a scheduler looks for stale requests")

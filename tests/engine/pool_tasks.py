@@ -27,3 +27,8 @@ def hog_memory(payload):
 def spin(payload):
     while True:
         pass
+
+
+def act(payload):
+    """One task for executors that take a single task: `payload["act"]` names what to do."""
+    return {"echo": echo, "hog_memory": hog_memory, "spin": spin}[payload["act"]](payload)

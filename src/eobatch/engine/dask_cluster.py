@@ -7,7 +7,9 @@ deaths Dask reports `KilledWorker`, which the engine treats as a lost worker.
 
 Efficiency (bench/bench_engine.py, Dask vs the local pool):
 * `start()` registers `EobatchWorkerPlugin` (engine/dask_worker.py): each worker builds its runtime
-  once and drops worker defaults that slow tiles down.
+  once and drops worker defaults that slow tiles down. With settings (as the service runs it), each
+  Dask worker runs its tiles on a confined `WorkerPool` with the local pool's limits (memory, CPU and
+  wall-clock time per tile; `EOBATCH_DASK_CONFINE_TILES`).
 * tasks stay small: payload fields larger than `SHARE_BYTES` when pickled (a request's area, evalscript,
   settings) are scattered to every worker once and referenced by every tile that carries the same value;
   the data is released when no submitted tile refers to it any more, and scattered again if it was lost.
@@ -26,6 +28,7 @@ from typing import Any
 
 from eobatch.engine.execution import DEFAULT_TASK, Attempt, TaskRef
 from eobatch.engine.executors import ExecutorUnavailable
+from eobatch.engine.worker_pool import tile_limits
 from eobatch.settings import Settings
 
 SHARE_BYTES = 4096
@@ -70,7 +73,10 @@ class DaskExecutor:
                 f"{exc}). Start it with `dask scheduler` and workers with `dask worker {self.address}`, "
                 "or use EOBATCH_EXECUTOR=local."
             ) from exc
-        self._client.register_plugin(EobatchWorkerPlugin(self.settings))
+        limits = None
+        if self.settings is not None and self.settings.dask_confine_tiles:
+            limits = tile_limits(self.settings)  # each tile in a confined process on the Dask worker
+        self._client.register_plugin(EobatchWorkerPlugin(self.settings, limits=limits))
         self._done = as_completed(loop=self._client.loop, with_results=True, raise_errors=False)
 
     @property

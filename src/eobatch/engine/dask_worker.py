@@ -8,17 +8,23 @@ the nanny's `MALLOC_TRIM_THRESHOLD_`, which makes glibc hand every large array b
 and fault it in again for the next one (a local pool worker keeps glibc's adaptive thresholds).
 
 `run_parts` rebuilds a task payload whose large fields were sent once per worker (see `DaskExecutor`).
+When the plugin carries `WorkerLimits`, the tile then runs on a `WorkerPool` inside this Dask worker
+(as many confined processes as the worker has threads, started with the first tile): the same memory,
+CPU and wall-clock limits per tile as the local executor, and a tile that exceeds one fails alone with
+the reason while the Dask worker, its other tiles and its nanny carry on.
 """
 
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import threading
 from typing import Any
 
 from distributed.diagnostics.plugin import WorkerPlugin
 
 from eobatch.engine.execution import Attempt, TaskRef, run_task
+from eobatch.engine.worker_pool import WorkerLimits, WorkerPool
 from eobatch.settings import Settings
 
 PLUGIN_NAME = "eobatch-runtime"
@@ -33,21 +39,72 @@ class EobatchWorkerPlugin(WorkerPlugin):
     name = PLUGIN_NAME
 
     def __init__(
-        self, settings: Settings | None = None, *, quiet_profiler: bool = True, keep_freed_memory: bool = True
+        self,
+        settings: Settings | None = None,
+        *,
+        quiet_profiler: bool = True,
+        keep_freed_memory: bool = True,
+        limits: WorkerLimits | None = None,
     ):
         self.settings = settings
         self.quiet_profiler = quiet_profiler
         self.keep_freed_memory = keep_freed_memory
+        self.limits = limits
 
     def setup(self, worker: Any) -> None:
         if self.quiet_profiler:
             stop_profiler(worker)
         if self.keep_freed_memory:
             adaptive_malloc()
-        if self.settings is not None:
+        if self.limits is not None:
+            CONFINED.configure(self.limits, max(int(getattr(worker.state, "nthreads", 1) or 1), 1))
+        elif self.settings is not None:
             from eobatch.processing.runtime import runtime_for
 
             runtime_for(self.settings)  # V8 isolate and collection registry, once per worker
+
+    def teardown(self, worker: Any) -> None:
+        CONFINED.stop()
+
+
+class ConfinedTiles:
+    """This Dask worker's confined pool for tiles (one per worker process), started with the first tile."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._limits: WorkerLimits | None = None
+        self._size = 1
+        self._pool: WorkerPool | None = None
+
+    def configure(self, limits: WorkerLimits, size: int) -> None:
+        """Run tiles under `limits` from now on (a pool with other limits is replaced)."""
+        with self._lock:
+            old = self._pool if (limits, size) != (self._limits, self._size) else None
+            self._limits, self._size = limits, size
+            if old is not None:
+                self._pool = None
+        if old is not None:
+            old.shutdown(None)
+
+    def pool(self, task: TaskRef) -> WorkerPool | None:
+        """The started pool, or None when tiles run in this process (no limits configured)."""
+        with self._lock:
+            if self._limits is None:
+                return None
+            if self._pool is None:
+                pool = WorkerPool(self._size, self._limits, task, name="eobatch-dask-tiles")
+                pool.start()
+                self._pool = pool
+            return self._pool
+
+    def stop(self) -> None:
+        with self._lock:
+            pool, self._pool, self._limits = self._pool, None, None
+        if pool is not None:
+            pool.shutdown(0)
+
+
+CONFINED = ConfinedTiles()
 
 
 def stop_profiler(worker: Any) -> None:
@@ -76,4 +133,7 @@ def run_parts(task: TaskRef, kind: type | None, fields: Any) -> Attempt:
     """Run `task` on `kind(**fields)` (or on `fields` itself when `kind` is None); Dask has already
     replaced the references to shared fields by their values."""
     payload = fields if kind is None else kind(**fields)
-    return run_task(task, payload)
+    pool = CONFINED.pool(task)
+    if pool is None:
+        return run_task(task, payload)
+    return pool.call(payload, task)

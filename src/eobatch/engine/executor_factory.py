@@ -10,19 +10,9 @@ from eobatch.engine.dask_cluster import DaskExecutor
 from eobatch.engine.execution import DEFAULT_TASK, TaskRef
 from eobatch.engine.executors import Executor
 from eobatch.engine.local_pool import LocalExecutor
-from eobatch.engine.worker_pool import WorkerLimits
+from eobatch.engine.worker_pool import tile_limits
 from eobatch.errors import BadRequest
 from eobatch.settings import Settings
-
-
-def tile_limits(settings: Settings) -> WorkerLimits:
-    """The limits of a tile worker from settings (docs/operations.md, "Worker limits")."""
-    return WorkerLimits(
-        memory_bytes=settings.worker_memory_mb << 20 if settings.worker_memory_mb > 0 else None,
-        cpu_s=settings.tile_cpu_limit_s or None,
-        wall_s=settings.tile_time_limit_s or None,
-        confinement=settings.worker_confinement,
-    )
 
 
 def make_executor(settings: Settings, task: TaskRef = DEFAULT_TASK) -> Executor:

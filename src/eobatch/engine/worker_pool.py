@@ -30,6 +30,7 @@ from typing import Any
 from eobatch.engine.confine import MemoryCgroups, WorkerCgroup, describe_bytes, rss_bytes
 from eobatch.engine.execution import Attempt, TaskRef
 from eobatch.observability.metrics import WORKER_RESTARTS
+from eobatch.settings import Settings
 
 log = logging.getLogger("eobatch.engine")
 
@@ -50,6 +51,17 @@ class WorkerLimits:
     wall_s: float | None = None
     confinement: str = "auto"
     what: str = "tile"  # named in failure messages
+
+
+def tile_limits(settings: Settings) -> WorkerLimits:
+    """The limits of a tile worker from settings (docs/operations.md, "Worker limits"): the local pool's,
+    and the confined pool inside each Dask worker (engine/dask_worker.py)."""
+    return WorkerLimits(
+        memory_bytes=settings.worker_memory_mb << 20 if settings.worker_memory_mb > 0 else None,
+        cpu_s=settings.tile_cpu_limit_s or None,
+        wall_s=settings.tile_time_limit_s or None,
+        confinement=settings.worker_confinement,
+    )
 
 
 @dataclass
