@@ -47,7 +47,7 @@ ERRORS = {
     "415": "Unsupported media type",
     "429": "Too many requests; see Retry-After",
     "500": "Unexpected failure (logged)",
-    "503": "The database is unreachable; see Retry-After",
+    "503": "The database is unreachable, or the service is stopping (Process API workers); see Retry-After",
 }
 OAUTH_PATH_PREFIXES = ("/oauth/", "/auth/")
 OPEN_PATHS = ("/healthz", "/readyz", "/metrics")
