@@ -1,11 +1,12 @@
 """Results into a batch collection and back out, through the real HTTP API with the scheduler running, on
 the real Sentinel-2 data: request 1 (`createCollection`) writes single-band FLOAT32 NDVI COGs into a new
-collection; request 2 reads `batch-<id>` and thresholds it at 0.7. Its files equal numpy's threshold of request
-1's files pixel for pixel (same grid, so reading them back is an identity). On embedded storage and on a
-real SeaweedFS S3 endpoint."""
+collection; request 2 reads `batch-<id>` and thresholds it at 0.7, request 3 (v2) does the same reading
+`byoc-<id>`. Their files equal numpy's threshold of request 1's files pixel for pixel (same grid, so
+reading them back is an identity). On embedded storage and on a real SeaweedFS S3 endpoint."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -79,6 +80,26 @@ def read_tiff(storage: ObjectStorage, url: str) -> tuple[np.ndarray, object, obj
         return src.read(1), src.transform, src.crs, src.profile
 
 
+def v2_body(data_type: str, bucket: str) -> dict:
+    v1 = body(data_type, THRESHOLD, "vegetation", bucket, {})
+    url = f"s3://{bucket}/chain/<requestId>/<tileName>/<outputId>.<format>"
+    return {
+        "processRequest": v1["processRequest"],
+        "input": {"type": "tiling-grid", "id": 1, "resolution": 10.0},
+        "output": {"type": "raster", "delivery": {"s3": {"url": url}}},
+        "description": "chain, v2",
+    }
+
+
+def wait_v2(client: EobatchClient, task_id: str, timeout: float = 600) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        task = client.call("GET", f"/api/v2/batch/process/{task_id}")
+        if task["status"] in ("DONE", "FAILED", "STOPPED") or time.monotonic() > deadline:
+            return task
+        time.sleep(0.2)
+
+
 def finish(client: EobatchClient, request_id: str) -> dict:
     client.action(request_id, "start")
     return client.wait_events(request_id, timeout=600)
@@ -136,6 +157,12 @@ def test_a_request_reads_what_an_earlier_request_wrote_into_a_collection(storage
             done2 = finish(alice, second["id"])
             assert done2["status"] == "DONE", done2
             tiles2 = [t for t in alice.tiles(second["id"]) if t["status"] == "PROCESSED"]
+
+            # v2 reads the same collection as byoc-<id> (the type sentinelhub-py gives it)
+            third = alice.call("POST", "/api/v2/batch/process", json=v2_body(f"byoc-{collection_id}", bucket))
+            alice.call("POST", f"/api/v2/batch/process/{third['id']}/start")
+            done3 = wait_v2(alice, third["id"])
+            assert done3["status"] == "DONE", done3
             alice.close()
             bob.close()
     finally:
@@ -152,6 +179,8 @@ def test_a_request_reads_what_an_earlier_request_wrote_into_a_collection(storage
         assert (transform2, crs2) == (transform, crs)
         expected = np.where(ndvi == NODATA, 255, ndvi.astype(np.float64) > 0.7).astype(np.uint8)
         np.testing.assert_array_equal(vegetation, expected)
+        from_v2, _, _, _ = read_tiff(storage, f"{prefix}/{third['id']}/{tile['name']}/vegetation.tif")
+        np.testing.assert_array_equal(from_v2, expected)
         values.append(ndvi[ndvi != NODATA])
         compared += 1
     assert compared == len(tiles)

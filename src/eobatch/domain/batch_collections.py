@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 BATCH_PREFIX = "batch-"
+BYOC_PREFIX = "byoc-"
 
 # sampleType -> (bitDepth, sampleFormat) as Sentinel Hub describes collection bands
 SAMPLE_FORMATS = {
@@ -92,10 +93,19 @@ def collection_type(collection_id: str) -> str:
 
 
 def batch_collection_id(input_type: str) -> str | None:
-    """The collection id of a `batch-<id>` input type, else None."""
+    """The collection id of a `batch-<id>` input type, or of `byoc-<id>` when the id is a UUID (as
+    sentinelhub-py's `BatchCollection.to_data_collection()` names it), else None."""
     if input_type.startswith(BATCH_PREFIX):
         return input_type[len(BATCH_PREFIX) :]
+    if input_type.startswith(BYOC_PREFIX) and is_uuid(input_type[len(BYOC_PREFIX) :]):
+        return input_type[len(BYOC_PREFIX) :]
     return None
+
+
+def is_uuid(text: str) -> bool:
+    """True for a lower-case 8-4-4-4-12 hexadecimal UUID (the ids eobatch gives collections)."""
+    parts = text.split("-")
+    return [len(p) for p in parts] == [8, 4, 4, 4, 12] and all(c in "0123456789abcdef" for c in "".join(parts))
 
 
 def bands_for(outputs: list[tuple[str, str, float | None]]) -> tuple[CollectionBand, ...]:

@@ -7,9 +7,9 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+from eobatch.api import collection_intake
 from eobatch.api.intake import IntakeContext, Locations
 from eobatch.api.pagination import PageParams
-from eobatch.api.v1 import collection_intake
 from eobatch.api.v1.intake import output_part, parse_v1
 from eobatch.domain.plan import BatchPlan
 from eobatch.domain.states import UserAction

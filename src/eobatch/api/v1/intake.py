@@ -14,6 +14,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+from eobatch.api.collection_intake import collection_part, wants_collection
 from eobatch.api.intake import (
     Echo,
     Intake,
@@ -39,7 +40,6 @@ from eobatch.api.intake import (
     secret_part,
     write_flags,
 )
-from eobatch.api.v1.collection_intake import collection_part, wants_collection
 from eobatch.domain.plan import BatchPlan, CogParameters, Destination, Output, WriteFlags
 
 
@@ -68,7 +68,7 @@ def parse_v1(body: Any, context: IntakeContext) -> Intake:
     locations = Locations()
     part = output_part(body.get("output"), body.get("bucketName"), process_request, locations)
     collection = None
-    if wants_collection(body.get("output")):  # batch collections: api/v1/collection_intake.py
+    if wants_collection(body.get("output")):  # batch collections: api/collection_intake.py
         collection, cog = collection_part(body["output"], part.outputs, part.cog, evalscript, stored=context.stored)
         part = dataclasses.replace(part, cog=cog)
     if not context.stored:

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from eobatch.api.collection_intake import collection_part, wants_collection
 from eobatch.api.intake import (
     Echo,
     FetchFeatures,
@@ -115,13 +116,18 @@ def parse_v2(body: Any, context: IntakeContext) -> Intake:
         )
         echo_grid = None
 
+    collection = None
     if output_type == "zarr":
+        if wants_collection(output):
+            raise fail("output.createCollection", "Zarr output cannot be added to a collection; use a raster output")
         outputs = tuple(_zarr_output(name, template, keys_ref) for name in response_ids)
         zarr = _zarr_settings(output, response_ids, tiling)
     else:
         outputs = outputs_for(process_request, template, tile_paths, keys_ref)
+        if wants_collection(output):  # results into a collection: api/collection_intake.py
+            collection, cog = collection_part(output, outputs, cog, evalscript, stored=context.stored)
         if not context.stored:
-            check_script_outputs(evalscript, outputs, bool(output.get("cogOutput")))
+            check_script_outputs(evalscript, outputs, bool(output.get("cogOutput")) or collection is not None)
         zarr = None
     plan = BatchPlan(
         inputs=inputs,
@@ -133,6 +139,7 @@ def parse_v2(body: Any, context: IntakeContext) -> Intake:
         cog=cog,
         zarr=zarr,
         evalscript=evalscript,
+        collection=collection,
     )
     stored_output = v1_output(output, template)
     if zarr is not None:

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from eobatch.api import collection_intake
 from eobatch.api.intake import FetchFeatures, IntakeContext
 from eobatch.api.pagination import PageParams
 from eobatch.api.v2.intake import parse_v2
@@ -44,14 +45,22 @@ class TaskService:
         with self.database.session() as session:
             buckets = tuple(accounts.get_account(session, account_id).allowed_buckets or ())
             self._check_balance(session, account_id)
+            extra = collection_intake.input_collections(session, account_id, self.settings)
         context = IntakeContext(
-            self.settings, buckets, fetch_features=self.fetch_features, max_features=self.max_features
+            self.settings,
+            buckets,
+            fetch_features=self.fetch_features,
+            max_features=self.max_features,
+            extra_collections=extra,
         )
         with acting_for(Tenant(account_id, buckets), self.settings):
             intake = parse_v2(body, context)  # reads the GeoPackage: outside any transaction
+        intake = collection_intake.bind_inputs(intake, extra)
         with self.database.session() as session:
             self._check_balance(session, account_id)
+            intake = collection_intake.attach_collection(session, account_id, intake, intake.echo.description)
             row = requests.create_request(session, account_id, intake, api_version="v2")
+            collection_intake.record(session, row.id, intake.plan)
             return TaskView(row, 0)
 
     def _check_balance(self, session: Session, account_id: str) -> None:

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from eobatch.api.intake import Intake, fail, parse_cog_parameters
 from eobatch.domain.batch_collections import (
+    BYOC_PREFIX,
     CollectionBand,
     CollectionUse,
     band_mismatch,
@@ -38,7 +39,14 @@ def collection_part(
 ) -> tuple[CollectionTarget, CogParameters]:
     """The collection a request writes into and its COG settings; BadRequest unless every output is a
     single-band GeoTIFF (checked against the evalscript's setup() unless converting a stored request)."""
-    parameter = "output.collectionId" if output.get("collectionId") else PARAMETER
+    collection_id = output.get("collectionId")
+    if collection_id is not None and (not isinstance(collection_id, str) or not collection_id):
+        raise fail("output.collectionId", f"must be the id of a batch collection, got {collection_id!r}")
+    if collection_id and output.get("createCollection"):
+        raise fail(PARAMETER, "give createCollection or collectionId, not both")
+    if output.get("createCollection") not in (None, True, False):
+        raise fail(PARAMETER, f"must be true or false, got {output.get('createCollection')!r}")
+    parameter = "output.collectionId" if collection_id else PARAMETER
     if output.get("cogOutput") is False:
         raise fail("output.cogOutput", "results added to a batch collection are always COGs; leave cogOutput out")
     for o in outputs:
@@ -141,7 +149,8 @@ def input_collections(session: Session, account_id: str, settings: Any) -> tuple
             break
         offset += len(page.items)
     access = output_store_access(settings)
-    return tuple(batch_collection(c.type, c.bands, access) for c in found)
+    types = [(c, t) for c in found for t in (c.type, f"{BYOC_PREFIX}{c.id}")]  # batch-<id>, and byoc-<id> too
+    return tuple(batch_collection(t, c.bands, access) for c, t in types)
 
 
 def bind_inputs(intake: Intake, collections: Sequence[Any]) -> Intake:
