@@ -2,8 +2,9 @@
 (`plan.collection`, v1 `output.createCollection` / `output.collectionId`), next to engine/request_stac.py.
 
 Each PROCESSED tile that wrote files is recorded with its files' hrefs by band (output identifier), its
-footprint, CRS and the request's time range, so that a later request can read `batch-<id>`. A failure is
-logged and never changes the request's outcome.
+footprint, CRS and the request's time range, so that a later request can read `batch-<id>`; this happens
+in the transaction that settles the request. Tiles that cannot be read are logged and skipped; the
+request's outcome never depends on them.
 """
 
 from __future__ import annotations
@@ -13,34 +14,32 @@ from typing import Any
 
 from eobatch.domain.batch_collections import CollectionTile
 from eobatch.domain.plan import BatchPlan
-from eobatch.settings import Settings
 from eobatch.store import batch_collections, work
-from eobatch.store.db import Database
 
 log = logging.getLogger("eobatch.engine")
 FINISHED_WITH_OUTPUTS = ("DONE", "PARTIAL")
 
 
-def register_in_collection(database: Database, settings: Settings, request_id: str, status: str) -> int | None:
-    """Register a DONE or PARTIAL request's tiles in its collection; how many, or None (not due, or failed)."""
+def register_in_collection(session: Any, request_id: str, status: str) -> int | None:
+    """Register a DONE or PARTIAL request's tiles in its collection, in the transaction that settles it
+    (a client that sees DONE sees the tiles); how many, or None (not due, or they could not be read)."""
     if status not in FINISHED_WITH_OUTPUTS:
         return None
     try:
-        with database.session() as s:
-            request = work.load_request(s, request_id)
-            plan = request.plan if request is not None else None
-            if plan is None or plan.collection is None or plan.collection.id is None:
-                return None
-            rows = work.stac_tile_rows(s, request_id)
-            tiles = [t for t in (_tile(request_id, plan, row) for row in rows) if t is not None]
-            count = batch_collections.register_tiles(s, plan.collection.id, tiles)
-        log.info("request %s: %d tile(s) registered in batch collection %s", request_id, count, plan.collection.id)
-        return count
+        request = work.load_request(session, request_id)
+        plan = request.plan if request is not None else None
+        if plan is None or plan.collection is None or plan.collection.id is None:
+            return None
+        rows = work.stac_tile_rows(session, request_id)
+        tiles = [t for t in (_tile(request_id, plan, row) for row in rows) if t is not None]
     except Exception as exc:  # never let the registration change the request's outcome
         log.warning(
             "request %s: could not register its tiles in its collection: %s: %s", request_id, type(exc).__name__, exc
         )
         return None
+    count = batch_collections.register_tiles(session, plan.collection.id, tiles)
+    log.info("request %s: %d tile(s) registered in batch collection %s", request_id, count, plan.collection.id)
+    return count
 
 
 def _tile(request_id: str, plan: BatchPlan, row: Any) -> CollectionTile | None:

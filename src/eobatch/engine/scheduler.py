@@ -484,11 +484,12 @@ class Scheduler:
         for request_id in candidates:
             with work.unit(self.database) as s:
                 status = work.settle_request(s, request_id, now)
+                if status is not None:  # the batch collection's tiles, with the final status
+                    register_in_collection(s, request_id, status.value)
             if status is not None:
                 settled = True
                 self._upload_execution_db(request_id, final=True)
                 write_stac_for(self.database, self.settings, request_id, status.value)
-                register_in_collection(self.database, self.settings, request_id, status.value)
                 self._requests.pop(request_id, None)
                 log.info(
                     "request %s finished: %s",
