@@ -144,3 +144,31 @@ def test_delete_answers_409_while_a_request_uses_it(client, db, alice: Caller):
     assert request_id in busy.json()["error"]["message"]
     set_request(db, request_id, status="DONE")
     assert client.delete(f"{URL}/{collection['id']}", headers=alice.headers).status_code == 204
+
+
+SINGLE_BAND = """//VERSION=3
+function setup() { return {input: ["B04", "B08"], output: {bands: 1, sampleType: "FLOAT32", nodataValue: -9}}; }
+function evaluatePixel(s) { return [(s.B08 - s.B04) / (s.B08 + s.B04)]; }
+"""
+
+
+def test_a_request_creates_its_collection_at_create(client, alice: Caller):
+    sent = body(description="d" * 300)
+    sent["processRequest"]["evalscript"] = SINGLE_BAND
+    sent["output"] = {**sent["output"], "createCollection": True}
+    created = client.post("/api/v1/batch/process", json=sent, headers=alice.headers)
+    assert created.status_code == 201, created.text
+    collection_id = created.json()["output"]["collectionId"]
+    collection = client.get(f"{URL}/{collection_id}", headers=alice.headers).json()["data"]
+    assert collection["name"] == "d" * 200 and collection["s3Bucket"] == "results"
+    assert collection["additionalData"]["bands"] == {
+        "default": {"bandIndex": 1, "bitDepth": 32, "sampleFormat": "FLOAT", "source": "default", "noData": -9}
+    }
+    assert client.delete(f"{URL}/{collection_id}", headers=alice.headers).status_code == 409
+    # a second request may add the same bands to it; other bands are refused
+    sent.pop("description")
+    sent["output"] = {**sent["output"], "createCollection": None, "collectionId": collection_id}
+    assert client.post("/api/v1/batch/process", json=sent, headers=alice.headers).status_code == 201
+    sent["processRequest"]["evalscript"] = SINGLE_BAND.replace("FLOAT32", "UINT16")
+    refused = client.post("/api/v1/batch/process", json=sent, headers=alice.headers)
+    assert refused.status_code == 400 and "UINT16" in refused.json()["error"]["message"]

@@ -98,7 +98,7 @@ def attach_collection(session: Session, account_id: str, intake: Intake, name: s
     grid_id = getattr(intake.plan.tiling, "grid_id", None)
     if target.id is None:
         created = store.create_collection(
-            session, account_id, name or "batch collection", bucket, bands=bands, tiling_grid_id=grid_id
+            session, account_id, (name or "batch collection")[:200], bucket, bands=bands, tiling_grid_id=grid_id
         )
         collection_id = created.id
     else:
