@@ -1,5 +1,6 @@
 """API overhead over a real socket (uvicorn + httpx, SQLite): eobatch routes next to a bare FastAPI route
-serving the same JSON, so the ratio is the cost of auth, the database and rendering over the framework."""
+serving the same JSON, so the ratio is the cost of auth, the database and rendering over the framework.
+The analysis of a continental request through the API is bench/bench_analysis.py."""
 
 from __future__ import annotations
 
@@ -79,7 +80,6 @@ def run() -> list[dict]:
             bare_list = _median_ms(lambda: http.get("/page"), 50)
         database.dispose()
     return [
-        *europe_rows(),
         _row(
             "GET /process/{id}",
             get_ms,
@@ -112,95 +112,4 @@ def run() -> list[dict]:
             "< 100 ms",
             "dominated by the argon2 verification of the client secret",
         ),
-    ]
-
-
-# -- analysis of a continental request through the API ---------------------------------------------
-
-EUROPE_BBOX = [-10.0, 36.0, 30.0, 70.0]  # the bench_grids Europe box: about 100 000 tiles of grid 1
-EUROPE_TIMEOUT_S = 120.0
-
-
-def _europe_child(root: str) -> None:
-    """In a fresh process: serve the API, create the Europe request, POST analyse and let a scheduler
-    analyse it; print seconds from the POST to ANALYSIS_DONE, tiles, peak RSS before and after, and the
-    seconds of the bare tile enumeration (grids.tiles_for_area) for reference."""
-    import json
-
-    from bench.api_request import api_client, create, post_action, wait_status
-    from bench.bench_grids import _high_water_mib
-    from eobatch.engine import LocalExecutor, Scheduler
-    from eobatch.engine.execution import noop
-    from eobatch.grids import area_from_bounds, tiles_for_area
-
-    settings = Settings(data_dir=Path(root), workers=1, poll_interval_s=0.01, max_tiles_per_request=200_000)
-    europe = body()
-    europe["processRequest"]["input"]["bounds"] = {"bbox": EUROPE_BBOX}
-    with api_client(settings) as (http, service):
-        request_id = create(http, europe)
-        scheduler = Scheduler(settings, service.database, LocalExecutor(1, task=noop), lease_s=120.0)
-        scheduler.start()
-        try:
-            before = _high_water_mib()
-            started = time.perf_counter()
-            post_action(http, request_id, "analyse")
-            try:
-                tiles = wait_status(http, request_id, {"ANALYSIS_DONE"}, timeout_s=EUROPE_TIMEOUT_S)["tileCount"]
-                seconds = time.perf_counter() - started
-            except RuntimeError:  # too slow: report it instead of holding `make bench` up for minutes
-                tiles, seconds = None, None
-            after = _high_water_mib()
-        finally:
-            scheduler.stop()
-    started = time.perf_counter()
-    enumerated = len(tiles_for_area(1, area_from_bounds({"bbox": EUROPE_BBOX})))
-    enumeration_s = time.perf_counter() - started
-    print(json.dumps([seconds, tiles, before, after, enumeration_s, enumerated]))
-
-
-def europe_rows() -> list[dict]:
-    import json
-    import os
-    import subprocess
-    import sys
-
-    with tempfile.TemporaryDirectory(prefix="bench-europe-") as tmp:
-        load_before = os.getloadavg()[0]
-        done = subprocess.run(
-            [sys.executable, "-c", f"import bench.bench_api as b; b._europe_child({tmp!r})"],
-            capture_output=True,
-            text=True,
-            cwd=Path(__file__).resolve().parents[1],
-            timeout=900,
-        )
-        load = f"{load_before:.2f}->{os.getloadavg()[0]:.2f}"
-    if done.returncode != 0:
-        raise RuntimeError(f"the Europe analysis failed:\n{done.stderr[-3000:]}")
-    seconds, tiles, before, after, enumeration_s, enumerated = json.loads(done.stdout.strip().splitlines()[-1])
-    return [
-        {
-            "name": f"analysis through the API, Europe box on grid 1 ({enumerated} tiles)",
-            "value": None if seconds is None else round(seconds, 2),
-            "unit": "s",
-            "reference": "grids.tiles_for_area alone, same box",
-            "reference_value": round(enumeration_s, 2),
-            "ratio": None if seconds is None else round(seconds / enumeration_s, 2),
-            "target": "< 10 s",
-            "rounds": 1,
-            "load": load,
-            "note": "POST analyse -> ANALYSIS_DONE seen by GET"
-            + (f"; NOT DONE within {EUROPE_TIMEOUT_S:g} s" if seconds is None else f"; {tiles} tiles analysed"),
-        },
-        {
-            "name": "  peak RSS of the API + scheduler process during that analysis",
-            "value": round(after, 1),
-            "unit": "MiB",
-            "reference": "the same process before POST analyse",
-            "reference_value": round(before, 1),
-            "ratio": round(after / before, 2),
-            "target": "< 1024 MiB",
-            "rounds": 1,
-            "load": load,
-            "note": "VmHWM of a fresh process serving the API with its scheduler (at the end or the time-out)",
-        },
     ]

@@ -13,7 +13,7 @@ from eobatch.domain import cost
 from eobatch.domain.plan import BatchPlan, FeatureTiling, GridTiling
 from eobatch.engine.estimate import CostInputs, estimate
 from eobatch.engine.keys import plan_of, storage_keys
-from eobatch.grids.geo import as_geojson
+from eobatch.grids.geo import as_geojson_many
 from eobatch.settings import Settings
 from eobatch.store.work import AnalysisResult, PlannedTile, RequestSnapshot
 
@@ -46,17 +46,17 @@ def analyse_request(request: RequestSnapshot, settings: Settings) -> AnalysisRes
     feature manifest is uploaded with the delivery credentials (the check that they may write there)
     and, for Zarr output, the Zarr group is created (see docs/v2.md, "Engine hooks").
     """
+    from eobatch.collections.batch import with_batch_inputs
     from eobatch.engine.sample_window import first_sample
     from eobatch.engine.sandbox import validate_confined
 
     plan = plan_of(request)
     if plan.grid is None:  # one tile per GeoPackage feature
         grid_tiles, pixel_grids, footprints, geometries = _feature_tiles(request, plan, plan.features, settings)
+        sizes = [(p.width, p.height) for p in pixel_grids]
     else:
-        grid_tiles, pixel_grids, footprints = _grid_tiles(plan, plan.grid, settings)
-        geometries = None
-    from eobatch.collections.batch import with_batch_inputs
-
+        grid_tiles, sizes, footprints = _grid_tiles(plan, plan.grid, settings)
+        pixel_grids, geometries = None, None
     registry = with_batch_inputs(_registry(settings), plan.inputs, settings)  # batch-<id> inputs
     collections = {s.id: registry.get(s.type, i) for i, s in enumerate(plan.inputs)}
     band_lookup: dict[str | None, set[str]] = {key: set(c.bands) for key, c in collections.items()}
@@ -74,7 +74,7 @@ def analyse_request(request: RequestSnapshot, settings: Settings) -> AnalysisRes
             request.account_id,
             plan,
             grid_tiles,
-            pixel_grids,
+            pixel_grids if pixel_grids is not None else _pixel_grids(plan, grid_tiles[:1]),  # the first is read
             footprints,
             settings,
             registry=registry,
@@ -92,30 +92,31 @@ def analyse_request(request: RequestSnapshot, settings: Settings) -> AnalysisRes
         estimated_samples=cost.estimated_samples(setup.mosaicking, first.time_from, first.time_to),
     )
     area = _request_area(plan, footprints)
-    scenes = [_scene_count(request.id, collections, plan, area, fp) for fp in footprints]
-    figures = estimate([(p.width, p.height) for p in pixel_grids], inputs, scenes)
-    _check_memory(pixel_grids, setup, scenes, settings)
+    scenes = _scene_counts(request.id, collections, plan, area, footprints)
+    figures = estimate(sizes, inputs, scenes)
+    _check_memory(sizes, setup, scenes, settings)
     planned = [
         PlannedTile(
             tile_id=t.id,
             name=t.name,
             epsg=t.epsg,
             bounds=tuple(t.bounds),
-            width_px=p.width,
-            height_px=p.height,
-            geometry=as_geojson(fp),
+            width_px=w,
+            height_px=h,
+            geometry=geometry,
             estimated_pu=pu,
         )
-        for t, p, fp, pu in zip(grid_tiles, pixel_grids, footprints, figures.tile_pu, strict=True)
+        for t, (w, h), geometry, pu in zip(grid_tiles, sizes, as_geojson_many(footprints), figures.tile_pu, strict=True)
     ]
     width = height = None
     if isinstance(plan.tiling, GridTiling):
-        first_grid = pixel_grids[0] if pixel_grids else None
-        width = first_grid.width - 2 * plan.tiling.buffer_x if first_grid else 0
-        height = first_grid.height - 2 * plan.tiling.buffer_y if first_grid else 0
+        width = sizes[0][0] - 2 * plan.tiling.buffer_x if sizes else 0
+        height = sizes[0][1] - 2 * plan.tiling.buffer_y if sizes else 0
     if request.is_v2:
         from eobatch.engine.v2_outputs import prepare_v2_outputs
 
+        if pixel_grids is None:
+            pixel_grids = _pixel_grids(plan, grid_tiles)
         prepare_v2_outputs(request, settings, list(zip(grid_tiles, pixel_grids, strict=True)), geometries)
     return AnalysisResult(
         tiles=planned,
@@ -126,26 +127,35 @@ def analyse_request(request: RequestSnapshot, settings: Settings) -> AnalysisRes
     )
 
 
-def _check_memory(pixel_grids: list, setup: Any, scenes: list[int], settings: Settings) -> None:
+def _pixel_grids(plan: BatchPlan, tiles: list) -> list:
+    """The pixel grids of grid tiles (the analysis itself needs only their sizes: `grids.pixel_sizes`)."""
+    from eobatch import grids
+
+    tiling = plan.tiling
+    return grids.pixel_grids(tiles, tiling.resolution, tiling.buffer_x, tiling.buffer_y)
+
+
+def _check_memory(sizes: list[tuple[int, int]], setup: Any, scenes: list[int], settings: Settings) -> None:
     """Refuse (BadRequest) a request whose largest tile cannot fit a worker's memory (processing/memory.py)."""
     from eobatch.processing.memory import check_tile_memory, footprint_of
 
-    if pixel_grids:
-        largest = max(pixel_grids, key=lambda p: p.width * p.height)
-        tile = footprint_of(largest.width, largest.height, setup, max(scenes, default=1))
+    if sizes:
+        width, height = max(sizes, key=lambda s: s[0] * s[1])
+        tile = footprint_of(width, height, setup, max(scenes, default=1))
         check_tile_memory(tile, settings.worker_memory_mb)
 
 
 def _grid_tiles(plan: BatchPlan, tiling: GridTiling, settings: Settings) -> tuple[list, list, list]:
-    """The grid's tiles over the request's area, their pixel grids and WGS84 footprints."""
+    """The grid's tiles over the request's area, their output sizes (px, buffer included) and WGS84
+    footprints (both computed for all tiles at once)."""
     from shapely.geometry import shape
 
     from eobatch import grids
 
     area = shape(plan.area.geometry)
     grid_tiles = grids.tiles_for_area(tiling.grid_id, area, max_tiles=settings.max_tiles_per_request)
-    pixel_grids = [grids.pixel_grid(t, tiling.resolution, tiling.buffer_x, tiling.buffer_y) for t in grid_tiles]
-    return grid_tiles, pixel_grids, [grids.footprint_wgs84(t) for t in grid_tiles]
+    sizes = grids.pixel_sizes(grid_tiles, tiling.resolution, tiling.buffer_x, tiling.buffer_y)
+    return grid_tiles, sizes, grids.footprints_wgs84(grid_tiles)
 
 
 def _feature_tiles(
@@ -191,13 +201,18 @@ def _request_area(plan: BatchPlan, footprints: list) -> Any:
     return shapely.union_all(footprints) if footprints else shapely.Polygon()
 
 
-def _scene_count(request_id: str, collections: dict, plan: BatchPlan, area: Any, footprint: Any) -> int:
-    """The most scenes any input collection holds over the tile in its time range, looked up in the
-    request's one search per input (collections.request_scenes)."""
+def _scene_counts(request_id: str, collections: dict, plan: BatchPlan, area: Any, footprints: list) -> list[int]:
+    """For each tile, the most scenes any input collection holds over it in its time range: the request's
+    one search per input (collections.request_scenes), then every footprint looked up in one query."""
+    import numpy as np
+
     from eobatch.collections.request_scenes import request_index
 
-    counts = []
+    if not footprints:
+        return []
+    counts = np.zeros(len(footprints), dtype=np.int64)
     for index, source in enumerate(plan.inputs):
         scenes = request_index(request_id, index, source, collections[source.id], area)
-        counts.append(len(scenes.search(footprint, source.time_from, source.time_to, source.max_cloud_coverage)))
-    return max(counts, default=0)
+        found = scenes.counts(footprints, source.time_from, source.time_to, source.max_cloud_coverage)
+        np.maximum(counts, found, out=counts)
+    return counts.tolist()

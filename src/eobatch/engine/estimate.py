@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import repeat
 from typing import Any
 
 from eobatch.domain import cost
@@ -46,17 +47,31 @@ def _charged(size: tuple[int, int], inputs: CostInputs, samples: int) -> float:
 
 
 def estimate(sizes: list[tuple[int, int]], inputs: CostInputs, scenes_per_tile: list[int]) -> Estimate:
-    """Figures for tiles of output `sizes` (px, buffer included) holding `scenes_per_tile` scenes."""
+    """Figures for tiles of output `sizes` (px, buffer included) holding `scenes_per_tile` scenes.
+
+    Each distinct (size, samples) pair is priced once (a grid's tiles share one size), then the figures are
+    summed tile by tile in tile order, so the sums are the same floats as pricing every tile on its own."""
     if len(sizes) != len(scenes_per_tile):
         raise ValueError("one scene count per tile is needed")
-    value = sum(
-        cost.tile_pu(w, h, inputs.bands, float32=inputs.float32, samples=inputs.estimated_samples, fusion=inputs.fusion)
-        for w, h in sizes
-    )
-    per_tile = [_charged(s, inputs, _samples(inputs, n)) for s, n in zip(sizes, scenes_per_tile, strict=True)]
-    lo, hi = (min(scenes_per_tile), max(scenes_per_tile)) if scenes_per_tile else (0, 0)
-    low = sum(_charged(s, inputs, _samples(inputs, lo)) for s in sizes)
-    high = sum(_charged(s, inputs, _samples(inputs, hi)) for s in sizes)
+    sizes = [(int(w), int(h)) for w, h in sizes]
+    scenes = [int(n) for n in scenes_per_tile]
+    lo, hi = (min(scenes), max(scenes)) if scenes else (0, 0)
+    distinct = set(sizes)
+    value_of = {
+        (w, h): cost.tile_pu(
+            w, h, inputs.bands, float32=inputs.float32, samples=inputs.estimated_samples, fusion=inputs.fusion
+        )
+        for w, h in distinct
+    }
+    tile_samples = [_samples(inputs, n) for n in scenes]
+    low_samples, high_samples = _samples(inputs, lo), _samples(inputs, hi)
+    pairs = {*zip(sizes, tile_samples, strict=True), *((s, low_samples) for s in distinct)}
+    pairs |= {(s, high_samples) for s in distinct}
+    charged_of = {(size, k): _charged(size, inputs, k) for size, k in pairs}
+    value = sum(map(value_of.__getitem__, sizes))
+    per_tile = list(map(charged_of.__getitem__, zip(sizes, tile_samples, strict=True)))
+    low = sum(map(charged_of.__getitem__, zip(sizes, repeat(low_samples))))
+    high = sum(map(charged_of.__getitem__, zip(sizes, repeat(high_samples))))
     return Estimate(
         value_estimate=value,
         cost_estimate={

@@ -48,6 +48,12 @@ def cell_bounds(i: int, j: int, size: float) -> tuple[float, float, float, float
     return (float(i * size), float((j - 1) * size), float((i + 1) * size), float(j * size))
 
 
+def cells_bounds(i: np.ndarray, j: np.ndarray, size: float) -> list[tuple[float, float, float, float]]:
+    """`cell_bounds` of many cells at once (the same floats)."""
+    columns = (i * size, (j - 1) * size, (i + 1) * size, j * size)
+    return list(zip(*(np.asarray(c, dtype=np.float64).tolist() for c in columns), strict=True))
+
+
 def reaches_into(part: BaseGeometry, i: int, j: int, size: float) -> bool:
     """Whether `part` reaches into cell (i, j) (the selection rule of `cells_in`, for one cell)."""
     inset = EDGE_TOLERANCE * size

@@ -13,7 +13,7 @@ from eobatch.errors import BadRequest, NotFound, Violation
 from eobatch.grids.catalogue import check_resolution, get_grid, grid_for_request
 from eobatch.grids.geo import WGS84, polygonal, project_lonlat, split_antimeridian, transformer
 from eobatch.grids.laea import LaeaScheme
-from eobatch.grids.lattice import cell_bounds, cells_in
+from eobatch.grids.lattice import cell_bounds, cells_bounds, cells_in
 from eobatch.grids.model import GridTile, PixelGrid, TilingGrid
 from eobatch.grids.utm import NORTH_LIMIT, SOUTH_LIMIT, UtmScheme
 from eobatch.grids.wgs84 import Wgs84Scheme
@@ -54,9 +54,10 @@ def tiles_for_area(
         if max_tiles is not None and len(tiles) + len(i) > max_tiles:
             _too_many(grid, max_tiles, parameter)
         ids, names = scheme.labels(epsg, i, j)
-        size = scheme.size
-        for tid, name, ii, jj in zip(ids, names, i.tolist(), j.tolist(), strict=True):
-            tiles.append(GridTile(grid.id, tid, name, epsg, cell_bounds(ii, jj, size)))
+        tiles.extend(
+            GridTile(grid.id, tid, name, epsg, bounds)
+            for tid, name, bounds in zip(ids, names, cells_bounds(i, j, scheme.size), strict=True)
+        )
     if not tiles:
         message = f"The area of interest has no tile of grid {grid.id} ({grid.name}): {_coverage(grid)}."
         raise BadRequest(message, [Violation(parameter, message)])
@@ -106,6 +107,44 @@ def pixel_grid(
     width, height = round((maxx - minx) / res), round((maxy - miny) / res)
     transform = affine.Affine(res, 0.0, minx - buffer_x * res, 0.0, -res, maxy + buffer_y * res)
     return PixelGrid(tile.epsg, transform, width + 2 * buffer_x, height + 2 * buffer_y)
+
+
+def pixel_sizes(
+    tiles: Sequence[GridTile], resolution: float, buffer_x: int = 0, buffer_y: int = 0, parameter: str = "tilingGrid"
+) -> list[tuple[int, int]]:
+    """(width, height) of `pixel_grid` of every tile, computed at once (the checks run once per grid)."""
+    return [(w, h) for w, h, _, _, _ in _pixel_layout(tiles, resolution, buffer_x, buffer_y, parameter)]
+
+
+def pixel_grids(
+    tiles: Sequence[GridTile], resolution: float, buffer_x: int = 0, buffer_y: int = 0, parameter: str = "tilingGrid"
+) -> list[PixelGrid]:
+    """`pixel_grid` of every tile (the checks run once per grid)."""
+    layout = _pixel_layout(tiles, resolution, buffer_x, buffer_y, parameter)
+    return [
+        PixelGrid(t.epsg, affine.Affine(res, 0.0, x, 0.0, -res, y), w, h)
+        for t, (w, h, x, y, res) in zip(tiles, layout, strict=True)
+    ]
+
+
+def _pixel_layout(
+    tiles: Sequence[GridTile], resolution: float, buffer_x: int, buffer_y: int, parameter: str
+) -> list[tuple[int, int, float, float, float]]:
+    """(width, height, left, top, resolution) of each tile's pixel grid as `pixel_grid` computes them, for
+    all tiles at once; `pixel_grid` itself runs once per grid, for its checks."""
+    if not tiles:
+        return []
+    firsts: dict[int, GridTile] = {}
+    for t in tiles:
+        firsts.setdefault(t.grid_id, t)
+    checked = {g: pixel_grid(t, resolution, buffer_x, buffer_y, parameter).transform.a for g, t in firsts.items()}
+    res = np.array([checked[t.grid_id] for t in tiles], dtype=np.float64)
+    b = np.array([t.bounds for t in tiles], dtype=np.float64)
+    widths = np.round((b[:, 2] - b[:, 0]) / res).astype(np.int64) + 2 * buffer_x
+    heights = np.round((b[:, 3] - b[:, 1]) / res).astype(np.int64) + 2 * buffer_y
+    left = b[:, 0] - buffer_x * res
+    top = b[:, 3] + buffer_y * res
+    return list(zip(widths.tolist(), heights.tolist(), left.tolist(), top.tolist(), res.tolist(), strict=True))
 
 
 def origin(tile: GridTile) -> tuple[float, float]:
