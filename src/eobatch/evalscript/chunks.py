@@ -141,8 +141,9 @@ class ChunkRunner:
         descs = [self._descriptor(spec, k, scenes) for spec, k in zip(inputs, counts, strict=True)]
         return Prepared(per_input, height, width, counts, descs)
 
-    def evaluate(self, prepared: Prepared) -> dict[str, np.ndarray]:
-        """Run evaluatePixel in V8 over every pixel, chunk by chunk."""
+    def evaluate(self, prepared: Prepared, row0: int = 0) -> dict[str, np.ndarray]:
+        """Run evaluatePixel in V8 over every pixel, chunk by chunk (`row0`: the block's first row in its
+        tile, for error messages)."""
         script = self.script
         inputs = script.setup.inputs
         per_input, height, width = prepared.per_input, prepared.height, prepared.width
@@ -169,12 +170,13 @@ class ChunkRunner:
                         buffers[j][k * size : k * size + n] = sample[band][start : start + n]
             failure = script._run(f"__eobatch.driver.run({n})", "evaluatePixel()")
             if failure:
-                raise self._pixel_error(json.loads(failure), start, width)
+                raise self._pixel_error(json.loads(failure), start, width, row0)
             for o, out in zip(script.outputs, self._outputs, strict=True):
                 results[o.id][:, start : start + n] = out[:, :n]
         return {k: v.reshape(v.shape[0], height, width) for k, v in results.items()}
 
-    def _pixel_error(self, described: dict[str, Any], start: int, width: int) -> EvalscriptError:
+    def _pixel_error(self, described: dict[str, Any], start: int, width: int, row0: int = 0) -> EvalscriptError:
         row, col = divmod(start + int(described.get("pixel") or 0), width)
+        row += row0
         error = self.script._script_error(described, f"evaluatePixel() at pixel (row {row}, column {col})")
         return error

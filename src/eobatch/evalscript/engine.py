@@ -332,6 +332,8 @@ class Evalscript:
         shape: tuple[int, int] | None = None,
         *,
         compiled: bool = True,
+        work: int | None = None,
+        row0: int = 0,
     ) -> dict[str, Any]:
         """Run evaluatePixel over every pixel; returns {output_id: float64 (bands, H, W)} of raw values.
 
@@ -348,7 +350,7 @@ class Evalscript:
                 self._compiled = CompiledPath(
                     self, self._compiled_source, self._chunks.strict_band_count, self._compile_min_pixels
                 )
-            result = self._compiled.evaluate(prepared)
+            result = self._compiled.evaluate(prepared, work)
             if result is not None:
                 self.evaluation_path, self.fallback_reason = "compiled", None
                 return result
@@ -356,7 +358,7 @@ class Evalscript:
         else:
             self.fallback_reason = "the compiled path is not used for this evaluation"
         self.evaluation_path = "v8"
-        return self._chunks.evaluate(prepared)
+        return self._chunks.evaluate(prepared, row0)
 
     @property
     def evaluation(self) -> str | None:

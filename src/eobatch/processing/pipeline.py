@@ -7,22 +7,27 @@ bad input (`BadRequest`, `EvalscriptError`) is not retryable, storage hiccups ar
 from __future__ import annotations
 
 import logging
+import tempfile
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import shapely
 
-from eobatch.domain.plan import DEFAULT_JPEG_QUALITY, JSON, USERDATA, ZARR, DataInput, WriteFlags
+from eobatch.domain.plan import DEFAULT_JPEG_QUALITY, JSON, ZARR, DataInput, WriteFlags
 from eobatch.errors import BadRequest, EobatchError, Forbidden, TileFailure
 from eobatch.processing import mosaic
 from eobatch.processing.aoi import aoi_mask, area_in_tile_crs, search_area
+from eobatch.processing.assemble import ArrayAssembly, RasterAssembly
+from eobatch.processing.blocks import Block, row_blocks
 from eobatch.processing.cost import tile_cost
-from eobatch.processing.encode import encode_files, encode_json
+from eobatch.processing.encode import encode_json
 from eobatch.processing.grid import TargetGrid
+from eobatch.processing.memory import TileFootprint, block_rows
 from eobatch.processing.runtime import runtime_for
 from eobatch.processing.scene_reader import DEFAULT_BAND_WORKERS, SceneReader, band_plans
 from eobatch.processing.task import TIMING_KEYS, TileResult, TileTask
@@ -73,11 +78,18 @@ def process_tile(task: TileTask) -> TileResult:
 
 
 def run_tile(
-    task: TileTask, *, engine, registry, storage: ObjectStorage | None = None, band_workers: int = DEFAULT_BAND_WORKERS
+    task: TileTask,
+    *,
+    engine,
+    registry,
+    storage: ObjectStorage | None = None,
+    band_workers: int = DEFAULT_BAND_WORKERS,
+    block_rows: int | None = None,
 ) -> TileResult:
-    """`process_tile` with its collaborators passed in."""
+    """`process_tile` with its collaborators passed in; `block_rows` fixes the rows per block (default:
+    from the memory model, `processing.memory.block_rows`)."""
     try:
-        return _run(task, engine, registry, storage, band_workers)
+        return _run(task, engine, registry, storage, band_workers, block_rows)
     except TileFailure:
         raise
     except Forbidden as exc:
@@ -90,13 +102,15 @@ def run_tile(
         raise TileFailure(exc.message, retryable=True) from exc
 
 
-def _run(task: TileTask, engine, registry, storage: ObjectStorage | None, band_workers: int) -> TileResult:
+def _run(
+    task: TileTask, engine, registry, storage: ObjectStorage | None, band_workers: int, rows: int | None
+) -> TileResult:
     clock = _Clock()
     grid = TargetGrid.of(task.pixel_grid)
     storage = storage or ObjectStorage(task.settings, write_keys(task))
 
     with engine.load(task.plan.evalscript) as script:
-        result = _process(task, script, registry, storage, grid, clock, band_workers)
+        result = _process(task, script, registry, storage, grid, clock, band_workers, rows)
         result.evaluation = script.evaluation
         log.debug("tile %s of %s: evaluatePixel ran %s", task.tile, task.request_id, result.evaluation)
         return result
@@ -108,7 +122,7 @@ def write_keys(task: TileTask) -> S3Credentials | None:
     return S3Credentials(keys.access_key, keys.secret_key, keys.region) if keys else None
 
 
-def _process(task, script, registry, storage, grid, clock, band_workers) -> TileResult:
+def _process(task, script, registry, storage, grid, clock, band_workers, rows) -> TileResult:
     plan = task.plan
     zarr = plan.zarr is not None
     targets = _zarr_targets(task) if zarr else _targets(task)
@@ -119,73 +133,41 @@ def _process(task, script, registry, storage, grid, clock, band_workers) -> Tile
     with clock.stage("search"):
         area = shapely.from_wkb(task.area_wgs84_wkb)
         area_tile = area_in_tile_crs(area, task.tile, on_grid=plan.grid is not None)
-        aoi = aoi_mask(area_tile, grid)
         inputs = _find_scenes(script, plan.inputs, registry, area, grid, task.scenes)
     outputs = script.update_output({i.spec.datasource: _sample_count(i) for i in inputs})
-
-    samples, scene_infos, read_s, mosaic_s = _read_and_mosaic(inputs, aoi, grid, task, band_workers)
-    clock.timings["read"] += read_s
-    clock.timings["mosaic"] += mosaic_s
-
-    no_data = not any(float(s[mosaic.DATA_MASK].max(initial=0)) > 0 for ss in samples.values() for s in ss)
-    sample_counts = [len(ss) for ss in samples.values()]
     specs = {o.id: o for o in outputs}
-    with clock.stage("evaluate"):
-        values = script.evaluate(samples, scene_infos, grid.shape)
-        del samples  # the inputs are no longer needed: free them before encoding
-        userdata = script.output_metadata() if any(t.output_id == USERDATA for t in targets) else None
-        typed = {}
-        for target in targets:
-            if target.fmt == JSON or target.output_id in typed:
-                continue
-            if target.output_id not in values:
-                raise TileFailure(f"The evalscript returned no values for output {target.output_id!r}", False)
-            typed[target.output_id] = typed_output(values.pop(target.output_id), specs[target.output_id].sample_type)
-        del values
+    for target in targets:
+        if target.fmt != JSON and target.output_id not in specs:
+            raise TileFailure(f"The evalscript returned no values for output {target.output_id!r}", False)
+    sample_counts = [1 if i.spec.mosaicking == "SIMPLE" else _sample_count(i) for i in inputs]
+    footprint = TileFootprint(
+        grid.width,
+        grid.height,
+        sum(len(set(i.spec.bands) | {mosaic.DATA_MASK}) for i in inputs),
+        max([1, *sample_counts]),
+        sum(o.bands for o in outputs),
+    )
+    if rows is None:
+        rows = grid.height if _needs_whole_tile(inputs) else block_rows(footprint)
+    work = grid.width * grid.height * footprint.samples
 
-    if zarr:
-        with clock.stage("write"):
-            written = _write_zarr(task, typed)
-        typed.clear()
-        float32 = any(specs[t.output_id].sample_type.upper() == "FLOAT32" for t in targets)
-        cost = tile_cost(grid.width, grid.height, [i.spec for i in inputs], sample_counts, float32)
-        return TileResult(
-            written,
-            [t.url for t in targets],
-            sum(len(i.scenes) for i in inputs),
-            no_data,
-            cost,
-            clock.timings,
-            scene_ids=_scene_ids(inputs),
-        )
-
-    with clock.stage("encode"):
-        cog = plan.cog
-
-        def encode(target: _Target) -> list[tuple[str, bytes]]:
-            if target.fmt == JSON:
-                return [(target.url, encode_json(userdata))]
-            spec = specs[target.output_id]
-            return encode_files(
-                target.url,
-                typed[target.output_id],
-                target.fmt,
-                grid,
-                nodata=spec.nodata_value,
-                cog=cog,
-                quality=target.quality,
-            )
-
-        if len(targets) > 1 and ENCODE_WORKERS > 1:
-            with ThreadPoolExecutor(max_workers=min(ENCODE_WORKERS, len(targets))) as pool:
-                encoded = list(pool.map(encode, targets))
-        else:
-            encoded = [encode(t) for t in targets]
-        files = [file for target_files in encoded for file in target_files]
-        typed.clear()
-
-    with clock.stage("write"):
-        written = _write_all(storage, files)
+    with tempfile.TemporaryDirectory(prefix="eobatch-tile-") as folder:
+        assemblies = _assemblies(Path(folder), targets, specs, grid, plan.cog, zarr)
+        try:
+            run = _BlockRun(task, script, inputs, area_tile, assemblies, specs, work, clock, band_workers)
+            no_data = all([run.process(block) for block in row_blocks(grid, rows)])
+            userdata = script.output_metadata() if any(t.fmt == JSON for t in targets) else None
+            if zarr:
+                with clock.stage("write"):
+                    written = _write_zarr(task, {o: a.array for o, a in assemblies.items()})
+            else:
+                with clock.stage("encode"):
+                    files = _finish(targets, assemblies, userdata)
+                with clock.stage("write"):
+                    written = _write_all(storage, files)
+        finally:
+            for assembly in assemblies.values():
+                assembly.close()
 
     float32 = any(specs[t.output_id].sample_type.upper() == "FLOAT32" for t in targets if t.fmt != JSON)
     cost = tile_cost(grid.width, grid.height, [i.spec for i in inputs], sample_counts, float32)
@@ -193,6 +175,89 @@ def _process(task, script, registry, storage, grid, clock, band_workers) -> Tile
     return TileResult(
         written, [t.url for t in targets], scene_count, no_data, cost, clock.timings, scene_ids=_scene_ids(inputs)
     )
+
+
+@dataclass
+class _BlockRun:
+    """What every row block of a tile shares."""
+
+    task: TileTask
+    script: object  # evalscript.Evalscript
+    inputs: list[_Input]
+    area_tile: object  # the area's part in the tile's CRS
+    assemblies: dict  # output id -> RasterAssembly | ArrayAssembly
+    specs: dict  # output id -> OutputSpec
+    work: int  # pixel-samples of the whole tile
+    clock: _Clock
+    band_workers: int
+
+    def process(self, block: Block) -> bool:
+        """Read, mosaic, evaluate and stage one row block; True when it has no data at all."""
+        clock = self.clock
+        with clock.stage("search"):
+            aoi = aoi_mask(self.area_tile, block.grid)
+        samples, infos, read_s, mosaic_s = _read_and_mosaic(self.inputs, aoi, block.grid, self.task, self.band_workers)
+        clock.timings["read"] += read_s
+        clock.timings["mosaic"] += mosaic_s
+        del aoi
+        no_data = not any(float(s[mosaic.DATA_MASK].max(initial=0)) > 0 for ss in samples.values() for s in ss)
+        with clock.stage("evaluate"):
+            values = self.script.evaluate(samples, infos, block.grid.shape, work=self.work, row0=block.row0)
+            del samples  # the inputs are no longer needed: free them before encoding
+            typed = {}
+            for output_id in self.assemblies:
+                if output_id not in values:
+                    raise TileFailure(f"The evalscript returned no values for output {output_id!r}", False)
+                typed[output_id] = typed_output(values.pop(output_id), self.specs[output_id].sample_type)
+            del values
+        with clock.stage("encode"):
+            for output_id, assembly in self.assemblies.items():
+                assembly.write(block.row0, typed.pop(output_id))
+        return no_data
+
+
+def _assemblies(folder: Path, targets: list[_Target], specs, grid: TargetGrid, cog, zarr: bool) -> dict:
+    """One assembly per raster output (by output id): staged on disk, or in memory for Zarr."""
+    assemblies: dict[str, RasterAssembly | ArrayAssembly] = {}
+    for n, target in enumerate(targets):
+        if target.fmt == JSON or target.output_id in assemblies:
+            continue
+        if zarr:
+            assemblies[target.output_id] = ArrayAssembly(grid)
+            continue
+        spec = specs[target.output_id]
+        assemblies[target.output_id] = RasterAssembly(
+            folder, f"out{n}", target.fmt, grid, nodata=spec.nodata_value, cog=cog, quality=target.quality
+        )
+    return assemblies
+
+
+def _finish(targets: list[_Target], assemblies: dict, userdata) -> list[tuple[str, bytes | Path]]:
+    """The files of every target: the assembled rasters converted (concurrently), the userdata JSON."""
+
+    def finish(target: _Target) -> list[tuple[str, bytes | Path]]:
+        if target.fmt == JSON:
+            return [(target.url, encode_json(userdata))]
+        return list(assemblies[target.output_id].finish(target.url))
+
+    if len(targets) > 1 and ENCODE_WORKERS > 1:
+        with ThreadPoolExecutor(max_workers=min(ENCODE_WORKERS, len(targets))) as pool:
+            encoded = list(pool.map(finish, targets))
+    else:
+        encoded = [finish(t) for t in targets]
+    return [file for target_files in encoded for file in target_files]
+
+
+def _needs_whole_tile(inputs: list[_Input]) -> bool:
+    """A Sentinel-1 speckle filter looks at neighbouring pixels: such a tile is one block."""
+    from eobatch.collections.options import parse_sar_processing
+
+    for item in inputs:
+        traits = getattr(item.collection, "traits", None)
+        sar = getattr(traits, "family", "optical") == "sar"
+        if sar and parse_sar_processing(item.source.resampling()).speckle_window is not None:
+            return True
+    return False
 
 
 def _scene_ids(inputs: list[_Input]) -> list[str]:
@@ -377,13 +442,14 @@ def _scene_info_cls():
     return SceneInfo
 
 
-def _write_all(storage: ObjectStorage, files: list[tuple[str, bytes]]) -> int:
-    """Put every file; if one fails, remove the ones already written so the tile is all or nothing."""
+def _write_all(storage: ObjectStorage, files: list[tuple[str, bytes | Path]]) -> int:
+    """Put every file (bytes, or a finished file on disk, streamed); if one fails, remove the ones
+    already written so the tile is all or nothing."""
     done: list[str] = []
     total = 0
     try:
         for url, data in files:
-            total += storage.put(url, data)
+            total += _put(storage, url, data)
             done.append(url)
     except EobatchError:
         for url in done:
@@ -391,3 +457,12 @@ def _write_all(storage: ObjectStorage, files: list[tuple[str, bytes]]) -> int:
                 storage.delete(url)
         raise
     return total
+
+
+def _put(storage, url: str, data: bytes | Path) -> int:
+    """A file streams when the storage can (`ObjectStorage.put_file`); a store that takes only bytes (the
+    Process API's in-memory one, for small windows) gets its content."""
+    if not isinstance(data, Path):
+        return storage.put(url, data)
+    put_file = getattr(storage, "put_file", None)
+    return put_file(url, data) if put_file is not None else storage.put(url, data.read_bytes())

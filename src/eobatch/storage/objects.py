@@ -13,6 +13,7 @@ import re
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 import obstore
@@ -85,6 +86,13 @@ class ObjectStorage:
         store, key = self._locate(url)
         self._retrying("write", url, lambda: obstore.put(store, key, data))
         return len(data)
+
+    def put_file(self, url: str, path: Path) -> int:
+        """Write the file at `path` to `url` atomically, streamed (multipart when large); returns its size."""
+        store, key = self._locate(url)
+        size = path.stat().st_size
+        self._retrying("write", url, lambda: obstore.put(store, key, path))
+        return size
 
     def put_if_absent(self, url: str, data: bytes) -> bool:
         """Write `data` unless an object exists at `url`; True when this call created it."""

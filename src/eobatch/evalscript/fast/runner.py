@@ -205,9 +205,10 @@ class CompiledPath:
         self._plan = self._compile(inputs, outputs, signature)
         return self._plan
 
-    def evaluate(self, prepared: Prepared) -> dict[str, np.ndarray] | None:
-        """The outputs as float64 (bands, H, W), or None (then `reason` says why V8 must run)."""
-        self._work = prepared.height * prepared.width * max([1, *prepared.counts])
+    def evaluate(self, prepared: Prepared, work: int | None = None) -> dict[str, np.ndarray] | None:
+        """The outputs as float64 (bands, H, W), or None (then `reason` says why V8 must run). `work`: the
+        pixel-samples of the whole tile when this is one block of it (decides whether compiling pays)."""
+        self._work = max(prepared.height * prepared.width * max([1, *prepared.counts]), work or 0)
         try:
             plan = self._plan_for()
             return self._run(plan, prepared)
