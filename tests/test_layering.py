@@ -29,6 +29,7 @@ NOT_WIRE = {
     ("engine/scheduler.py", "status"),  # the scheduler's own health snapshot
     *(("engine/sandbox.py", key) for key in ("timeout_s", "max_memory_mb", "source", "response_ids")),
     *(("engine/sandbox.py", key) for key in ("band_lookup", "time_range", "sample")),  # its message to the worker
+    ("engine/sandbox.py", "outputs_only"),  # the create-time check's message to the worker
     ("engine/worker.py", "sys_path"),  # the spawn message of a worker process
     ("engine/worker.py", "imports"),
 }

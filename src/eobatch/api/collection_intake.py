@@ -24,6 +24,7 @@ from eobatch.domain.batch_collections import (
 )
 from eobatch.domain.plan import JSON, TIFF, BatchPlan, CogParameters, CollectionBandSpec, CollectionTarget, Output
 from eobatch.errors import NotFound
+from eobatch.settings import Settings
 from eobatch.storage.paths import split_s3_url
 from eobatch.store import batch_collections as store
 
@@ -35,7 +36,13 @@ def wants_collection(output: Any) -> bool:
 
 
 def collection_part(
-    output: dict[str, Any], outputs: Sequence[Output], cog: CogParameters | None, evalscript: str, *, stored: bool
+    output: dict[str, Any],
+    outputs: Sequence[Output],
+    cog: CogParameters | None,
+    evalscript: str,
+    *,
+    stored: bool,
+    settings: Settings,
 ) -> tuple[CollectionTarget, CogParameters]:
     """The collection a request writes into and its COG settings; BadRequest unless every output is a
     single-band GeoTIFF (checked against the evalscript's setup() unless converting a stored request)."""
@@ -55,10 +62,9 @@ def collection_part(
             raise fail(parameter, f"a batch collection takes single-band image/tiff outputs only; {kind} is not")
     specs = {}
     if not stored:
-        from eobatch.api.output_checks import _engine
+        from eobatch.api.output_checks import script_outputs
 
-        with _engine().load(evalscript) as script:
-            specs = {s.id: s for s in script.setup.outputs}
+        specs = {s.id: s for s in script_outputs(evalscript, settings)}
         for o in outputs:
             spec = specs.get(o.id)
             if spec is not None and spec.bands != 1:

@@ -321,12 +321,12 @@ def check_input_ids(inputs: list[DataInput]) -> None:
             )
 
 
-def check_script_outputs(evalscript: str, outputs: tuple[Output, ...], cog_output: bool) -> None:
+def check_script_outputs(evalscript: str, outputs: tuple[Output, ...], cog_output: bool, settings: Settings) -> None:
     """Formats that depend on the evalscript's setup() (INT8 with cogOutput, PNG/JPEG sample types and bands),
-    checked at create (api.output_checks)."""
+    checked at create (api.output_checks) in a confined worker."""
     from eobatch.api.output_checks import check_script_outputs as check
 
-    check(evalscript, outputs, cog_output=cog_output)
+    check(evalscript, outputs, cog_output=cog_output, settings=settings)
 
 
 def _text_or_none(value: Any) -> str | None:

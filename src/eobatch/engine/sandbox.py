@@ -24,6 +24,8 @@ from eobatch.errors import EobatchError, EvalscriptError, TileFailure
 from eobatch.settings import Settings
 
 TRIES = 2
+SETUP_TIME_LIMIT_S = 10.0  # the create-time check runs only the script's top level and setup()
+CREATE_CHECK_WORKERS = 2
 
 
 class SandboxStopped(RuntimeError):
@@ -48,12 +50,27 @@ def analysis_limits(settings: Settings) -> WorkerLimits:
     )
 
 
+def create_check_limits(settings: Settings) -> WorkerLimits:
+    """The tile workers' memory limit; a short wall-clock limit: only the script's top level and setup() run."""
+    return WorkerLimits(
+        memory_bytes=settings.worker_memory_mb << 20 if settings.worker_memory_mb > 0 else None,
+        cpu_s=2 * SETUP_TIME_LIMIT_S + 5,
+        wall_s=SETUP_TIME_LIMIT_S + 5,
+        confinement=settings.worker_confinement,
+        what="evalscript check at create",
+    )
+
+
 def _pool(settings: Settings) -> WorkerPool:
-    key = (max(settings.max_concurrent_analyses, 1), analysis_limits(settings))
+    return _pool_of(max(settings.max_concurrent_analyses, 1), analysis_limits(settings), "eobatch-analysis")
+
+
+def _pool_of(workers: int, limits: WorkerLimits, name: str) -> WorkerPool:
+    key = (workers, limits)
     with _LOCK:
         pool = _POOLS.get(key)
         if pool is None:
-            pool = WorkerPool(key[0], key[1], check_in_worker, name="eobatch-analysis")
+            pool = WorkerPool(workers, limits, check_in_worker, name=name)
             pool.start()
             _POOLS[key] = pool
         return pool
@@ -103,11 +120,32 @@ def validate_confined(
     raise EvalscriptError(attempt.error or "The evalscript check at analysis failed")
 
 
+def setup_outputs_confined(settings: Settings, source: str) -> tuple[Any, ...]:
+    """The outputs the script's setup() declares (`OutputSpec`s), worked out in a confined worker, so that
+    a create request never runs user JavaScript in the API's own process. EvalscriptError (with the
+    script line) when the script fails or a worker limit stops it."""
+    job = {"outputs_only": True, "source": source, "timeout_s": SETUP_TIME_LIMIT_S, "max_memory_mb": 256}
+    attempt = None
+    for _ in range(TRIES):
+        attempt = _pool_of(CREATE_CHECK_WORKERS, create_check_limits(settings), "eobatch-create-check").call(job)
+        if attempt.ok or not attempt.worker_lost:
+            break
+    assert attempt is not None
+    if not attempt.ok:
+        raise EvalscriptError(attempt.error or "The evalscript could not be set up")
+    outcome = attempt.result
+    if outcome[0] == "error":
+        raise EvalscriptError(outcome[1], outcome[2])
+    return outcome[1]
+
+
 def check_in_worker(job: dict[str, Any]) -> Any:
     """Runs inside the worker: the check with the analysis time limit; script errors as non-retryable."""
     from eobatch.engine.sample_window import evaluate_sample
     from eobatch.evalscript import EvalscriptEngine, validate_evalscript
 
+    if job.get("outputs_only"):
+        return _setup_outputs(job)
     engine = EvalscriptEngine(
         timeout_s=job["timeout_s"], max_memory_mb=job["max_memory_mb"], strict_band_count=False, compiled=False
     )
@@ -120,3 +158,15 @@ def check_in_worker(job: dict[str, Any]) -> Any:
         return setup
     except EobatchError as exc:
         raise TileFailure(exc.message, retryable=False) from None
+
+
+def _setup_outputs(job: dict[str, Any]) -> tuple[Any, ...]:
+    """("ok", outputs) or ("error", message, line): the script's own errors travel as data, line included."""
+    from eobatch.evalscript import EvalscriptEngine
+
+    engine = EvalscriptEngine(timeout_s=job["timeout_s"], max_memory_mb=job["max_memory_mb"], compiled=False)
+    try:
+        with engine.load(job["source"]) as script:
+            return ("ok", tuple(script.setup.outputs))
+    except EvalscriptError as exc:
+        return ("error", exc.message, exc.line)

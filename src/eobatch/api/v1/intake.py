@@ -69,11 +69,16 @@ def parse_v1(body: Any, context: IntakeContext) -> Intake:
     part = output_part(body.get("output"), body.get("bucketName"), process_request, locations)
     collection = None
     if wants_collection(body.get("output")):  # batch collections: api/collection_intake.py
-        collection, cog = collection_part(body["output"], part.outputs, part.cog, evalscript, stored=context.stored)
+        collection, cog = collection_part(
+            body["output"], part.outputs, part.cog, evalscript, stored=context.stored, settings=context.settings
+        )
         part = dataclasses.replace(part, cog=cog)
     if not context.stored:
         check_script_outputs(
-            evalscript, part.outputs, part.cog is not None or bool((body.get("output") or {}).get("cogOutput"))
+            evalscript,
+            part.outputs,
+            part.cog is not None or bool((body.get("output") or {}).get("cogOutput")),
+            context.settings,
         )
     locations.check(context.buckets)
     tile_count = estimate_tile_count(tiling, area, context)

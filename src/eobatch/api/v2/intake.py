@@ -125,9 +125,13 @@ def parse_v2(body: Any, context: IntakeContext) -> Intake:
     else:
         outputs = outputs_for(process_request, template, tile_paths, keys_ref)
         if wants_collection(output):  # results into a collection: api/collection_intake.py
-            collection, cog = collection_part(output, outputs, cog, evalscript, stored=context.stored)
+            collection, cog = collection_part(
+                output, outputs, cog, evalscript, stored=context.stored, settings=context.settings
+            )
         if not context.stored:
-            check_script_outputs(evalscript, outputs, bool(output.get("cogOutput")) or collection is not None)
+            check_script_outputs(
+                evalscript, outputs, bool(output.get("cogOutput")) or collection is not None, context.settings
+            )
         zarr = None
     plan = BatchPlan(
         inputs=inputs,
