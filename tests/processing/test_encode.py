@@ -23,6 +23,14 @@ def _open(tmp_path, data: bytes, name="out.tif"):
     return path
 
 
+def _with_sidecars(tmp_path, files: list[tuple[str, bytes]]):
+    """Write an image with its sidecars (world file, .aux.xml), so that it opens georeferenced; the path
+    of the image."""
+    for url, data in files:
+        (tmp_path / url.rsplit("/", 1)[1]).write_bytes(data)
+    return tmp_path / files[0][0].rsplit("/", 1)[1]
+
+
 def _ramp(bands=3, dtype="uint8"):
     y, x = np.mgrid[0:200, 0:300]
     return np.stack([(x + y + 40 * b) % 250 for b in range(bands)]).astype(dtype)
@@ -86,7 +94,7 @@ def test_png_fourth_band_is_alpha(tmp_path):
     data = _ramp(4)
     data[3] = 255
     data[3, :10] = 0
-    path = _open(tmp_path, encode_raster(data, "image/png", GRID), "out.png")
+    path = _with_sidecars(tmp_path, encode_files("s3://b/out.png", data, "image/png", GRID))
     with rasterio.open(path) as src:
         assert src.driver == "PNG"
         assert src.colorinterp[3].name == "alpha"
@@ -95,7 +103,7 @@ def test_png_fourth_band_is_alpha(tmp_path):
 
 def test_jpeg_drops_alpha(tmp_path):
     data = _ramp(4)
-    path = _open(tmp_path, encode_raster(data, "image/jpeg", GRID), "out.jpg")
+    path = _with_sidecars(tmp_path, encode_files("s3://b/out.jpg", data, "image/jpeg", GRID))
     with rasterio.open(path) as src:
         assert (src.driver, src.count) == ("JPEG", 3)
         assert np.abs(src.read().astype(int) - data[:3]).mean() < 3  # lossy, but close
@@ -120,9 +128,8 @@ def test_png_and_jpeg_sidecars_place_the_image(tmp_path, fmt, name, world):
 
 def test_png_16_bit_keeps_values_and_nodata(tmp_path):
     data = (_ramp(1, "uint16") * 200).astype("uint16")
-    files = dict(encode_files("s3://b/one.png", data, "image/png", GRID, nodata=0))
-    (tmp_path / "one.png").write_bytes(files["s3://b/one.png"])
-    with rasterio.open(tmp_path / "one.png") as src:
+    path = _with_sidecars(tmp_path, encode_files("s3://b/one.png", data, "image/png", GRID, nodata=0))
+    with rasterio.open(path) as src:
         assert (src.dtypes[0], src.nodata) == ("uint16", 0)
         np.testing.assert_array_equal(src.read(), data)
 
