@@ -5,6 +5,7 @@ SIMPLE mosaicking in each order and for multi-temporal ORBIT/TILE scripts."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -154,3 +155,25 @@ def tile_grid_transform():
     from affine import Affine
 
     return Affine(10.0, 0.0, 460000.0, 0.0, -10.0, 5090000.0)
+
+
+def test_a_tile_folder_sweeps_the_folders_of_dead_workers_only(tmp_path, monkeypatch):
+    import socket
+    import subprocess
+    import sys
+
+    from eobatch.processing.assemble import FOLDER_PREFIX, tile_folder
+
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    host = socket.gethostname().replace("-", "_")
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    stale = tmp_path / f"{FOLDER_PREFIX}{host}-{int(dead.stdout)}-abc"
+    alive = tmp_path / f"{FOLDER_PREFIX}{host}-{os.getppid()}-def"
+    other_host = tmp_path / f"{FOLDER_PREFIX}elsewhere-{int(dead.stdout)}-ghi"
+    for folder in (stale, alive, other_host):
+        folder.mkdir()
+        (folder / "staging.tif").write_bytes(b"x")
+    with tile_folder() as mine:
+        assert Path(mine).parent == tmp_path and Path(mine).name.startswith(f"{FOLDER_PREFIX}{host}-{os.getpid()}-")
+        assert not stale.exists() and alive.exists() and other_host.exists()
+    assert not Path(mine).exists()

@@ -12,6 +12,10 @@ a tile is one Zarr chunk, which is compressed whole anyway.
 
 from __future__ import annotations
 
+import os
+import shutil
+import socket
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +32,33 @@ from eobatch.processing.sidecars import AUX_XML, WORLD_FILE, sidecar_url
 GDAL_OPTIONS = {"GDAL_PAM_ENABLED": "NO", "GDAL_NUM_THREADS": "ALL_CPUS", "GDAL_CACHEMAX": 128 * 2**20}  # bytes
 STAGING_BLOCK = 256  # block size of the staging file of a plain GeoTIFF, PNG or JPEG
 EXTENSIONS = {TIFF: "tif", PNG: "png", JPEG: "jpg"}
+
+
+FOLDER_PREFIX = "eobatch-tile-"
+
+
+def tile_folder() -> tempfile.TemporaryDirectory:
+    """A temporary folder for one tile's staging and output files, named after this host and process.
+
+    A worker killed mid-tile (memory or time limit) cannot remove its folder, so each new folder first
+    sweeps away those of this host's processes that no longer exist."""
+    host = socket.gethostname().replace("-", "_")
+    root = Path(tempfile.gettempdir())
+    for stale in root.glob(f"{FOLDER_PREFIX}{host}-*-*"):
+        pid = stale.name.removeprefix(f"{FOLDER_PREFIX}{host}-").split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(stale, ignore_errors=True)
+    return tempfile.TemporaryDirectory(prefix=f"{FOLDER_PREFIX}{host}-{os.getpid()}-")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 class RasterAssembly:

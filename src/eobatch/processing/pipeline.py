@@ -7,7 +7,6 @@ bad input (`BadRequest`, `EvalscriptError`) is not retryable, storage hiccups ar
 from __future__ import annotations
 
 import logging
-import tempfile
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -22,7 +21,7 @@ from eobatch.domain.plan import DEFAULT_JPEG_QUALITY, JSON, ZARR, DataInput, Wri
 from eobatch.errors import BadRequest, EobatchError, Forbidden, TileFailure
 from eobatch.processing import mosaic
 from eobatch.processing.aoi import aoi_mask, area_in_tile_crs, search_area
-from eobatch.processing.assemble import ArrayAssembly, RasterAssembly
+from eobatch.processing.assemble import ArrayAssembly, RasterAssembly, tile_folder
 from eobatch.processing.blocks import Block, row_blocks
 from eobatch.processing.cost import tile_cost
 from eobatch.processing.encode import encode_json
@@ -151,7 +150,7 @@ def _process(task, script, registry, storage, grid, clock, band_workers, rows) -
         rows = grid.height if _needs_whole_tile(inputs) else block_rows(footprint)
     work = grid.width * grid.height * footprint.samples
 
-    with tempfile.TemporaryDirectory(prefix="eobatch-tile-") as folder:
+    with tile_folder() as folder:
         assemblies = _assemblies(Path(folder), targets, specs, grid, plan.cog, zarr)
         try:
             run = _BlockRun(task, script, inputs, area_tile, assemblies, specs, work, clock, band_workers)
