@@ -1,4 +1,5 @@
-"""The engine writes a finished request's STAC: a PARTIAL request's collection names its failed tiles;
+"""The engine writes a finished request's STAC: a PARTIAL request's collection names its failed tiles
+(and it and its items pass the offline STAC schema check);
 a STAC that cannot be written is logged and changes nothing about the request; on SeaweedFS it is
 written with the request's own delivery keys."""
 
@@ -12,6 +13,7 @@ from eobatch.store.db import Database
 from tests.engine.factory import make_account, make_request
 from tests.engine.helpers import local_scheduler, request_row
 from tests.support.seaweed import start_seaweed
+from tests.support.stac_validation import validate_stac
 
 
 def test_a_partial_requests_collection_names_its_failed_tiles(database, engine_settings, out_dir):
@@ -31,6 +33,8 @@ def test_a_partial_requests_collection_names_its_failed_tiles(database, engine_s
     assert (failed["name"], failed["id"]) == ("T0001", 1001)
     assert "the evalscript returned no value" in failed["error"]
     assert sorted(p.name for p in (root / "items").iterdir()) == ["T0000.json", "T0002.json"]
+    for path in [root / "collection.json", *(root / "items").iterdir()]:
+        validate_stac(path)  # a PARTIAL request's STAC is valid STAC too
 
 
 def test_a_stac_that_cannot_be_written_is_logged_and_changes_nothing(database, engine_settings, out_dir, caplog):

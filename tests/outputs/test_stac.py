@@ -1,6 +1,8 @@
 """STAC written beside a finished request's outputs, through the real HTTP API on embedded storage:
-pystac opens it (a full from_dict round trip), its structure is what docs/outputs.md promises, and
-rasterio opens every data asset through its href with the grid the item's projection fields describe."""
+pystac opens it (a full from_dict round trip), the collection and every item validate against the STAC
+1.1 core and projection/raster extension JSON schemas (offline, tests/support/stac_validation.py), its
+structure is what docs/outputs.md promises, and rasterio opens every data asset through its href with
+the grid the item's projection fields describe."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ import shapely.geometry
 
 from eobatch.artifacts.stac_catalog import COG, media_type
 from tests.outputs import test_png_jpeg as images
+from tests.support.stac_validation import StacInvalid, validate_stac
 
 live = images.live  # the same service fixture: real HTTP server, SQLite, embedded storage, GDAL, V8
 
@@ -34,6 +37,80 @@ def test_media_types_name_the_format_and_flag_cogs():
         "image/jpeg",
     ]
     assert media_type("s3://b/t/x.tif", cog=True) == COG
+
+
+def _validate_all(collection_path: Path) -> int:
+    """Schema-validate the collection and every item file beside it; the number of items."""
+    validate_stac(collection_path)
+    item_paths = sorted((collection_path.parent / "items").glob("*.json"))
+    for item_path in item_paths:
+        validate_stac(item_path)
+    return len(item_paths)
+
+
+def _item() -> dict:
+    """A small valid STAC 1.1 Item with projection v2 and raster v1.1 fields."""
+    return {
+        "type": "Feature",
+        "stac_version": "1.1.0",
+        "stac_extensions": [PROJECTION, RASTER],
+        "id": "T0000",
+        "geometry": {"type": "Polygon", "coordinates": [[[14, 46], [15, 46], [15, 47], [14, 47], [14, 46]]]},
+        "bbox": [14, 46, 15, 47],
+        "properties": {
+            "datetime": None,
+            "start_datetime": "2015-07-01T00:00:00Z",
+            "end_datetime": "2015-08-25T00:00:00Z",
+            "proj:code": "EPSG:32633",
+            "proj:bbox": [400000, 5090000, 410000, 5100000],
+            "proj:shape": [1000, 1000],
+            "proj:transform": [10, 0, 400000, 0, -10, 5100000],
+        },
+        "links": [{"rel": "via", "href": "/api/v1/batch/process/x"}],
+        "assets": {"ndvi": {"href": "s3://b/x/T0000/ndvi.tif", "raster:bands": [{"data_type": "float32"}]}},
+    }
+
+
+@pytest.mark.parametrize(
+    ("breakage", "named"),
+    [
+        (lambda d: d.pop("bbox"), "bbox"),
+        (lambda d: d["properties"].update({"proj:shape": [1, 1000, 1000]}), "proj:shape"),
+        (lambda d: d["assets"]["ndvi"]["raster:bands"][0].update({"data_type": "float"}), "data_type"),
+        (lambda d: d["properties"].pop("start_datetime"), "start_datetime"),
+        (lambda d: d["assets"]["ndvi"]["raster:bands"][0].update({"nodata": "NaN"}), "nodata"),
+        (lambda d: d["stac_extensions"].append("https://example.invalid/x/v1.0.0/schema.json"), "no offline copy"),
+    ],
+)
+def test_the_schema_check_rejects_broken_documents(tmp_path, breakage, named):
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps(_item()))
+    assert validate_stac(good)["id"] == "T0000"
+    document = _item()
+    breakage(document)
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(document))
+    with pytest.raises(StacInvalid, match=named):
+        validate_stac(bad)
+
+
+def test_the_schema_check_rejects_a_collection_without_extent(tmp_path):
+    collection = {
+        "type": "Collection",
+        "stac_version": "1.1.0",
+        "id": "eobatch-x",
+        "description": "d",
+        "license": "other",
+        "extent": {"spatial": {"bbox": [[14, 46, 15, 47]]}, "temporal": {"interval": [[None, None]]}},
+        "links": [],
+    }
+    path = tmp_path / "collection.json"
+    path.write_text(json.dumps(collection))
+    validate_stac(path)
+    del collection["extent"]["temporal"]
+    path.write_text(json.dumps(collection))
+    with pytest.raises(StacInvalid, match="temporal"):
+        validate_stac(path)
 
 
 def _collection_path(buckets: Path, request_id: str) -> Path:
@@ -78,6 +155,7 @@ def test_a_done_request_writes_a_stac_collection_that_pystac_and_rasterio_open(l
     assert {"rel": "via", "href": f"/api/v1/batch/process/{request_id}"}.items() <= next(
         link for link in raw["links"] if link["rel"] == "via"
     ).items()
+    assert _validate_all(path) == len(wire_tiles)
     collection = pystac.Collection.from_file(str(path))
     assert pystac.Collection.from_dict(collection.to_dict()).to_dict() == collection.to_dict()
     items = list(collection.get_items())
@@ -130,7 +208,9 @@ def test_a_v2_requests_stac_names_png_and_tiff_assets_and_links_the_v2_request(l
     assert httpx.post(f"{base}/{request_id}/start", headers=headers).status_code in (200, 204)
     assert images._wait_done(f"{base}/{request_id}", headers)["status"] == "DONE"
     buckets = service.settings.buckets_dir
-    collection = pystac.Collection.from_file(str(_collection_path(buckets, request_id)))
+    path = _collection_path(buckets, request_id)
+    assert _validate_all(path) > 0
+    collection = pystac.Collection.from_file(str(path))
     assert collection.get_single_link("via").href.endswith(f"/api/v2/batch/process/{request_id}")
     items = list(collection.get_items())
     assert items
