@@ -51,7 +51,9 @@ def post_action(http: httpx.Client, request_id: str, action: str) -> None:
         raise RuntimeError(f"{action} failed: {response.status_code} {response.text}")
 
 
-def wait_status(http: httpx.Client, request_id: str, statuses: set[str], timeout_s: float = 600) -> dict:
+def wait_status(
+    http: httpx.Client, request_id: str, statuses: set[str], timeout_s: float = 600, poll_s: float = 0.02
+) -> dict:
     deadline = time.monotonic() + timeout_s
     while True:
         request = http.get(f"{API}/{request_id}").json()
@@ -59,4 +61,4 @@ def wait_status(http: httpx.Client, request_id: str, statuses: set[str], timeout
             return request
         if request["status"] == "FAILED" or time.monotonic() > deadline:
             raise RuntimeError(f"request {request_id} is {request['status']}: {request.get('error')}")
-        time.sleep(0.02)
+        time.sleep(poll_s)
