@@ -42,18 +42,23 @@ DEFAULT_CHUNK_BYTES = 64 << 20
 _LIVE: weakref.WeakSet[Evalscript] = weakref.WeakSet()
 _V8_READY = threading.Event()
 _V8_INIT_LOCK = threading.Lock()
+_KEPT: list[MiniRacer] = []  # the first context, kept open (ensure_v8_initialised)
 
 
 def ensure_v8_initialised() -> None:
-    """Create and run one context under a lock before any other: V8 aborts the whole process
-    (`Check failed: !IsConfigurablePoolInitialized()`) when threads create their first contexts at once."""
+    """Create and run one context under a lock before any other, and keep it for the life of the process:
+    V8 aborts the whole process (`Check failed: !IsConfigurablePoolInitialized()`) when threads create
+    their first contexts at once. `EvalscriptEngine()` calls this, so the first context is made by the
+    thread that builds the engine, before any thread uses it: where a short-lived thread made it while
+    others waited, threads creating contexts at once afterwards crashed in context creation (seen on
+    AMD EPYC; tests/evalscript/test_v8_init.py)."""
     if _V8_READY.is_set():
         return
     with _V8_INIT_LOCK:
         if not _V8_READY.is_set():
             first = MiniRacer()
             first.eval("0")
-            first.close()
+            _KEPT.append(first)
             _V8_READY.set()
 
 
@@ -62,6 +67,8 @@ def _close_live_contexts() -> None:
     """mini-racer can hang at interpreter exit with open contexts; close whatever is left."""
     for script in list(_LIVE):
         script.close()
+    while _KEPT:
+        _KEPT.pop().close()
 
 
 def _library() -> list[str]:
@@ -118,6 +125,7 @@ class EvalscriptEngine:
         self.chunk_bytes = chunk_bytes
         self.strict_band_count = strict_band_count
         self._library = _library()
+        ensure_v8_initialised()
 
     def load(self, source: str) -> Evalscript:
         """Compile `source` in a fresh context and run setup(); EvalscriptError on any script problem."""
