@@ -54,25 +54,12 @@ class BandFacts:
     nodata: float | None
 
 
+TimeSpan = tuple[datetime | None, datetime | None]  # the widest (from, to) over the request's inputs
+
+
 def stac_root(template: str, request_id: str) -> str:
     """Where the request's STAC goes: `stac-<requestId>/` in the output root."""
     return f"{output_root(template)}stac-{request_id}/"
-
-
-def time_range(process_request: Mapping[str, Any]) -> tuple[datetime | None, datetime | None]:
-    """The widest (from, to) over the request's input.data[] time ranges; None where absent."""
-    starts, ends = [], []
-    for entry in (process_request.get("input") or {}).get("data") or ():
-        span = ((entry or {}).get("dataFilter") or {}).get("timeRange") or {}
-        if span.get("from"):
-            starts.append(_instant(span["from"]))
-        if span.get("to"):
-            ends.append(_instant(span["to"]))
-    return (min(starts) if starts else None, max(ends) if ends else None)
-
-
-def _instant(value: Any) -> datetime:
-    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
 
 
 def media_type(url: str, cog: bool) -> str:
@@ -95,7 +82,7 @@ def asset_key(url: str) -> str:
 def build_collection(
     request_id: str,
     status: str,
-    process_request: Mapping[str, Any],
+    time_span: TimeSpan,
     tiles: Sequence[StacTile],
     bands: Mapping[str, BandFacts],
     *,
@@ -103,7 +90,7 @@ def build_collection(
     request_href: str,
 ) -> pystac.Collection:
     """The request's Collection with one Item per processed tile that wrote files (no I/O)."""
-    start, end = time_range(process_request)
+    start, end = time_span
     items = [_item(t, bands, start, end, cog, request_href) for t in tiles if t.status == "PROCESSED" and t.outputs]
     failed = [{"id": t.tile_id, "name": t.name, "error": t.error} for t in tiles if t.status == "FAILED"]
     if items:
@@ -199,7 +186,7 @@ def write_request_stac(
     template: str,
     request_id: str,
     status: str,
-    process_request: Mapping[str, Any],
+    time_span: TimeSpan,
     tiles: Sequence[StacTile],
     *,
     cog: bool,
@@ -217,7 +204,7 @@ def write_request_stac(
                 facts = band_facts(storage, url)
                 if facts is not None:
                     bands[key] = facts
-    collection = build_collection(request_id, status, process_request, tiles, bands, cog=cog, request_href=request_href)
+    collection = build_collection(request_id, status, time_span, tiles, bands, cog=cog, request_href=request_href)
     root = stac_root(template, request_id)
     collection.normalize_hrefs(root, strategy=_Layout())
     for item in collection.get_items():

@@ -38,7 +38,7 @@ def write_stac_for(database: Database, settings: Settings, request_id: str, stat
             plan.delivery.path,
             request.id,
             status,
-            _time_ranges(plan),
+            _time_span(plan),
             [_stac_tile(request, row) for row in rows],
             cog=plan.cog is not None,
             request_href=f"/api/{version}/batch/process/{request.id}",
@@ -50,10 +50,11 @@ def write_stac_for(database: Database, settings: Settings, request_id: str, stat
         return None
 
 
-def _time_ranges(plan: Any) -> dict[str, Any]:
-    """The inputs' time ranges in the processRequest shape `artifacts.stac_catalog` reads."""
-    ranges = [{"from": i.time_from.isoformat(), "to": i.time_to.isoformat()} for i in plan.inputs]
-    return {"input": {"data": [{"dataFilter": {"timeRange": r}} for r in ranges]}}
+def _time_span(plan: Any) -> tuple[Any, Any]:
+    """The widest (from, to) over the plan's inputs; None where it has none."""
+    starts = [i.time_from for i in plan.inputs if i.time_from is not None]
+    ends = [i.time_to for i in plan.inputs if i.time_to is not None]
+    return (min(starts) if starts else None, max(ends) if ends else None)
 
 
 def _stac_tile(request: work.RequestSnapshot, row: Any) -> StacTile:
