@@ -384,3 +384,36 @@ def test_arrays_as_numbers(engines, expr, path):
     if slow_error is None:
         assert np.array_equal(fast, slow, equal_nan=True) and np.array_equal(np.signbit(fast), np.signbit(slow))
         assert got_path == path, reason
+
+
+def test_a_built_in_changed_in_v8_between_evaluations_is_seen(engines):
+    """The compiled path re-checks what it read from V8 only when V8 ran something since the last check;
+    a hook that replaces a built-in between two evaluations must still send the next one to V8."""
+    compiled, _ = engines
+    source = (
+        "//VERSION=3\nvar calls = 0;\n"
+        "function setup() { return {input: ['B04'], output: {bands: 1, sampleType: 'FLOAT32'}}; }\n"
+        "function preProcessScenes(collections) {\n"
+        "  if (++calls == 2) { Math.max = function (a, b) { return 42; }; }\n"
+        "  return collections;\n"
+        "}\n"
+        "function evaluatePixel(s) { return [Math.max(s.B04, -1)]; }\n"
+    )
+    start, end = DEFAULT_RANGE
+    with compiled.load(source) as script:
+        spec = script.setup.inputs[0]
+
+        def scenes():
+            listed = synthetic_scenes("SIMPLE", start, end)
+            return {spec.datasource: script.filter_scenes(spec.datasource, listed, start, end)}
+
+        found = scenes()
+        samples = synthetic_samples(script.setup, found, SHAPE)
+        band = samples[spec.datasource][0]["B04"]
+        first = script.evaluate(samples, found, shape=SHAPE)["default"][0]
+        assert script.evaluation_path == "compiled" and np.array_equal(first, np.maximum(band, -1))
+        again = script.evaluate(samples, found, shape=SHAPE)["default"][0]  # nothing ran in V8 in between
+        assert script.evaluation_path == "compiled" and np.array_equal(again, first)
+        found = scenes()  # the hook replaces Math.max
+        after = script.evaluate(samples, found, shape=SHAPE)["default"][0]
+        assert script.evaluation_path == "v8" and set(after.ravel().tolist()) == {42.0}

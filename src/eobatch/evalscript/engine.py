@@ -153,6 +153,7 @@ class Evalscript:
     setup: SetupInfo
     evaluation_path: str | None = None
     fallback_reason: str | None = None
+    v8_runs: int = 0  # evaluations in this context so far (every one goes through `_run`)
 
     def __init__(
         self, source: str, prepared: PreparedSource, library: list[str], limits: Limits, options: ChunkOptions
@@ -193,6 +194,7 @@ class Evalscript:
         """Evaluate `code` under the tile's remaining time; translate every engine failure."""
         if self._ctx is None:
             raise EvalscriptError("This evalscript context was closed after an earlier failure; load it again.")
+        self.v8_runs += 1  # anything evaluated may change globals (CompiledPath re-checks them)
         remaining = self._deadline - time.monotonic()
         if remaining <= 0:
             self.close()

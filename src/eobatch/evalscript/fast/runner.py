@@ -140,6 +140,7 @@ class CompiledPath:
         self.reason: str | None = None
         self._plan: Plan | None = None
         self._declined: tuple | None = None  # (signature, described) of the last Unsupported verdict
+        self._checked_at = -1  # the script's `v8_runs` when the plan's globals were last checked
 
     def _describe(self, names: list[str]) -> dict[str, Any]:
         text = self.script._run(f"__eobatch.fast.describe({json.dumps(names)})", "compilation")
@@ -195,14 +196,19 @@ class CompiledPath:
     def _plan_for(self) -> Plan:
         inputs, outputs, signature = self._shapes()
         plan = self._plan
-        if plan is not None and plan.signature == signature and self._describe(list(plan.described)) == plan.described:
-            return plan
+        if plan is not None and plan.signature == signature:
+            if self._checked_at == self.script.v8_runs:  # nothing ran in V8 since the globals were checked
+                return plan
+            if self._describe(list(plan.described)) == plan.described:
+                self._checked_at = self.script.v8_runs
+                return plan
         if self._declined is not None and self._declined[0] == signature:
             declined = self._declined[1]
             if self._describe(list(declined)) == declined and self.reason is not None:
                 raise Unsupported(self.reason)
         self._plan = None
         self._plan = self._compile(inputs, outputs, signature)
+        self._checked_at = self.script.v8_runs
         return self._plan
 
     def evaluate(self, prepared: Prepared, work: int | None = None) -> dict[str, np.ndarray] | None:
