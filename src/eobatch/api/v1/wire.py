@@ -178,19 +178,7 @@ def render_tile(row: Tile) -> dict[str, Any]:
 
 
 def render_grid(grid: Any) -> dict[str, Any]:
-    """A grids.TilingGrid as the v1 grid descriptor (grids.as_wire when the grids package offers it)."""
+    """A grids.TilingGrid as the v1 grid descriptor."""
     from eobatch import grids
 
-    as_wire = getattr(grids, "as_wire", None)
-    if as_wire is not None:
-        return as_wire(grid)
-    return {
-        "id": grid.id,
-        "name": grid.name,
-        "properties": {
-            "tileWidth": grid.tile_width,
-            "tileHeight": grid.tile_height,
-            "resolutions": list(grid.resolutions),
-            "unit": grid.unit,
-        },
-    }
+    return grids.as_wire(grid)
