@@ -585,6 +585,9 @@ def demo_archive(
     print(root)
 
 
+DEMO_ACCOUNT = "demo"
+
+
 @app.command()
 def demo(
     data_dir: DataDir = None,
@@ -593,7 +596,7 @@ def demo(
     """Run a real batch request end to end on embedded defaults, with progress, and show the outputs."""
     from eobatch.collections import ensure_demo_archive
     from eobatch.service import Service, free_port
-    from eobatch.store.accounts import create_account
+    from eobatch.store.accounts import add_client, create_account, find_account
 
     settings = load_settings(data_dir)
     started = time.monotonic()
@@ -608,8 +611,14 @@ def demo(
     )
     try:
         with service.database.session() as session:
-            account, client_id, secret = create_account(session, f"demo-{int(time.time() * 1000)}", settings)
-        console.print(f"account: {account.name} (client id {client_id})")
+            # one demo account per data folder: the demo's bucket belongs to the account that first wrote to it
+            account = find_account(session, DEMO_ACCOUNT)
+            if account is None:
+                account, client_id, secret = create_account(session, DEMO_ACCOUNT, settings)
+            else:
+                client_id, secret = add_client(session, account.id)
+            name = account.name
+        console.print(f"account: {name} (client id {client_id})")
         client = EobatchClient(service.url, Credentials(client_id, secret))
         body = json.loads((request_file or find_example("demo-request.json")).read_text())
         created = client.create(body)

@@ -70,6 +70,10 @@ def test_demo_runs_a_real_request_to_done_with_outputs_in_both_utm_zones(data_di
                 assert math.isnan(ds.nodata)  # the evalscript's nodataValue: NaN
     assert crs_seen == {32632, 32633}
 
+    again = run("demo", data_dir=data_dir, timeout=240)  # the same folder again: its demo account and bucket
+    assert "status: DONE" in again.stdout, again.stdout
+    assert all("account: demo (client id" in r.stdout + r.stderr for r in (result, again))
+
 
 def test_grids_listing_and_export_to_geopackage(tmp_path: Path, data_dir: Path):
     listed = json.loads(run("grids", "--json", data_dir=data_dir).stdout)
