@@ -10,7 +10,11 @@
   imports its interface, never the other way round;
 * all SQL lives in `store/`: the API, the CLI, the engine, the webhooks and the service assembly build
   no queries (no SQLAlchemy imports beyond its exceptions and the `Session` type) and call nothing on a
-  session or a connection (`execute`, `query`, `get`, `add`, ...): they pass the session to a repository.
+  session or a connection (`execute`, `query`, `get`, `add`, ...): they pass the session to a repository;
+* the API and the CLI see no database rows: they import neither `eobatch.store.models` nor SQLAlchemy
+  at all (not even its exceptions or the `Session` type); the store hands them read models
+  (`domain/records.py`, `domain/batch_collections.py`) and names the database's outage exceptions
+  (`store.db.OUTAGES`).
 """
 
 from __future__ import annotations
@@ -204,6 +208,54 @@ def sql_uses(path: Path) -> list[tuple[int, str]]:
 def test_sql_lives_in_the_store(path: Path):
     uses = sql_uses(path)
     assert not uses, f"{path.relative_to(SRC)} writes SQL (move it into a store/ repository): {uses}"
+
+
+# what renders and prints the store's data without ever holding a row: the store hands these read models.
+# They still open a unit of work (`Database.session()`) and pass it straight to store functions.
+ROW_FREE = ("api", "cli.py")
+ROW_MODULES = ("eobatch.store.models", "sqlalchemy")
+
+
+def row_imports(path: Path) -> list[tuple[int, str]]:
+    """(line, name) of every import, at any depth (inside functions too), of the ORM models or SQLAlchemy."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names = [node.module, *(f"{node.module}.{alias.name}" for alias in node.names)]
+        else:
+            continue
+        hits = {n for n in names if any(n == m or n.startswith(m + ".") for m in ROW_MODULES)}
+        found += [(node.lineno, n) for n in sorted(hits)[:1]]
+    return found
+
+
+@pytest.mark.parametrize("path", _files(*ROW_FREE), ids=lambda p: str(p.relative_to(SRC)))
+def test_the_api_and_the_cli_see_read_models_not_rows(path: Path):
+    imports = row_imports(path)
+    assert not imports, (
+        f"{path.relative_to(SRC)} imports the ORM or SQLAlchemy (take a read model from a store/ function): {imports}"
+    )
+
+
+def test_the_row_check_sees_model_and_sqlalchemy_imports(tmp_path: Path):
+    sample = tmp_path / "sample.py"
+    sample.write_text(
+        "from eobatch.store import models, requests\n"
+        "from eobatch.store.records import request_record\n"
+        "def f():\n"
+        "    from eobatch.store.models import Tile\n"
+        "    import sqlalchemy.exc\n"
+        "    from sqlalchemy.orm import Session\n"
+        "    from eobatch.domain.records import TileRecord\n"
+    )
+    assert row_imports(sample) == [
+        (1, "eobatch.store.models"),
+        (4, "eobatch.store.models"),
+        (5, "sqlalchemy.exc"),
+        (6, "sqlalchemy.orm"),
+    ]
 
 
 def test_the_checks_see_what_they_look_for(tmp_path: Path):

@@ -12,11 +12,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from eobatch.api.intake import Intake, fail, parse_cog_parameters
 from eobatch.domain.batch_collections import (
     BYOC_PREFIX,
+    BatchCollection,
     CollectionBand,
     CollectionUse,
     band_mismatch,
@@ -26,7 +25,7 @@ from eobatch.domain.plan import JSON, TIFF, BatchPlan, CogParameters, Collection
 from eobatch.errors import NotFound
 from eobatch.settings import Settings
 from eobatch.storage.paths import split_s3_url
-from eobatch.store import batch_collections as store
+from eobatch.store.batch_collections import AccountCollections
 
 PARAMETER = "output.createCollection"
 
@@ -91,7 +90,7 @@ def _bucket(plan: BatchPlan) -> str:
     return buckets.pop()
 
 
-def attach_collection(session: Session, account_id: str, intake: Intake, name: str | None) -> Intake:
+def attach_collection(collections: AccountCollections, intake: Intake, name: str | None) -> Intake:
     """Create the collection of a `createCollection` request, or check its `collectionId`; the intake
     with the collection's id in its plan and in the echoed `output`."""
     from dataclasses import replace
@@ -103,14 +102,12 @@ def attach_collection(session: Session, account_id: str, intake: Intake, name: s
     bands = tuple(CollectionBand(b.name, b.sample_type, b.no_data) for b in target.bands)
     grid_id = getattr(intake.plan.tiling, "grid_id", None)
     if target.id is None:
-        created = store.create_collection(
-            session, account_id, (name or "batch collection")[:200], bucket, bands=bands, tiling_grid_id=grid_id
-        )
+        created = collections.create((name or "batch collection")[:200], bucket, bands=bands, tiling_grid_id=grid_id)
         collection_id = created.id
     else:
         collection_id = target.id
         try:
-            existing = store.get_collection(session, account_id, collection_id)
+            existing = collections.get(collection_id)
         except NotFound as exc:
             raise fail("output.collectionId", f"batch collection {collection_id} not found") from exc
         if existing.s3_bucket != bucket:
@@ -121,7 +118,7 @@ def attach_collection(session: Session, account_id: str, intake: Intake, name: s
         why = band_mismatch(existing.bands, bands)
         if why:
             raise fail("output.collectionId", f"the outputs cannot be added to batch collection {collection_id}: {why}")
-        store.set_bands(session, account_id, collection_id, bands)
+        collections.set_bands(collection_id, bands)
     plan = intake.plan.model_copy(update={"collection": target.model_copy(update={"id": collection_id})})
     output = dict(intake.echo.output or {})
     output["collectionId"] = collection_id
@@ -138,22 +135,11 @@ def uses_of(plan: BatchPlan) -> list[CollectionUse]:
     return uses
 
 
-def record(session: Session, request_id: str, plan: BatchPlan) -> None:
-    store.record_uses(session, request_id, uses_of(plan))
-
-
-def input_collections(session: Session, account_id: str, settings: Any) -> tuple[Any, ...]:
-    """The account's batch collections that have bands, as `Collection`s intake can look up by type."""
+def input_collections(found: Sequence[BatchCollection], settings: Any) -> tuple[Any, ...]:
+    """The account's batch collections that have bands (`found`), as `Collection`s intake can look up by type."""
     from eobatch.collections.batch import batch_collection
     from eobatch.storage.access import output_store_access
 
-    found, offset = [], 0
-    while True:
-        page = store.list_collections(session, account_id, offset=offset, limit=1000)
-        found += [c for c in page.items if c.bands]
-        if not page.has_more:
-            break
-        offset += len(page.items)
     access = output_store_access(settings)
     types = [(c, t) for c in found for t in (c.type, f"{BYOC_PREFIX}{c.id}")]  # batch-<id>, and byoc-<id> too
     return tuple(batch_collection(t, c.bands, access) for c, t in types)

@@ -137,10 +137,9 @@ async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    from sqlalchemy.exc import InterfaceError, OperationalError
-    from sqlalchemy.exc import TimeoutError as PoolTimeout
+    from eobatch.store.db import OUTAGES
 
-    for database_error in (OperationalError, InterfaceError, PoolTimeout):
+    for database_error in OUTAGES:
         app.add_exception_handler(database_error, _database_down)
     app.add_exception_handler(EobatchError, _domain)
     app.add_exception_handler(RequestValidationError, _validation)

@@ -78,7 +78,7 @@ async def event_stream(
     def read() -> tuple[list[dict[str, Any]], bool]:
         before = cursor.after
         with database.session() as session:
-            found = [store_events.as_wire(e) for e in store_events.read_after(session, cursor, request_id)]
+            found = store_events.read_after(session, cursor, request_id)
         return found, cursor.after > before
 
     while not await request.is_disconnected():

@@ -10,10 +10,12 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from eobatch.domain.records import AccountRecord
 from eobatch.errors import BadRequest, NotFound, Unauthorized
 from eobatch.settings import Settings
 from eobatch.store import ledger
 from eobatch.store.models import Account, Client
+from eobatch.store.records import account_record
 
 # OWASP's recommended argon2id floor (19 MiB, 2 passes): client secrets are 256-bit random tokens, so a
 # heavier hash would only slow every token request (about 19 ms here instead of 104 ms with the defaults).
@@ -23,7 +25,7 @@ _HASHER = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 
 def create_account(
     session: Session, name: str, settings: Settings, *, allowed_buckets: list[str] | None = None
-) -> tuple[Account, str, str]:
+) -> tuple[AccountRecord, str, str]:
     """A new account granted `settings.initial_pu_grant` PU (a GRANT ledger entry), with one OAuth client.
 
     Returns (account, client_id, client_secret); the secret is shown only here.
@@ -40,7 +42,7 @@ def create_account(
     if initial_pu > 0:
         ledger.grant(session, account.id, initial_pu, note="initial grant")
     client_id, secret = add_client(session, account.id)
-    return account, client_id, secret
+    return account_record(account), client_id, secret
 
 
 def add_client(session: Session, account_id: str) -> tuple[str, str]:
@@ -57,7 +59,7 @@ def add_client(session: Session, account_id: str) -> tuple[str, str]:
 _DUMMY_HASH = _HASHER.hash(secrets.token_urlsafe(32))
 
 
-def verify_client(session: Session, client_id: str, client_secret: str) -> Account:
+def verify_client(session: Session, client_id: str, client_secret: str) -> AccountRecord:
     """The account owning these client credentials; Unauthorized when either is wrong.
 
     An unknown client id costs the same hash verification as a known one with a wrong secret, so the
@@ -72,7 +74,7 @@ def verify_client(session: Session, client_id: str, client_secret: str) -> Accou
     account = session.get(Account, client.account_id)
     if account is None:
         raise Unauthorized("Invalid client credentials")
-    return account
+    return account_record(account)
 
 
 def client_is_active(session: Session, client_id: str, account_id: str) -> bool:
@@ -90,17 +92,18 @@ def delete_client(session: Session, client_id: str) -> None:
     session.flush()
 
 
-def get_account(session: Session, account_id: str) -> Account:
+def get_account(session: Session, account_id: str) -> AccountRecord:
     account = session.get(Account, account_id)
     if account is None:
         raise NotFound(f"Account {account_id} not found")
-    return account
+    return account_record(account)
 
 
-def find_account(session: Session, name: str) -> Account | None:
-    return session.execute(select(Account).where(Account.name == name)).scalar_one_or_none()
+def find_account(session: Session, name: str) -> AccountRecord | None:
+    account = session.execute(select(Account).where(Account.name == name)).scalar_one_or_none()
+    return None if account is None else account_record(account)
 
 
-def list_accounts(session: Session) -> list[Account]:
+def list_accounts(session: Session) -> list[AccountRecord]:
     """Every account, oldest first."""
-    return list(session.execute(select(Account).order_by(Account.created)).scalars())
+    return [account_record(a) for a in session.execute(select(Account).order_by(Account.created)).scalars()]

@@ -3,13 +3,18 @@ in the caller's transaction (status, userAction, PU reservation, restarting fail
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from eobatch.domain import cost
+from eobatch.domain.records import RequestRecord
 from eobatch.domain.states import Decision, RequestStatus, TileStatus, UserAction, decide
 from eobatch.store import ledger
 from eobatch.store.models import BatchRequest, Tile, utcnow
+from eobatch.store.records import request_record
+from eobatch.store.requests import request_row
 from eobatch.store.transitions import move_tile, set_request_status
 
 
@@ -66,3 +71,20 @@ def apply_action(session: Session, request: BatchRequest, action: UserAction, *,
     request.user_action_updated = now
     request.last_updated = now
     return decision
+
+
+def act_on_request(
+    session: Session,
+    account_id: str,
+    request_id: str,
+    action: UserAction,
+    *,
+    api: str = "v1",
+    check: Callable[[RequestRecord], None] | None = None,
+) -> Decision:
+    """Apply a user action to the account's request with its row locked (SELECT ... FOR UPDATE);
+    `check(request)` may refuse it first (by raising)."""
+    request = request_row(session, account_id, request_id, lock=True)
+    if check is not None:
+        check(request_record(request))
+    return apply_action(session, request, action, api=api)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
@@ -180,6 +181,39 @@ def delete_collection(session: Session, account_id: str, collection_id: str) -> 
     session.execute(delete(BatchCollectionUse).where(BatchCollectionUse.collection_id == row.id))
     session.delete(row)
     session.flush()
+
+
+def collections_with_bands(session: Session, account_id: str) -> list[BatchCollection]:
+    """Every collection of the account that has bands (what a request can read as `batch-<id>`)."""
+    found, offset = [], 0
+    while True:
+        page = list_collections(session, account_id, offset=offset, limit=1000)
+        found += [c for c in page.items if c.bands]
+        if not page.has_more:
+            return found
+        offset += len(page.items)
+
+
+@dataclass(frozen=True)
+class AccountCollections:
+    """The account's batch collections inside one open transaction: what create-time intake looks up and
+    changes (the caller holds the transaction; the session stays in here)."""
+
+    session: Session
+    account_id: str
+
+    def get(self, collection_id: str) -> BatchCollection:
+        return get_collection(self.session, self.account_id, collection_id)
+
+    def create(
+        self, name: str, s3_bucket: str, *, bands: Sequence[CollectionBand], tiling_grid_id: int | None
+    ) -> BatchCollection:
+        return create_collection(
+            self.session, self.account_id, name, s3_bucket, bands=bands, tiling_grid_id=tiling_grid_id
+        )
+
+    def set_bands(self, collection_id: str, bands: Sequence[CollectionBand]) -> None:
+        set_bands(self.session, self.account_id, collection_id, bands)
 
 
 def record_uses(session: Session, request_id: str, uses: Iterable[CollectionUse]) -> None:

@@ -11,11 +11,15 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
 from eobatch.store.events import record_events
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+# what a database that cannot be reached raises (connection refused or lost, pool exhausted, SQLite locked)
+OUTAGES: tuple[type[Exception], ...] = (OperationalError, InterfaceError, PoolTimeout)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -140,12 +140,12 @@ def complete_until(session: Session, after: int, gaps: GapTracker) -> int:
     return gaps.horizon(ids, after)
 
 
-def read_after(session: Session, cursor: EventCursor, request_id: str) -> list[RequestEvent]:
-    """The request's next events after `cursor` in id order, advancing it past every complete id."""
+def read_after(session: Session, cursor: EventCursor, request_id: str) -> list[dict[str, Any]]:
+    """The request's next events after `cursor` in id order (`as_wire`), advancing it past every complete id."""
     until = complete_until(session, cursor.after, cursor.gaps)
     found = request_events(session, request_id, cursor.after, until=until) if until > cursor.after else []
     cursor.after = until
-    return found
+    return [as_wire(e) for e in found]
 
 
 def request_events(

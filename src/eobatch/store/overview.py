@@ -7,7 +7,9 @@ from collections.abc import Sequence
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from eobatch.domain.records import TileRecord
 from eobatch.store.models import Tile
+from eobatch.store.records import tile_record
 
 
 def tile_counts(session: Session, request_ids: Sequence[str]) -> dict[str, dict[str, int]]:
@@ -25,10 +27,7 @@ def tile_counts(session: Session, request_ids: Sequence[str]) -> dict[str, dict[
     return counts
 
 
-def request_tiles(session: Session, request_id: str, limit: int = 20_000) -> list[Tile]:
+def request_tiles(session: Session, request_id: str, limit: int = 20_000) -> list[TileRecord]:
     """A request's tiles in grid-id order (at most `limit`: the map draws no more)."""
-    return list(
-        session.execute(select(Tile).where(Tile.request_id == request_id).order_by(Tile.tile_id).limit(limit))
-        .scalars()
-        .all()
-    )
+    rows = session.execute(select(Tile).where(Tile.request_id == request_id).order_by(Tile.tile_id).limit(limit))
+    return [tile_record(t) for t in rows.scalars()]

@@ -1,19 +1,23 @@
 """Repository of batch requests and their tiles: create, get (per account), list with paging/search/sort,
-update, delete, and tile listings. Callers pass an open session; nothing here commits."""
+update, delete, and tile listings. Callers pass an open session; nothing here commits. What leaves this
+module is a read model (`domain.records.RequestRecord`, `TileRecord`), never an ORM row."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from eobatch.domain.plan import BatchPlan
+from eobatch.domain.records import RequestRecord, TileRecord
 from eobatch.domain.states import TILES_FINISHED, RequestStatus, TileStatus
 from eobatch.errors import BadRequest, Conflict, NotFound, Violation
 from eobatch.store.models import BatchRequest, LedgerEntry, Tile, TileEvent, utcnow
+from eobatch.store.records import request_record, tile_record
 
 SORTS = {
     "created": (BatchRequest.created.asc(), BatchRequest.id.asc()),
@@ -36,7 +40,15 @@ class Slice:
     has_more: bool
 
 
-def create_request(session: Session, account_id: str, intake: Any, *, api_version: str = "v1") -> BatchRequest:
+class _Keep:
+    """The marker of `KEEP_CREDENTIALS`."""
+
+
+KEEP_CREDENTIALS = _Keep()  # what a replan returns to leave the stored key pairs as they are
+Replan = Callable[[RequestRecord, dict[str, Any]], tuple[BatchPlan, Any]]
+
+
+def create_request(session: Session, account_id: str, intake: Any, *, api_version: str = "v1") -> RequestRecord:
     """Insert a CREATED request from an `api.intake.Intake` (plan, echo, credentials, tile count) and
     return it (flushed, so it has its id)."""
     now = utcnow()
@@ -72,13 +84,19 @@ def create_request(session: Session, account_id: str, intake: Any, *, api_versio
     )
     session.add(request)
     session.flush()
-    return request
+    return request_record(request)
 
 
-def get_request(
+def get_request(session: Session, account_id: str, request_id: str, *, api_version: str | None = None) -> RequestRecord:
+    """The account's request; NotFound also for another account's id."""
+    return request_record(request_row(session, account_id, request_id, api_version=api_version))
+
+
+def request_row(
     session: Session, account_id: str, request_id: str, *, lock: bool = False, api_version: str | None = None
 ) -> BatchRequest:
-    """The account's request; NotFound also for another account's id. `lock`: SELECT ... FOR UPDATE."""
+    """The account's request row (for the store's own changes); NotFound also for another account's id.
+    `lock`: SELECT ... FOR UPDATE."""
     query = select(BatchRequest).where(BatchRequest.id == request_id, BatchRequest.account_id == account_id)
     if api_version:
         query = query.where(BatchRequest.api_version == api_version)
@@ -156,38 +174,55 @@ def list_requests(
         if clause is not None:
             query = query.where(clause)
     rows = session.execute(query.order_by(*SORTS[key]).offset(offset).limit(limit + 1)).scalars().all()
-    return Slice(rows[:limit], len(rows) > limit)
+    return Slice([request_record(r) for r in rows[:limit]], len(rows) > limit)
 
 
 def update_request(
     session: Session,
-    request: BatchRequest,
+    account_id: str,
+    request_id: str,
     *,
     output: dict[str, Any] | None = None,
     description: str | None = None,
-    plan: Any = None,
-    credentials: dict[str, Any] | None = None,
-) -> BatchRequest:
-    """Change `output` (merged; with its new `plan` and key pairs) and/or `description`; Conflict while
-    analysing or processing."""
+    replan: Replan | None = None,
+) -> RequestRecord:
+    """Change `output` (merged into the stored one) and/or `description` with the request locked;
+    Conflict while analysing or processing. A non-empty `output` needs `replan(request, merged output)`
+    -> (new plan, key pairs or KEEP_CREDENTIALS), called in this transaction."""
+    request = request_row(session, account_id, request_id, lock=True)
     check_editable(request)
-    if output is not None:
-        request.output = {**(request.output or {}), **output}
-    if plan is not None:
+    if output:
+        if replan is None:
+            raise ValueError("changing the output needs a replan")
+        merged = {**(request.output or {}), **output}
+        plan, credentials = replan(request_record(request), merged)
+        request.output = merged
         request.plan, request.plan_version = plan.to_json(), plan.version
-        request.delivery_credentials = credentials
+        if credentials is not KEEP_CREDENTIALS:
+            request.delivery_credentials = credentials
     if description is not None:
         request.description = description
     request.last_updated = utcnow()
-    return request
+    return request_record(request)
 
 
-def describe(request: BatchRequest, description: str | None) -> BatchRequest:
-    """Set the description (None keeps it) and mark the request updated."""
+def describe_request(
+    session: Session,
+    account_id: str,
+    request_id: str,
+    description: str | None,
+    *,
+    check: Callable[[RequestRecord], None] | None = None,
+) -> RequestRecord:
+    """Set the description (None keeps it) and mark the request updated, with the request locked;
+    `check(request)` may refuse the change first (by raising)."""
+    request = request_row(session, account_id, request_id, lock=True)
+    if check is not None:
+        check(request_record(request))
     if description is not None:
         request.description = description
     request.last_updated = utcnow()
-    return request
+    return request_record(request)
 
 
 def check_editable(request: BatchRequest) -> None:
@@ -200,8 +235,10 @@ def check_editable(request: BatchRequest) -> None:
         )
 
 
-def delete_request(session: Session, request: BatchRequest) -> None:
-    """Delete a request and its tiles; Conflict while analysing/processing or once tiles were processed."""
+def delete_request(session: Session, account_id: str, request_id: str) -> None:
+    """Delete a request and its tiles (locked first); Conflict while analysing/processing or once tiles
+    were processed."""
+    request = request_row(session, account_id, request_id, lock=True)
     status = RequestStatus(request.status)
     if status in NOT_DELETABLE:
         raise Conflict(f"Batch request {request.id} is {status.value}; it must be canceled before deletion")
@@ -229,10 +266,10 @@ def list_tiles(session: Session, request_id: str, *, offset: int, limit: int, st
     if status:
         query = query.where(Tile.status == check_tile_status(status))
     rows = session.execute(query.order_by(Tile.tile_id).offset(offset).limit(limit + 1)).scalars().all()
-    return Slice(rows[:limit], len(rows) > limit)
+    return Slice([tile_record(t) for t in rows[:limit]], len(rows) > limit)
 
 
-def get_tile(session: Session, request_id: str, tile_id: int) -> Tile:
+def get_tile(session: Session, request_id: str, tile_id: int) -> TileRecord:
     if not -(2**63) <= tile_id < 2**63:  # beyond BIGINT: no such tile (and the database would refuse it)
         raise NotFound(f"Tile {tile_id} of batch request {request_id} not found")
     tile = session.execute(
@@ -240,7 +277,12 @@ def get_tile(session: Session, request_id: str, tile_id: int) -> Tile:
     ).scalar_one_or_none()
     if tile is None:
         raise NotFound(f"Tile {tile_id} of batch request {request_id} not found")
-    return tile
+    return tile_record(tile)
+
+
+def delivery_credentials(session: Session, account_id: str, request_id: str) -> dict[str, Any] | None:
+    """The key pairs the account's request writes with (the `delivery_credentials` column)."""
+    return request_row(session, account_id, request_id).delivery_credentials
 
 
 def check_tile_status(status: str) -> str:

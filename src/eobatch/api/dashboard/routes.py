@@ -79,10 +79,10 @@ def preview(request_id: str, tile_id: int, z: int, x: int, y: int, request: Requ
     from eobatch.storage.objects import ObjectStorage, S3Credentials
 
     with _database(request).session() as session:
-        row = store_requests.get_request(session, caller.account_id, request_id)
+        keys = store_requests.delivery_credentials(session, caller.account_id, request_id)
         tile = store_requests.get_tile(session, request_id, tile_id)
-        outputs = [url for url in tile.outputs or [] if url.lower().endswith((".tif", ".tiff"))]
-        credentials = S3Credentials.from_delivery((row.delivery_credentials or {}).get("s3"))
+    outputs = [url for url in tile.outputs or [] if url.lower().endswith((".tif", ".tiff"))]
+    credentials = S3Credentials.from_delivery((keys or {}).get("s3"))
     if not outputs:
         raise NotFound(f"Tile {tile_id} has no GeoTIFF output to preview")
     storage = ObjectStorage(request.app.state.settings, credentials)

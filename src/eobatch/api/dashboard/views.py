@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from eobatch.domain.records import RequestRecord, TileRecord
 from eobatch.domain.states import RequestStatus, UserAction, decide
 from eobatch.errors import IllegalAction
-from eobatch.store.models import BatchRequest, Tile
 
 ACTIONS = {
     "analyse": UserAction.ANALYSE,
@@ -21,7 +21,7 @@ def iso(value: Any) -> str | None:
     return value.isoformat().replace("+00:00", "Z") if value is not None else None
 
 
-def allowed_actions(row: BatchRequest) -> list[str]:
+def allowed_actions(row: RequestRecord) -> list[str]:
     """The v1 actions the state machine allows now (what the buttons offer)."""
     allowed = []
     for name, action in ACTIONS.items():
@@ -34,7 +34,7 @@ def allowed_actions(row: BatchRequest) -> list[str]:
     return allowed
 
 
-def request_summary(row: BatchRequest, counts: dict[str, int]) -> dict[str, Any]:
+def request_summary(row: RequestRecord, counts: dict[str, int]) -> dict[str, Any]:
     data = row.process_request.get("input", {}).get("data") or [{}]
     return {
         "id": row.id,
@@ -58,7 +58,7 @@ def request_summary(row: BatchRequest, counts: dict[str, int]) -> dict[str, Any]
     }
 
 
-def tile_view(tile: Tile) -> dict[str, Any]:
+def tile_view(tile: TileRecord) -> dict[str, Any]:
     return {
         "id": tile.tile_id,
         "name": tile.name,
@@ -80,7 +80,7 @@ def tile_view(tile: Tile) -> dict[str, Any]:
     }
 
 
-def request_area(row: BatchRequest) -> dict[str, Any] | None:
+def request_area(row: RequestRecord) -> dict[str, Any] | None:
     """The request's area in WGS84 GeoJSON (its bounds), or None when it cannot be drawn."""
     from shapely.geometry import mapping
 

@@ -12,14 +12,15 @@ from eobatch.api.intake import IntakeContext, Locations
 from eobatch.api.pagination import PageParams
 from eobatch.api.v1.intake import output_part, parse_v1
 from eobatch.domain.plan import BatchPlan
+from eobatch.domain.records import RequestRecord, TileRecord
 from eobatch.domain.states import UserAction
 from eobatch.errors import BadRequest, Violation
 from eobatch.settings import Settings
 from eobatch.storage.tenancy import Tenant, acting_for
 from eobatch.store import accounts, ledger, requests, webhooks
-from eobatch.store.actions import apply_action
+from eobatch.store.actions import act_on_request
+from eobatch.store.batch_collections import AccountCollections, collections_with_bands, record_uses
 from eobatch.store.db import Database
-from eobatch.store.models import BatchRequest, Tile
 from eobatch.webhooks.spec import split_webhook
 
 
@@ -33,24 +34,26 @@ class BatchService:
         """What intake needs to know of the account (read in a short transaction of its own)."""
         with self.database.session() as session:
             buckets = accounts.get_account(session, account_id).allowed_buckets or ()
-            extra = collection_intake.input_collections(session, account_id, self.settings)
+            found = collections_with_bands(session, account_id)
+        extra = collection_intake.input_collections(found, self.settings)
         return IntakeContext(self.settings, tuple(buckets), extra_collections=extra)
 
-    def create(self, account_id: str, body: Any) -> BatchRequest:
+    def create(self, account_id: str, body: Any) -> RequestRecord:
         body, webhook = split_webhook(body)  # the eobatch `webhook` extension field (docs/events.md)
         context = self.context(account_id)
         with acting_for(Tenant(account_id, context.allowed_buckets), self.settings):
             intake = parse_v1(body, context)  # collection registry, grids: outside a transaction
         intake = collection_intake.bind_inputs(intake, context.extra_collections)
         with self.database.session() as session:
-            intake = collection_intake.attach_collection(session, account_id, intake, intake.echo.description)
-            row = requests.create_request(session, account_id, intake)
-            collection_intake.record(session, row.id, intake.plan)
+            collections = AccountCollections(session, account_id)
+            intake = collection_intake.attach_collection(collections, intake, intake.echo.description)
+            created = requests.create_request(session, account_id, intake)
+            record_uses(session, created.id, collection_intake.uses_of(intake.plan))
             if webhook is not None:
-                webhooks.register(session, row.id, account_id, webhook.url, webhook.secret)
-            return row
+                webhooks.register(session, created.id, account_id, webhook.url, webhook.secret)
+            return created
 
-    def get(self, account_id: str, request_id: str) -> BatchRequest:
+    def get(self, account_id: str, request_id: str) -> RequestRecord:
         with self.database.session() as session:
             return requests.get_request(session, account_id, request_id)
 
@@ -60,7 +63,7 @@ class BatchService:
                 session, account_id, offset=params.offset, limit=params.limit, search=search, sort=sort
             )
 
-    def update(self, account_id: str, request_id: str, body: Any) -> BatchRequest:
+    def update(self, account_id: str, request_id: str, body: Any) -> RequestRecord:
         if not isinstance(body, dict):
             raise BadRequest(
                 "Request body must be a JSON object with output and/or description",
@@ -72,29 +75,29 @@ class BatchService:
         if description is not None and not isinstance(description, str):
             raise BadRequest("description must be a string", [Violation("description", "must be a string")])
         context = self.context(account_id)
-        with self.database.session() as session:
-            row = requests.get_request(session, account_id, request_id, lock=True)
-            requests.check_editable(row)
-            if not output:
-                return requests.update_request(session, row, description=description)
+
+        def replan(row: RequestRecord, merged: dict[str, Any]) -> tuple[BatchPlan, Any]:
             with acting_for(Tenant(account_id, context.allowed_buckets), self.settings):
-                plan, credentials = self._replan(row, {**(row.output or {}), **output}, context)
+                return self._replan(row, merged, context)
+
+        with self.database.session() as session:
             return requests.update_request(
-                session, row, output=output, description=description, plan=plan, credentials=credentials
+                session, account_id, request_id, output=output, description=description, replan=replan
             )
 
     @staticmethod
-    def _replan(row: BatchRequest, merged: dict[str, Any], context: IntakeContext) -> tuple[BatchPlan, Any]:
-        """The request's plan with the outputs of a merged v1 `output` (no I/O: paths and buckets only).
+    def _replan(row: RequestRecord, merged: dict[str, Any], context: IntakeContext) -> tuple[BatchPlan, Any]:
+        """The request's plan with the outputs of a merged v1 `output` (no I/O: paths and buckets only),
+        and the key pairs to store with it.
 
-        A v2 task keeps writing with the key pair it was created with."""
+        A v2 task keeps writing with the key pair it was created with (KEEP_CREDENTIALS)."""
         locations = Locations()
         part = output_part(merged, row.bucket_name, copy.deepcopy(row.process_request), locations)
         locations.check(context.buckets)
-        plan = BatchPlan.from_json(row.plan)
+        plan = BatchPlan.from_json(row.plan_json)
         credentials = part.credentials
         if row.api_version == "v2":
-            credentials = row.delivery_credentials
+            credentials = requests.KEEP_CREDENTIALS
             ref = plan.delivery.credentials
             part = dataclasses.replace(
                 part,
@@ -111,21 +114,19 @@ class BatchService:
 
     def delete(self, account_id: str, request_id: str) -> None:
         with self.database.session() as session:
-            row = requests.get_request(session, account_id, request_id, lock=True)
-            requests.delete_request(session, row)
+            requests.delete_request(session, account_id, request_id)
 
     def act(self, account_id: str, request_id: str, action: UserAction) -> None:
         """Apply a user action with the request row locked (SELECT ... FOR UPDATE)."""
         with self.database.session() as session:
-            row = requests.get_request(session, account_id, request_id, lock=True)
-            apply_action(session, row, action, api=self.api_version)
+            act_on_request(session, account_id, request_id, action, api=self.api_version)
 
     def tiles(self, account_id: str, request_id: str, params: PageParams, status: str | None) -> requests.Slice:
         with self.database.session() as session:
             requests.get_request(session, account_id, request_id)
             return requests.list_tiles(session, request_id, offset=params.offset, limit=params.limit, status=status)
 
-    def tile(self, account_id: str, request_id: str, tile_id: int) -> Tile:
+    def tile(self, account_id: str, request_id: str, tile_id: int) -> TileRecord:
         with self.database.session() as session:
             requests.get_request(session, account_id, request_id)
             return requests.get_tile(session, request_id, tile_id)

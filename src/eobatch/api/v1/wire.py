@@ -1,4 +1,4 @@
-"""v1 wire format: pydantic models (for the OpenAPI document) and renderers from stored rows.
+"""v1 wire format: pydantic models (for the OpenAPI document) and renderers of the store's read models.
 
 The models allow unknown keys, as Sentinel Hub clients send and read fields beyond the spec.
 """
@@ -11,8 +11,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from eobatch.api.messages import request_error
+from eobatch.domain.records import RequestRecord, TileRecord
 from eobatch.domain.states import UserAction, v1_user_action
-from eobatch.store.models import BatchRequest, Tile
 
 
 class WireModel(BaseModel):
@@ -121,13 +121,13 @@ def timestamp(value: datetime | None) -> str | None:
     return value.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def tiling_grid_of(row: BatchRequest) -> dict[str, Any]:
+def tiling_grid_of(row: RequestRecord) -> dict[str, Any]:
     if row.tiling_grid:
         return dict(row.tiling_grid)
     return {"id": row.grid_id, "resolution": row.resolution, "bufferX": row.buffer_x, "bufferY": row.buffer_y}
 
 
-def render_request(row: BatchRequest) -> dict[str, Any]:
+def render_request(row: RequestRecord) -> dict[str, Any]:
     """A stored request as the v1 request object (batch-api.md §3.3), plus costEstimate and chargedPU."""
     return {
         "id": row.id,
@@ -152,7 +152,7 @@ def render_request(row: BatchRequest) -> dict[str, Any]:
     }
 
 
-def render_tile(row: Tile) -> dict[str, Any]:
+def render_tile(row: TileRecord) -> dict[str, Any]:
     """A stored tile as the v1 tile object (batch-api.md §3.6); origin is the upper-left corner."""
     return {
         "id": int(row.tile_id),

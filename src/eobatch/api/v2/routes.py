@@ -18,13 +18,13 @@ ACTIONS = {"analyse": UserAction.ANALYSE, "start": UserAction.START, "stop": Use
 
 
 def _render(view: TaskView) -> dict[str, Any]:
-    return render_task(view.row, view.finished_tiles)
+    return render_task(view.task, view.finished_tiles)
 
 
 def router(svc: TaskService) -> APIRouter:
     """The v2 routes over `svc` (they carry their own prefix)."""
 
-    create = create_route(svc.create, _render, lambda view: view.row.id)
+    create = create_route(svc.create, _render, lambda view: view.task.id)
     list_tasks = list_route(svc.list, _render)
 
     def get_task(task_id: str, caller: Caller) -> dict[str, Any]:

@@ -3,23 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
-
-from sqlalchemy.orm import Session
 
 from eobatch.api import collection_intake
 from eobatch.api.intake import FetchFeatures, IntakeContext
 from eobatch.api.pagination import PageParams
 from eobatch.api.v2.intake import parse_v2
+from eobatch.domain.records import RequestRecord
 from eobatch.domain.states import RequestStatus, StoppedReason, UserAction
 from eobatch.errors import BadRequest, Conflict, InsufficientUnits, Violation
 from eobatch.settings import Settings
 from eobatch.storage.tenancy import Tenant, acting_for
 from eobatch.store import accounts, ledger, requests
-from eobatch.store.actions import apply_action
+from eobatch.store.actions import act_on_request
+from eobatch.store.batch_collections import AccountCollections, collections_with_bands, record_uses
 from eobatch.store.db import Database
-from eobatch.store.models import BatchRequest, utcnow
 
 MIN_PU_TO_CREATE = 1000.0  # "creating a v2 task requires the account to hold at least 1000 PU"
 
@@ -28,7 +27,7 @@ MIN_PU_TO_CREATE = 1000.0  # "creating a v2 task requires the account to hold at
 class TaskView:
     """A stored request and how many of its tiles have finished (for completionPercentage)."""
 
-    row: BatchRequest
+    task: RequestRecord
     finished_tiles: int
 
 
@@ -44,8 +43,9 @@ class TaskService:
     def create(self, account_id: str, body: Any) -> TaskView:
         with self.database.session() as session:
             buckets = tuple(accounts.get_account(session, account_id).allowed_buckets or ())
-            self._check_balance(session, account_id)
-            extra = collection_intake.input_collections(session, account_id, self.settings)
+            self._check_balance(ledger.balance(session, account_id).available)
+            found = collections_with_bands(session, account_id)
+        extra = collection_intake.input_collections(found, self.settings)
         context = IntakeContext(
             self.settings,
             buckets,
@@ -57,14 +57,15 @@ class TaskService:
             intake = parse_v2(body, context)  # reads the GeoPackage: outside any transaction
         intake = collection_intake.bind_inputs(intake, extra)
         with self.database.session() as session:
-            self._check_balance(session, account_id)
-            intake = collection_intake.attach_collection(session, account_id, intake, intake.echo.description)
-            row = requests.create_request(session, account_id, intake, api_version="v2")
-            collection_intake.record(session, row.id, intake.plan)
-            return TaskView(row, 0)
+            self._check_balance(ledger.balance(session, account_id).available)
+            collections = AccountCollections(session, account_id)
+            intake = collection_intake.attach_collection(collections, intake, intake.echo.description)
+            created = requests.create_request(session, account_id, intake, api_version="v2")
+            record_uses(session, created.id, collection_intake.uses_of(intake.plan))
+            return TaskView(created, 0)
 
-    def _check_balance(self, session: Session, account_id: str) -> None:
-        available = ledger.balance(session, account_id).available
+    def _check_balance(self, available: float) -> None:
+        """InsufficientUnits below the PU a v2 create needs (`available`: the account's available PU)."""
         if available < self.min_pu_to_create:
             raise InsufficientUnits(
                 f"Creating a batch v2 task needs at least {self.min_pu_to_create:g} PU "
@@ -92,27 +93,27 @@ class TaskService:
         description = body.get("description")
         if description is not None and not isinstance(description, str):
             raise BadRequest("description must be a string", [Violation("description", "must be a string")])
-        with self.database.session() as session:
-            row = requests.get_request(session, account_id, task_id, lock=True)
+
+        def check(row: RequestRecord) -> None:
             if RequestStatus(row.status) is RequestStatus.PROCESSING:
                 raise Conflict(f"Batch task {task_id} cannot be updated while it is PROCESSING")
-            requests.describe(row, description)
+
+        with self.database.session() as session:
+            row = requests.describe_request(session, account_id, task_id, description, check=check)
             return TaskView(row, requests.finished_tile_counts(session, [row.id]).get(row.id, 0))
 
     def act(self, account_id: str, task_id: str, action: UserAction) -> None:
+        check = self._check_restart_wait if action is UserAction.START else None
         with self.database.session() as session:
-            row = requests.get_request(session, account_id, task_id, lock=True)
-            if action is UserAction.START:
-                self._check_restart_wait(row)
-            apply_action(session, row, action, api="v2")
+            act_on_request(session, account_id, task_id, action, api="v2", check=check)
 
-    def _check_restart_wait(self, row: BatchRequest) -> None:
+    def _check_restart_wait(self, row: RequestRecord) -> None:
         if self.restart_wait_s <= 0 or RequestStatus(row.status) is not RequestStatus.STOPPED:
             return
         if row.stopped_reason not in (None, StoppedReason.USER_ACTION.value) or row.user_action_updated is None:
             return
         ready = row.user_action_updated + timedelta(seconds=self.restart_wait_s)
-        if utcnow() < ready:
+        if datetime.now(UTC) < ready:
             raise BadRequest(
                 f"Batch task {row.id} was stopped by the user; it can be started again after "
                 f"{ready.isoformat()} ({self.restart_wait_s:g} s after the stop)"

@@ -13,8 +13,8 @@ from pydantic import BaseModel, ConfigDict
 from eobatch.api.messages import request_error
 from eobatch.api.v1.wire import timestamp
 from eobatch.api.v2.intake import mask_secrets
+from eobatch.domain.records import RequestRecord
 from eobatch.domain.states import RequestStatus, UserAction, v2_status, v2_user_action
-from eobatch.store.models import BatchRequest
 
 
 class WireModel(BaseModel):
@@ -64,7 +64,7 @@ def completion_percentage(status: RequestStatus, finished: int, tile_count: int)
     return round(min(finished, tile_count) * 100.0 / tile_count, 2)
 
 
-def stopped_reason(row: BatchRequest) -> str | None:
+def stopped_reason(row: RequestRecord) -> str | None:
     status = RequestStatus(row.status)
     if status is RequestStatus.CANCELED:
         return "USER_ACTION"
@@ -73,7 +73,7 @@ def stopped_reason(row: BatchRequest) -> str | None:
     return None
 
 
-def request_echo(row: BatchRequest) -> dict[str, Any]:
+def request_echo(row: RequestRecord) -> dict[str, Any]:
     """The `request` field: the v2 body as sent (masked), or the v2 form of a v1 body."""
     if row.api_version == "v2":
         echo = mask_secrets(row.body)
@@ -91,7 +91,7 @@ def request_echo(row: BatchRequest) -> dict[str, Any]:
     return echo
 
 
-def render_task(row: BatchRequest, finished_tiles: int = 0) -> dict[str, Any]:
+def render_task(row: RequestRecord, finished_tiles: int = 0) -> dict[str, Any]:
     """A stored request as the v2 task object; `finished_tiles` counts PROCESSED + FAILED tiles."""
     status = RequestStatus(row.status)
     return {
