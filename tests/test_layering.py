@@ -14,7 +14,11 @@
 * the API and the CLI see no database rows: they import neither `eobatch.store.models` nor SQLAlchemy
   at all (not even its exceptions or the `Session` type); the store hands them read models
   (`domain/records.py`, `domain/batch_collections.py`) and names the database's outage exceptions
-  (`store.db.OUTAGES`).
+  (`store.db.OUTAGES`);
+* the API holds no session either: it opens no unit of work itself (no `.session()` call) but asks the
+  store to run one (`Database.run(store_function, ...)`). The API still names `Database`: the app factory
+  builds it and hands it to the services. The CLI, a short-lived process of its own, still opens its
+  units of work and passes each session straight to store functions (the SQL check above holds for it).
 """
 
 from __future__ import annotations
@@ -237,6 +241,35 @@ def test_the_api_and_the_cli_see_read_models_not_rows(path: Path):
     assert not imports, (
         f"{path.relative_to(SRC)} imports the ORM or SQLAlchemy (take a read model from a store/ function): {imports}"
     )
+
+
+def session_opens(path: Path) -> list[int]:
+    """Lines that open a unit of work (`x.session()`, on whatever `x`)."""
+    tree = ast.parse(path.read_text())
+    return sorted(
+        node.lineno
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "session"
+    )
+
+
+@pytest.mark.parametrize("path", _files("api"), ids=lambda p: str(p.relative_to(SRC)))
+def test_the_api_holds_no_session(path: Path):
+    lines = session_opens(path)
+    assert not lines, f"{path.relative_to(SRC)} opens a session (call Database.run(store_function, ...)): lines {lines}"
+
+
+def test_the_session_check_sees_a_unit_of_work(tmp_path: Path):
+    sample = tmp_path / "sample.py"
+    sample.write_text(
+        "def f(database, app):\n"
+        "    with database.session() as s:\n"
+        "        pass\n"
+        "    with app.state.database.session():\n"
+        "        pass\n"
+        "    return database.run(len, 'session')\n"
+    )
+    assert session_opens(sample) == [2, 4]
 
 
 def test_the_row_check_sees_model_and_sqlalchemy_imports(tmp_path: Path):

@@ -102,8 +102,7 @@ def current_principal(request: Request) -> Principal:
     if database is not None:
         from eobatch.store.accounts import client_is_active
 
-        with database.session() as session:
-            if not client_is_active(session, principal.client_id, principal.account_id):
-                raise Unauthorized("The access token was revoked: its client no longer exists")
+        if not database.run(client_is_active, principal.client_id, principal.account_id):
+            raise Unauthorized("The access token was revoked: its client no longer exists")
     request.state.principal = principal
     return principal

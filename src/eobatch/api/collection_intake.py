@@ -17,9 +17,7 @@ from eobatch.domain.batch_collections import (
     BYOC_PREFIX,
     BatchCollection,
     CollectionBand,
-    CollectionUse,
     band_mismatch,
-    batch_collection_id,
 )
 from eobatch.domain.plan import JSON, TIFF, BatchPlan, CogParameters, CollectionBandSpec, CollectionTarget, Output
 from eobatch.errors import NotFound
@@ -90,9 +88,9 @@ def _bucket(plan: BatchPlan) -> str:
     return buckets.pop()
 
 
-def attach_collection(collections: AccountCollections, intake: Intake, name: str | None) -> Intake:
-    """Create the collection of a `createCollection` request, or check its `collectionId`; the intake
-    with the collection's id in its plan and in the echoed `output`."""
+def attach_collection(collections: AccountCollections, intake: Intake) -> Intake:
+    """Create the collection of a `createCollection` request (named after the request's description), or
+    check its `collectionId`; the intake with the collection's id in its plan and in the echoed `output`."""
     from dataclasses import replace
 
     target = intake.plan.collection
@@ -102,7 +100,8 @@ def attach_collection(collections: AccountCollections, intake: Intake, name: str
     bands = tuple(CollectionBand(b.name, b.sample_type, b.no_data) for b in target.bands)
     grid_id = getattr(intake.plan.tiling, "grid_id", None)
     if target.id is None:
-        created = collections.create((name or "batch collection")[:200], bucket, bands=bands, tiling_grid_id=grid_id)
+        name = intake.echo.description or "batch collection"
+        created = collections.create(name[:200], bucket, bands=bands, tiling_grid_id=grid_id)
         collection_id = created.id
     else:
         collection_id = target.id
@@ -123,16 +122,6 @@ def attach_collection(collections: AccountCollections, intake: Intake, name: str
     output = dict(intake.echo.output or {})
     output["collectionId"] = collection_id
     return replace(intake, plan=plan, echo=replace(intake.echo, output=output))
-
-
-def uses_of(plan: BatchPlan) -> list[CollectionUse]:
-    """The collections a plan writes into and reads."""
-    uses = [CollectionUse(plan.collection.id, "output")] if plan.collection and plan.collection.id else []
-    for data in plan.inputs:
-        collection_id = batch_collection_id(data.type)
-        if collection_id:
-            uses.append(CollectionUse(collection_id, "input"))
-    return uses
 
 
 def input_collections(found: Sequence[BatchCollection], settings: Any) -> tuple[Any, ...]:

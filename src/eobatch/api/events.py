@@ -23,6 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from eobatch.api.auth import Principal
 from eobatch.api.deps import principal
 from eobatch.api.pagination import _positive
+from eobatch.store import api_units
 from eobatch.store import events as store_events
 from eobatch.store import requests as store_requests
 from eobatch.store.db import Database
@@ -40,22 +41,19 @@ def sse(event: str, data: dict[str, Any], event_id: int | None = None) -> str:
 
 def snapshot(database: Database, account_id: str, request_id: str) -> tuple[dict[str, Any], int]:
     """The request as it is now (status, PU, tiles by status) and the event id it is current to."""
-    with database.session() as session:
-        cursor = store_events.latest_id(session)
-        row = store_requests.get_request(session, account_id, request_id)
-        counts = store_requests.tile_status_counts(session, request_id)
-        data = {
-            "requestId": row.id,
-            "status": row.status,
-            "userAction": row.user_action,
-            "tileCount": row.tile_count,
-            "tiles": counts,
-            "chargedPU": row.charged_pu,
-            "reservedPU": row.reserved_pu,
-            "valueEstimate": row.value_estimate,
-            "eventId": cursor,
-        }
-        return data, cursor
+    cursor, row, counts = database.run(api_units.event_snapshot, account_id, request_id)
+    data = {
+        "requestId": row.id,
+        "status": row.status,
+        "userAction": row.user_action,
+        "tileCount": row.tile_count,
+        "tiles": counts,
+        "chargedPU": row.charged_pu,
+        "reservedPU": row.reserved_pu,
+        "valueEstimate": row.value_estimate,
+        "eventId": cursor,
+    }
+    return data, cursor
 
 
 async def event_stream(
@@ -77,8 +75,7 @@ async def event_stream(
 
     def read() -> tuple[list[dict[str, Any]], bool]:
         before = cursor.after
-        with database.session() as session:
-            found = store_events.read_after(session, cursor, request_id)
+        found = database.run(store_events.read_after, cursor, request_id)
         return found, cursor.after > before
 
     while not await request.is_disconnected():
@@ -110,8 +107,7 @@ def stream_events(
 ) -> StreamingResponse:
     """Server-sent events: `snapshot`, `status`, `tile`, `pu`, and `end` when the request rests."""
     database: Database = request.app.state.database
-    with database.session() as session:  # 404 before the stream starts
-        store_requests.get_request(session, caller.account_id, request_id)
+    database.run(store_requests.get_request, caller.account_id, request_id)  # 404 before the stream starts
     resume = after if after is not None else request.headers.get("last-event-id")
     start = _positive(resume, "after", 0) if resume is not None else None
     settings = request.app.state.settings

@@ -35,8 +35,7 @@ def _checks(settings: Any, database: Any) -> dict[str, str]:
 
     checks: dict[str, str] = {}
     try:
-        with database.session() as session:
-            ping(session)
+        database.run(ping)
         checks["database"] = "ok"
     except Exception as exc:
         checks["database"] = f"unreachable: {type(exc).__name__}"

@@ -62,8 +62,7 @@ async def token(request: Request) -> JSONResponse:
         return response
 
     def check() -> str:
-        with database.session() as session:
-            return verify_client(session, client_id, client_secret).id
+        return database.run(verify_client, client_id, client_secret).id
 
     try:
         account_id = await run_in_threadpool(check)

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from eobatch.domain.plan import BatchPlan
+
 BATCH_PREFIX = "batch-"
 BYOC_PREFIX = "byoc-"
 
@@ -106,6 +108,16 @@ def is_uuid(text: str) -> bool:
     """True for a lower-case 8-4-4-4-12 hexadecimal UUID (the ids eobatch gives collections)."""
     parts = text.split("-")
     return [len(p) for p in parts] == [8, 4, 4, 4, 12] and all(c in "0123456789abcdef" for c in "".join(parts))
+
+
+def uses_of(plan: BatchPlan) -> list[CollectionUse]:
+    """The collections a plan writes into and reads."""
+    uses = [CollectionUse(plan.collection.id, "output")] if plan.collection and plan.collection.id else []
+    for data in plan.inputs:
+        collection_id = batch_collection_id(data.type)
+        if collection_id:
+            uses.append(CollectionUse(collection_id, "input"))
+    return uses
 
 
 def bands_for(outputs: list[tuple[str, str, float | None]]) -> tuple[CollectionBand, ...]:

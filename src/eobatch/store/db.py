@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from alembic import command
 from alembic.config import Config
@@ -17,6 +17,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from eobatch.store.events import record_events
 
+P = ParamSpec("P")
+T = TypeVar("T")
 MIGRATIONS = Path(__file__).parent / "migrations"
 # what a database that cannot be reached raises (connection refused or lost, pool exhausted, SQLite locked)
 OUTAGES: tuple[type[Exception], ...] = (OperationalError, InterfaceError, PoolTimeout)
@@ -81,6 +83,12 @@ class Database:
             raise
         finally:
             session.close()
+
+    def run(self, work: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """`work(session, *args, **kwargs)` in one unit of work (committed, or rolled back when it raises):
+        how the API calls a store function without holding a session itself."""
+        with self.session() as session:
+            return work(session, *args, **kwargs)
 
     def dispose(self) -> None:
         self.engine.dispose()

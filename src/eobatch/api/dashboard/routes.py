@@ -15,8 +15,7 @@ from eobatch.api.dashboard import previews, views
 from eobatch.api.deps import principal
 from eobatch.errors import NotFound
 from eobatch.settings import Settings
-from eobatch.store import accounts, ledger, overview
-from eobatch.store import requests as store_requests
+from eobatch.store import api_units
 from eobatch.store.db import Database
 
 WEB = Path(__file__).resolve().parents[2] / "web"
@@ -44,43 +43,35 @@ def config(request: Request) -> dict[str, Any]:
 
 
 def list_requests(request: Request, caller: Caller) -> dict[str, Any]:
-    with _database(request).session() as session:
-        found = store_requests.list_requests(session, caller.account_id, offset=0, limit=200, sort="created:desc")
-        counts = overview.tile_counts(session, [r.id for r in found.items])
-        account = accounts.get_account(session, caller.account_id)
-        balance = ledger.balance(session, caller.account_id)
-        return {
-            "account": {
-                "name": account.name,
-                "availablePU": balance.available,
-                "reservedPU": balance.reserved,
-                "spentPU": balance.spent,
-            },
-            "requests": [views.request_summary(r, counts.get(r.id, {})) for r in found.items],
-            "more": found.has_more,
-        }
+    found = _database(request).run(api_units.dashboard, caller.account_id, limit=200)
+    balance = found.balance
+    return {
+        "account": {
+            "name": found.account.name,
+            "availablePU": balance.available,
+            "reservedPU": balance.reserved,
+            "spentPU": balance.spent,
+        },
+        "requests": [views.request_summary(r, found.tile_counts.get(r.id, {})) for r in found.requests.items],
+        "more": found.requests.has_more,
+    }
 
 
 def get_request(request_id: str, request: Request, caller: Caller) -> dict[str, Any]:
-    with _database(request).session() as session:
-        row = store_requests.get_request(session, caller.account_id, request_id)
-        tiles = overview.request_tiles(session, request_id)
-        counts = overview.tile_counts(session, [request_id]).get(request_id, {})
-        return {
-            "request": views.request_summary(row, counts),
-            "area": views.request_area(row),
-            "evalscript": row.process_request.get("evalscript"),
-            "tiles": [views.tile_view(t) for t in tiles],
-        }
+    row, tiles, counts = _database(request).run(api_units.dashboard_request, caller.account_id, request_id)
+    return {
+        "request": views.request_summary(row, counts),
+        "area": views.request_area(row),
+        "evalscript": row.process_request.get("evalscript"),
+        "tiles": [views.tile_view(t) for t in tiles],
+    }
 
 
 def preview(request_id: str, tile_id: int, z: int, x: int, y: int, request: Request, caller: Caller) -> Response:
     """A PNG map tile of the tile's first GeoTIFF output."""
     from eobatch.storage.objects import ObjectStorage, S3Credentials
 
-    with _database(request).session() as session:
-        keys = store_requests.delivery_credentials(session, caller.account_id, request_id)
-        tile = store_requests.get_tile(session, request_id, tile_id)
+    keys, tile = _database(request).run(api_units.tile_preview, caller.account_id, request_id, tile_id)
     outputs = [url for url in tile.outputs or [] if url.lower().endswith((".tif", ".tiff"))]
     credentials = S3Credentials.from_delivery((keys or {}).get("s3"))
     if not outputs:

@@ -66,9 +66,8 @@ def process(request: Request, caller: Caller, body: Annotated[Any, Depends(read_
     window = parse_process(body)
     settings = request.app.state.settings
     computed = workers(request).run(window_task(window, caller.account_id, settings))
-    with request.app.state.database.session() as session:
-        note = f"process API {window.width}x{window.height} px, {computed.scene_count} scene(s)"
-        ledger.charge_process(session, caller.account_id, computed.cost_pu, note)
+    note = f"process API {window.width}x{window.height} px, {computed.scene_count} scene(s)"
+    request.app.state.database.run(ledger.charge_process, caller.account_id, computed.cost_pu, note)
     headers = {"X-ProcessingUnits-Spent": f"{computed.cost_pu:.6g}"}
     if len(window.responses) == 1:
         only = window.responses[0]

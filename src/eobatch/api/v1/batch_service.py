@@ -1,4 +1,5 @@
-"""What the v1 routes do, one method per operation, each in one transaction (routers hold no sessions)."""
+"""What the v1 routes do, one method per operation, each one unit of work of the store (`Database.run`:
+neither the routers nor the services hold a session or a row; they get read models)."""
 
 from __future__ import annotations
 
@@ -17,9 +18,8 @@ from eobatch.domain.states import UserAction
 from eobatch.errors import BadRequest, Violation
 from eobatch.settings import Settings
 from eobatch.storage.tenancy import Tenant, acting_for
-from eobatch.store import accounts, ledger, requests, webhooks
+from eobatch.store import api_units, requests
 from eobatch.store.actions import act_on_request
-from eobatch.store.batch_collections import AccountCollections, collections_with_bands, record_uses
 from eobatch.store.db import Database
 from eobatch.webhooks.spec import split_webhook
 
@@ -32,11 +32,9 @@ class BatchService:
 
     def context(self, account_id: str) -> IntakeContext:
         """What intake needs to know of the account (read in a short transaction of its own)."""
-        with self.database.session() as session:
-            buckets = accounts.get_account(session, account_id).allowed_buckets or ()
-            found = collections_with_bands(session, account_id)
-        extra = collection_intake.input_collections(found, self.settings)
-        return IntakeContext(self.settings, tuple(buckets), extra_collections=extra)
+        facts = self.database.run(api_units.intake_facts, account_id)
+        extra = collection_intake.input_collections(facts.collections, self.settings)
+        return IntakeContext(self.settings, facts.buckets, extra_collections=extra)
 
     def create(self, account_id: str, body: Any) -> RequestRecord:
         body, webhook = split_webhook(body)  # the eobatch `webhook` extension field (docs/events.md)
@@ -44,24 +42,17 @@ class BatchService:
         with acting_for(Tenant(account_id, context.allowed_buckets), self.settings):
             intake = parse_v1(body, context)  # collection registry, grids: outside a transaction
         intake = collection_intake.bind_inputs(intake, context.extra_collections)
-        with self.database.session() as session:
-            collections = AccountCollections(session, account_id)
-            intake = collection_intake.attach_collection(collections, intake, intake.echo.description)
-            created = requests.create_request(session, account_id, intake)
-            record_uses(session, created.id, collection_intake.uses_of(intake.plan))
-            if webhook is not None:
-                webhooks.register(session, created.id, account_id, webhook.url, webhook.secret)
-            return created
+        return self.database.run(
+            api_units.create_request, account_id, intake, attach=collection_intake.attach_collection, webhook=webhook
+        )
 
     def get(self, account_id: str, request_id: str) -> RequestRecord:
-        with self.database.session() as session:
-            return requests.get_request(session, account_id, request_id)
+        return self.database.run(requests.get_request, account_id, request_id)
 
     def list(self, account_id: str, params: PageParams, *, search: str | None, sort: str | None) -> requests.Slice:
-        with self.database.session() as session:
-            return requests.list_requests(
-                session, account_id, offset=params.offset, limit=params.limit, search=search, sort=sort
-            )
+        return self.database.run(
+            requests.list_requests, account_id, offset=params.offset, limit=params.limit, search=search, sort=sort
+        )
 
     def update(self, account_id: str, request_id: str, body: Any) -> RequestRecord:
         if not isinstance(body, dict):
@@ -80,10 +71,9 @@ class BatchService:
             with acting_for(Tenant(account_id, context.allowed_buckets), self.settings):
                 return self._replan(row, merged, context)
 
-        with self.database.session() as session:
-            return requests.update_request(
-                session, account_id, request_id, output=output, description=description, replan=replan
-            )
+        return self.database.run(
+            requests.update_request, account_id, request_id, output=output, description=description, replan=replan
+        )
 
     @staticmethod
     def _replan(row: RequestRecord, merged: dict[str, Any], context: IntakeContext) -> tuple[BatchPlan, Any]:
@@ -113,34 +103,28 @@ class BatchService:
         return new, credentials
 
     def delete(self, account_id: str, request_id: str) -> None:
-        with self.database.session() as session:
-            requests.delete_request(session, account_id, request_id)
+        self.database.run(requests.delete_request, account_id, request_id)
 
     def act(self, account_id: str, request_id: str, action: UserAction) -> None:
         """Apply a user action with the request row locked (SELECT ... FOR UPDATE)."""
-        with self.database.session() as session:
-            act_on_request(session, account_id, request_id, action, api=self.api_version)
+        self.database.run(act_on_request, account_id, request_id, action, api=self.api_version)
 
     def tiles(self, account_id: str, request_id: str, params: PageParams, status: str | None) -> requests.Slice:
-        with self.database.session() as session:
-            requests.get_request(session, account_id, request_id)
-            return requests.list_tiles(session, request_id, offset=params.offset, limit=params.limit, status=status)
+        return self.database.run(
+            api_units.request_tiles, account_id, request_id, offset=params.offset, limit=params.limit, status=status
+        )
 
     def tile(self, account_id: str, request_id: str, tile_id: int) -> TileRecord:
-        with self.database.session() as session:
-            requests.get_request(session, account_id, request_id)
-            return requests.get_tile(session, request_id, tile_id)
+        return self.database.run(api_units.request_tile, account_id, request_id, tile_id)
 
     def account_summary(self, account_id: str) -> dict[str, Any]:
-        with self.database.session() as session:
-            account = accounts.get_account(session, account_id)
-            balance = ledger.balance(session, account_id)
-            held = requests.reservations(session, account_id)
-            return {
-                "id": account.id,
-                "name": account.name,
-                "created": account.created.isoformat().replace("+00:00", "Z"),
-                "balance": {"available": balance.available, "reserved": balance.reserved, "spent": balance.spent},
-                "reservations": [{"requestId": rid, "reservedPU": pu} for rid, pu in held],
-                "allowedBuckets": account.allowed_buckets or [],
-            }
+        summary = self.database.run(api_units.account_summary, account_id)
+        account, balance = summary.account, summary.balance
+        return {
+            "id": account.id,
+            "name": account.name,
+            "created": account.created.isoformat().replace("+00:00", "Z"),
+            "balance": {"available": balance.available, "reserved": balance.reserved, "spent": balance.spent},
+            "reservations": [{"requestId": rid, "reservedPU": pu} for rid, pu in summary.reservations],
+            "allowedBuckets": account.allowed_buckets or [],
+        }

@@ -1,4 +1,5 @@
-"""What the v1 batch collection routes do, one method per operation, each in one transaction."""
+"""What the v1 batch collection routes do, one method per operation, each one unit of work of the store
+(`Database.run`)."""
 
 from __future__ import annotations
 
@@ -24,8 +25,7 @@ class CollectionService:
 
     def _check_bucket(self, account_id: str, bucket: str) -> None:
         """BadRequest unless the account may use the bucket (the same policy as output locations)."""
-        with self.database.session() as session:
-            own = tuple(accounts.get_account(session, account_id).allowed_buckets or ())
+        own = tuple(self.database.run(accounts.get_account, account_id).allowed_buckets or ())
         allowed = list(own) or list(self.settings.allowed_buckets)
         with acting_for(Tenant(account_id, own), self.settings):
             try:
@@ -36,28 +36,29 @@ class CollectionService:
     def create(self, account_id: str, body: Any) -> BatchCollection:
         parsed = parse_collection_body(body, creating=True)
         self._check_bucket(account_id, parsed.s3_bucket or "")
-        with self.database.session() as session:
-            return store.create_collection(
-                session, account_id, parsed.name or "", parsed.s3_bucket or "", tiling_grid_id=parsed.tiling_grid_id
-            )
+        return self.database.run(
+            store.create_collection,
+            account_id,
+            parsed.name or "",
+            parsed.s3_bucket or "",
+            tiling_grid_id=parsed.tiling_grid_id,
+        )
 
     def get(self, account_id: str, collection_id: str) -> BatchCollection:
-        with self.database.session() as session:
-            return store.get_collection(session, account_id, collection_id)
+        return self.database.run(store.get_collection, account_id, collection_id)
 
     def list(self, account_id: str, params: PageParams, search: str | None) -> Slice:
-        with self.database.session() as session:
-            return store.list_collections(session, account_id, offset=params.offset, limit=params.limit, search=search)
+        return self.database.run(
+            store.list_collections, account_id, offset=params.offset, limit=params.limit, search=search
+        )
 
     def update(self, account_id: str, collection_id: str, body: Any) -> BatchCollection:
         parsed = parse_collection_body(body, creating=False)
         if parsed.s3_bucket is not None:
             self._check_bucket(account_id, parsed.s3_bucket)
-        with self.database.session() as session:
-            return store.update_collection(
-                session, account_id, collection_id, name=parsed.name, s3_bucket=parsed.s3_bucket
-            )
+        return self.database.run(
+            store.update_collection, account_id, collection_id, name=parsed.name, s3_bucket=parsed.s3_bucket
+        )
 
     def delete(self, account_id: str, collection_id: str) -> None:
-        with self.database.session() as session:
-            store.delete_collection(session, account_id, collection_id)
+        self.database.run(store.delete_collection, account_id, collection_id)

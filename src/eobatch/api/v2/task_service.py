@@ -1,4 +1,5 @@
-"""What the v2 routes do, each in one transaction, on the same tables and state machine as v1."""
+"""What the v2 routes do, each one unit of work of the store (`Database.run`), on the same tables and
+state machine as v1."""
 
 from __future__ import annotations
 
@@ -15,9 +16,8 @@ from eobatch.domain.states import RequestStatus, StoppedReason, UserAction
 from eobatch.errors import BadRequest, Conflict, InsufficientUnits, Violation
 from eobatch.settings import Settings
 from eobatch.storage.tenancy import Tenant, acting_for
-from eobatch.store import accounts, ledger, requests
+from eobatch.store import api_units, requests
 from eobatch.store.actions import act_on_request
-from eobatch.store.batch_collections import AccountCollections, collections_with_bands, record_uses
 from eobatch.store.db import Database
 
 MIN_PU_TO_CREATE = 1000.0  # "creating a v2 task requires the account to hold at least 1000 PU"
@@ -41,11 +41,10 @@ class TaskService:
     min_pu_to_create: float = MIN_PU_TO_CREATE
 
     def create(self, account_id: str, body: Any) -> TaskView:
-        with self.database.session() as session:
-            buckets = tuple(accounts.get_account(session, account_id).allowed_buckets or ())
-            self._check_balance(ledger.balance(session, account_id).available)
-            found = collections_with_bands(session, account_id)
-        extra = collection_intake.input_collections(found, self.settings)
+        facts = self.database.run(api_units.intake_facts, account_id, with_balance=True)
+        self._check_balance(facts.available_pu or 0.0)
+        buckets = facts.buckets
+        extra = collection_intake.input_collections(facts.collections, self.settings)
         context = IntakeContext(
             self.settings,
             buckets,
@@ -56,13 +55,15 @@ class TaskService:
         with acting_for(Tenant(account_id, buckets), self.settings):
             intake = parse_v2(body, context)  # reads the GeoPackage: outside any transaction
         intake = collection_intake.bind_inputs(intake, extra)
-        with self.database.session() as session:
-            self._check_balance(ledger.balance(session, account_id).available)
-            collections = AccountCollections(session, account_id)
-            intake = collection_intake.attach_collection(collections, intake, intake.echo.description)
-            created = requests.create_request(session, account_id, intake, api_version="v2")
-            record_uses(session, created.id, collection_intake.uses_of(intake.plan))
-            return TaskView(created, 0)
+        created = self.database.run(
+            api_units.create_request,
+            account_id,
+            intake,
+            api_version="v2",
+            attach=collection_intake.attach_collection,
+            check_balance=self._check_balance,
+        )
+        return TaskView(created, 0)
 
     def _check_balance(self, available: float) -> None:
         """InsufficientUnits below the PU a v2 create needs (`available`: the account's available PU)."""
@@ -73,17 +74,18 @@ class TaskService:
             )
 
     def get(self, account_id: str, task_id: str) -> TaskView:
-        with self.database.session() as session:
-            row = requests.get_request(session, account_id, task_id)
-            return TaskView(row, requests.finished_tile_counts(session, [row.id]).get(row.id, 0))
+        return TaskView(*self.database.run(api_units.get_with_progress, account_id, task_id))
 
     def list(self, account_id: str, params: PageParams, *, search: str | None, sort: str | None) -> requests.Slice:
-        with self.database.session() as session:
-            found = requests.list_requests(
-                session, account_id, offset=params.offset, limit=params.limit, search=search, sort=_sort(sort)
-            )
-            counts = requests.finished_tile_counts(session, [r.id for r in found.items])
-            return requests.Slice([TaskView(r, counts.get(r.id, 0)) for r in found.items], found.has_more)
+        found = self.database.run(
+            api_units.list_with_progress,
+            account_id,
+            offset=params.offset,
+            limit=params.limit,
+            search=search,
+            sort=_sort(sort),
+        )
+        return requests.Slice([TaskView(*pair) for pair in found.items], found.has_more)
 
     def update(self, account_id: str, task_id: str, body: Any) -> TaskView:
         if not isinstance(body, dict):
@@ -98,14 +100,13 @@ class TaskService:
             if RequestStatus(row.status) is RequestStatus.PROCESSING:
                 raise Conflict(f"Batch task {task_id} cannot be updated while it is PROCESSING")
 
-        with self.database.session() as session:
-            row = requests.describe_request(session, account_id, task_id, description, check=check)
-            return TaskView(row, requests.finished_tile_counts(session, [row.id]).get(row.id, 0))
+        return TaskView(
+            *self.database.run(api_units.describe_with_progress, account_id, task_id, description, check=check)
+        )
 
     def act(self, account_id: str, task_id: str, action: UserAction) -> None:
         check = self._check_restart_wait if action is UserAction.START else None
-        with self.database.session() as session:
-            act_on_request(session, account_id, task_id, action, api="v2", check=check)
+        self.database.run(act_on_request, account_id, task_id, action, api="v2", check=check)
 
     def _check_restart_wait(self, row: RequestRecord) -> None:
         if self.restart_wait_s <= 0 or RequestStatus(row.status) is not RequestStatus.STOPPED:
