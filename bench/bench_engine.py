@@ -5,19 +5,30 @@ The workload is a batch request made through the HTTP API: 8 tiles of grid 1 (10
 colour COGs (the bench_pipeline tile and its neighbours). It is created and analysed once; every round
 starts from a copy of that database (PROCESSING, all tiles PENDING) and a scheduler runs it to DONE.
 
-* local pool, 2 workers vs 1 worker (target >= 1.8);
-* Dask with 2 workers in separate processes (`dask scheduler` + 2 `dask worker`) vs the local pool
-  with 2 workers (target >= 0.9);
+* local pool, 2 workers vs 1 worker (target >= 1.8), each pool with its default thread budget
+  (eobatch/threads.py: the cores divided among the workers, at least 1; on 2 cores 1 thread per
+  worker with 2 workers, 2 threads with 1 worker);
+* the same 2 workers vs 1 worker held to 1 thread (`WorkerLimits(threads=1)`): the speed-up of adding a
+  worker alone, without the second thread a lone worker gets for GDAL's compression;
+* Dask with 2 workers in separate processes (`dask scheduler` + 2 `dask worker`, started with the
+  thread budget of a 2-worker pool in their environment) vs the local pool with 2 workers (target >= 0.9);
 * the scheduler's own cost per tile with a no-op task, on SQLite and PostgreSQL, vs the same no-op tasks
   sent straight to the pool without the scheduler.
 
 Executors stay up (warm) across rounds and each is warmed by one unmeasured round, as in a long-running
 service. CPU seconds include the pool and Dask processes. Summed tile time is what the workers spent
 inside the tiles (their recorded durations), so a slower executor shows whether tiles or dispatch lag.
+Each speed-up row's note gives, per configuration, the threads per worker and the median CPU seconds
+per round of the worker processes (for Dask: its scheduler, workers and nannies) and of this process,
+which runs the eobatch scheduler, with the cores they kept busy ((workers + scheduler) / wall) and the
+cores other work on the machine kept busy meanwhile (the machine's busy CPU time less this bench's): on
+a 2-core machine 2 workers can only reach 2x when one worker keeps one core busy, the scheduler takes
+little more than nothing and no other work runs, which these figures show whatever the load.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import statistics
 import tempfile
@@ -29,14 +40,16 @@ from sqlalchemy import func, select
 
 from bench.api_request import api_client, create, post_action, wait_status
 from bench.bench_pipeline import BANDS4, NDVI_RGB, REGION, RESPONSES
-from bench.paired import paired, row
+from bench.paired import Paired, paired, row
 from bench.realdata import COLLECTION, archive
 from eobatch.engine import DaskExecutor, LocalExecutor, RetryPolicy, Scheduler, spec_task
 from eobatch.engine.execution import noop
 from eobatch.engine.tasks import TileSpec
+from eobatch.engine.worker_pool import WorkerLimits
 from eobatch.settings import Settings
 from eobatch.store.db import Database
 from eobatch.store.models import BatchRequest, Tile
+from eobatch.threads import thread_environment, threads_for_workers
 
 ROUNDS = 3
 NOOP_TILES = 200
@@ -190,6 +203,17 @@ def _direct_per_second(tiles: int = NOOP_TILES) -> float:
         pool.shutdown()
 
 
+def cpu_note(result: Paired, arm: str, label: str, threads: int) -> str:
+    """`label`: threads per worker, CPU s per round of the workers and of this process (the scheduler),
+    the cores they kept busy, and the cores other work on the machine kept busy meanwhile."""
+    workers, scheduler = result.children_cpu(arm), result.own_cpu(arm)
+    busy = (workers + scheduler) / result.wall(arm)
+    return (
+        f"{label}: {threads} thread(s)/worker, CPU s/round workers {workers:.2f} + scheduler {scheduler:.2f}, "
+        f"{busy:.2f} cores busy, other work {result.others_cores(arm):.2f} cores"
+    )
+
+
 def _overhead_rows(root: Path) -> list[dict]:
     from tests.support.postgres import PostgresServer
 
@@ -228,13 +252,16 @@ def run() -> list[dict]:
         template, tiles = analysed_database(two)
         rounds = Rounds(root, template, tiles)
         local1 = KeepWarm(LocalExecutor(1))
+        local1t1 = KeepWarm(LocalExecutor(1, limits=WorkerLimits(threads=1)))
         local2 = KeepWarm(LocalExecutor(2))
-        executors += [local1, local2]
-        cluster = start_dask(2)
+        executors += [local1, local1t1, local2]
+        dask_threads = threads_for_workers(2)  # as a local pool of 2 workers on this machine
+        cluster = start_dask(2, env=dict(os.environ) | thread_environment(dask_threads))
         dask2 = KeepWarm(DaskExecutor(cluster.address))
         executors.append(dask2)
         arms = {
             "local1": lambda: rounds.run("local1", local1, one),
+            "local1t1": lambda: rounds.run("local1t1", local1t1, one),
             "local2": lambda: rounds.run("local2", local2, two),
             "dask2": lambda: rounds.run("dask2", dask2, two),
         }
@@ -242,9 +269,18 @@ def run() -> list[dict]:
             arm()
         rounds.tile_seconds.clear()
         result = paired(arms, ROUNDS)
+        threads = {
+            "local1": local1.pool.threads,
+            "local1t1": local1t1.pool.threads,
+            "local2": local2.pool.threads,
+            "dask2": dask_threads,
+        }
 
         def tile_s(label: str) -> str:
             return f"{statistics.median(rounds.tile_seconds[label]):.2f}"
+
+        def cpu(arm: str, label: str) -> str:
+            return cpu_note(result, arm, label, threads[arm])
 
         rows = [
             row(
@@ -256,7 +292,18 @@ def run() -> list[dict]:
                 target=">= 1.8",
                 speed=True,
                 note=f"ratio = speed-up (1-worker wall / 2-worker wall per round); summed tile s {tile_s('local2')} "
-                f"vs {tile_s('local1')}",
+                f"vs {tile_s('local1')}; {cpu('local2', '2 workers')}; {cpu('local1', '1 worker')}",
+            ),
+            row(
+                f"local pool 2 workers, {tiles} real tiles, vs 1 worker of 1 thread",
+                result,
+                "local2",
+                "local1t1",
+                label="local pool 1 worker, 1 thread",
+                target="report",
+                speed=True,
+                note=f"ratio = speed-up; summed tile s {tile_s('local2')} vs {tile_s('local1t1')}; "
+                f"{cpu('local1t1', '1 worker')}",
             ),
             row(
                 f"Dask 2 workers (separate processes), {tiles} real tiles",
@@ -267,7 +314,7 @@ def run() -> list[dict]:
                 target=">= 0.9",
                 speed=True,
                 note=f"ratio = Dask speed / local pool speed per round; summed tile s {tile_s('dask2')} "
-                f"vs {tile_s('local2')}",
+                f"vs {tile_s('local2')}; {cpu('dask2', 'Dask')}",
             ),
         ]
         for executor in executors:

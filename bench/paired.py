@@ -3,7 +3,9 @@
 Round k runs every arm once, in the given order on even rounds and reversed on odd rounds, so slow drift
 of the machine (other jobs, thermal state) falls on both sides. For each run the wall time and the CPU
 time of this process and all of its descendants (pool workers, Dask processes started by the bench)
-are taken; the machine's load average is read before the first and after the last round.
+are taken, and apart the CPU time of this process alone (where a bench runs its scheduler) and the busy
+CPU time of the whole machine (what other work took meanwhile is the difference); the machine's load
+average is read before the first and after the last round.
 """
 
 from __future__ import annotations
@@ -20,7 +22,18 @@ import psutil
 @dataclass
 class Run:
     wall_s: float
-    cpu_s: float
+    cpu_s: float  # this process and its descendants
+    own_cpu_s: float = 0.0  # this process alone
+    machine_cpu_s: float = 0.0  # every process on the machine
+
+    @property
+    def children_cpu_s(self) -> float:
+        return self.cpu_s - self.own_cpu_s
+
+    @property
+    def others_cpu_s(self) -> float:
+        """CPU seconds of processes outside this one's tree (other work on the machine)."""
+        return max(self.machine_cpu_s - self.cpu_s, 0.0)
 
 
 @dataclass
@@ -40,6 +53,18 @@ class Paired:
 
     def cpu(self, arm: str) -> float:
         return statistics.median(r.cpu_s for r in self.runs[arm])
+
+    def own_cpu(self, arm: str) -> float:
+        """Median CPU seconds of this process alone."""
+        return statistics.median(r.own_cpu_s for r in self.runs[arm])
+
+    def children_cpu(self, arm: str) -> float:
+        """Median CPU seconds of the descendants (workers, Dask processes)."""
+        return statistics.median(r.children_cpu_s for r in self.runs[arm])
+
+    def others_cores(self, arm: str) -> float:
+        """Median cores kept busy by other work on the machine during the runs of `arm`."""
+        return statistics.median(r.others_cpu_s / r.wall_s for r in self.runs[arm])
 
     def ratio(self, arm: str, reference: str, *, speed: bool = False) -> float:
         """Median over rounds of arm/reference wall time (`speed`: reference/arm, i.e. a speed-up)."""
@@ -66,12 +91,24 @@ def tree_cpu_s() -> float:
     return total + reaped.children_user + reaped.children_system
 
 
+def own_cpu_s() -> float:
+    """User + system CPU seconds of this process (all its threads)."""
+    t = psutil.Process().cpu_times()
+    return t.user + t.system
+
+
+def machine_cpu_s() -> float:
+    """Busy CPU seconds of the whole machine, all cores (everything but idle and I/O wait)."""
+    t = psutil.cpu_times()
+    return sum(t) - t.idle - getattr(t, "iowait", 0.0) - getattr(t, "guest", 0.0) - getattr(t, "guest_nice", 0.0)
+
+
 def measure(call: Callable[[], object]) -> Run:
-    cpu = tree_cpu_s()
+    cpu, own, machine = tree_cpu_s(), own_cpu_s(), machine_cpu_s()
     started = time.perf_counter()
     call()
     wall = time.perf_counter() - started
-    return Run(wall, tree_cpu_s() - cpu)
+    return Run(wall, tree_cpu_s() - cpu, own_cpu_s() - own, machine_cpu_s() - machine)
 
 
 def paired(arms: dict[str, Callable[[], object]], rounds: int) -> Paired:

@@ -60,6 +60,12 @@ class Settings(BaseSettings):
         description="Memory one worker process may use (an OS-level limit, docs/operations.md); analysis refuses "
         "tiles estimated above it (0: no limit, no check)",
     )
+    worker_threads: int = Field(
+        default=0,
+        ge=0,
+        description="Threads each tile worker may use (GDAL compression, output encoding, numeric libraries); "
+        "0: the cores divided among the workers, at least 1 (docs/engine.md)",
+    )
     max_tiles_in_flight_per_account: int = 64
     max_concurrent_analyses: int = 2
     initial_pu_grant: float = 100_000.0

@@ -32,3 +32,12 @@ def spin(payload):
 def act(payload):
     """One task for executors that take a single task: `payload["act"]` names what to do."""
     return {"echo": echo, "hog_memory": hog_memory, "spin": spin}[payload["act"]](payload)
+
+
+def thread_budget(payload):
+    """The thread settings this worker process started with, and what the pipeline makes of them."""
+    import os
+
+    from eobatch.threads import LIBRARY_THREAD_VARIABLES, tile_threads
+
+    return {"tile": tile_threads(), **{name: os.environ.get(name) for name in LIBRARY_THREAD_VARIABLES}}

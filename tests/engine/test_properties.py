@@ -74,7 +74,10 @@ def _apply(database: Database, kind: tuple, requests: list[str]) -> None:
             except (IllegalAction, InsufficientUnits):
                 pass
         elif kind[0] == "analysed":
-            for snapshot in work.claim_analyses(s, OWNER, 3, now, 60):
+            waiting = work.analyses_waiting(s, now)  # the scheduler's lock-free look before it claims
+            claimed = work.claim_analyses(s, OWNER, 3, now, 60)
+            assert waiting == bool(claimed)
+            for snapshot in claimed:
                 ok = kind[2] or snapshot.id != requests[kind[1]]
                 work.finish_analysis(
                     s,

@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from eobatch.engine.worker_pool import WorkerLimits, WorkerPool
+from eobatch.engine.worker_pool import WorkerLimits, WorkerPool, tile_limits
+from eobatch.settings import Settings
+from eobatch.threads import LIBRARY_THREAD_VARIABLES, cores, threads_for_workers
 from tests.engine import pool_tasks
 
 REPO = Path(__file__).resolve().parents[2]
@@ -143,3 +145,21 @@ def _alive(pid: int) -> bool:
             return f.read().split(") ")[1][0] != "Z"
     except FileNotFoundError:
         return False
+
+
+def test_each_worker_starts_with_its_share_of_the_cores_as_thread_budget(pools):
+    """By default the cores are divided among the workers (at least 1 each); `threads` sets it. GDAL,
+    OpenMP, OpenBLAS, MKL and numba are held to it from the worker's start, and so is the pipeline."""
+    share = max(1, cores() // 2)
+    budget = pools(2).call(None, pool_tasks.thread_budget)
+    assert budget.ok, budget.error
+    assert budget.result == {"tile": share, **dict.fromkeys(LIBRARY_THREAD_VARIABLES, str(share))}
+    three = pools(1, threads=3).call(None, pool_tasks.thread_budget)
+    assert three.result["tile"] == 3 and three.result["GDAL_NUM_THREADS"] == "3"
+
+
+def test_worker_threads_setting_becomes_the_pools_budget(monkeypatch, tmp_path):
+    monkeypatch.setenv("EOBATCH_WORKER_THREADS", "3")
+    assert tile_limits(Settings(data_dir=tmp_path)).threads == 3
+    assert tile_limits(Settings(data_dir=tmp_path, worker_threads=0)).threads is None  # the default: a share
+    assert (threads_for_workers(4, None), threads_for_workers(4, 3)) == (max(1, cores() // 4), 3)

@@ -291,3 +291,16 @@ def test_compiled_and_v8_tiles_write_the_same_files(settings, tile, synthetic_sc
     for url_fast, url_slow in zip(fast.outputs, slow.outputs, strict=True):
         with rasterio.open(_local(settings, url_fast)) as a, rasterio.open(_local(settings, url_slow)) as b:
             assert np.array_equal(a.read(), b.read(), equal_nan=True)
+
+
+def test_a_tile_writes_the_same_files_with_one_thread_or_several(settings, tile, synthetic_scenes, monkeypatch):
+    """The worker's thread budget (eobatch/threads.py) changes how outputs are compressed, not what is written:
+    the COGs of one thread and of four (GDAL compression, outputs encoded side by side) are the same bytes."""
+    output = {"defaultTilePath": "s3://out/<requestId>/<tileName>/<outputId>.<format>", "cogOutput": True}
+    files = {}
+    for threads in (1, 4):
+        monkeypatch.setenv("EOBATCH_TILE_THREADS", str(threads))
+        result = process_tile(make_task(settings, tile, output=output, request_id=f"req-{threads}"))
+        assert len(result.outputs) == 2
+        files[threads] = [_local(settings, url).read_bytes() for url in result.outputs]
+    assert files[1] == files[4]

@@ -134,7 +134,7 @@ class Scheduler:
     `queue_extra`: tiles kept QUEUED beyond the executor's capacity (default: `executor.queue_depth`).
     """
 
-    SURVEY_INTERVAL_S = 0.05
+    SURVEY_INTERVAL_S = 0.1  # user actions, settling, analyses: at most 10 times a second, whatever the poll
 
     def __init__(
         self,
@@ -175,6 +175,9 @@ class Scheduler:
 
         self._execution_uploads = ExecutionDbUploads(settings.execution_db_interval_s)
         self._next_heartbeat = self._next_recovery = self._next_cleanup = self._next_survey = 0.0
+        # when the last dispatch found no PENDING tile: none is looked for again before this (the next
+        # survey), unless this scheduler recorded an outcome, finished an analysis or recovered tiles
+        self._next_dispatch = 0.0
 
     # ------------------------------------------------------------------ life cycle
 
@@ -327,7 +330,8 @@ class Scheduler:
             busy |= self._settle(now)
             busy |= self._start_analyses(now)
             self._next_survey = clock + max(self.poll_interval_s, self.SURVEY_INTERVAL_S)
-        busy |= self._dispatch(now)
+        if clock >= self._next_dispatch:
+            busy |= self._dispatch(now)
         if clock >= self._next_cleanup:
             self.cleanup(now)
             self._next_cleanup = clock + self.cleanup_interval_s
@@ -348,6 +352,7 @@ class Scheduler:
             m = work.recover_analyses(s, self.id, now)
         if n or m:
             log.warning("scheduler %s: recovered %d tiles and %d analyses with expired leases", self.id, n, m)
+            self._next_dispatch = 0.0
         return bool(n or m)
 
     # ------------------------------------------------------------------ tiles
@@ -356,6 +361,7 @@ class Scheduler:
         finished = self.executor.collect()
         if not finished:
             return False
+        self._next_dispatch = 0.0  # a retry may be PENDING again
         order = sorted(
             finished, key=lambda kv: (self._inflight[kv[0]].request_id if kv[0] in self._inflight else "", kv[0])
         )
@@ -378,8 +384,11 @@ class Scheduler:
                     s, self.id, pk, outcome, now, self.retry.max_attempts, request_id=info.request_id
                 )
                 _observe(pk, info, attempt, status)
-        for request_id in sorted({i.request_id for i in infos.values() if i is not None}):
+        requests = {i.request_id for i in infos.values() if i is not None}
+        for request_id in sorted(requests):
             self._upload_execution_db(request_id, final=False)
+        if requests - {i.request_id for i in self._inflight.values()}:
+            self._next_survey = 0.0  # nothing of such a request left in flight here: settle it this turn
         return True
 
     def _mark_running(self, now: datetime) -> None:
@@ -431,7 +440,8 @@ class Scheduler:
         try:
             with work.unit(self.database) as s:
                 accounts = work.accounts_with_pending_tiles(s, now)
-                if not accounts:
+                if not accounts:  # looked for again at the next survey, or after something here changed
+                    self._next_dispatch = time.monotonic() + max(self.poll_interval_s, self.SURVEY_INTERVAL_S)
                     return False
                 shares = fairness.share_slots(
                     accounts,
@@ -524,6 +534,9 @@ class Scheduler:
         room = self.settings.max_concurrent_analyses - len(self._analyses)
         if room <= 0:
             return False
+        with self.database.session() as s:  # most turns find none: spare them the write lock
+            if not work.analyses_waiting(s, now):
+                return False
         with work.unit(self.database) as s:
             room = min(room, self.settings.max_concurrent_analyses - work.analyses_running(s, now))
             claimed = work.claim_analyses(s, self.id, room, now, self.lease_s)
@@ -538,6 +551,8 @@ class Scheduler:
 
     def _finish_analyses(self, now: datetime) -> bool:
         done = [(rid, f) for rid, f in self._analyses.items() if f.done()]
+        if done:
+            self._next_dispatch = 0.0
         for request_id, future in done:
             del self._analyses[request_id]
             result, error = None, None

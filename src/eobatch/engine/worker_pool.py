@@ -31,6 +31,7 @@ from eobatch.engine.confine import MemoryCgroups, WorkerCgroup, describe_bytes, 
 from eobatch.engine.execution import Attempt, TaskRef
 from eobatch.observability.metrics import WORKER_RESTARTS
 from eobatch.settings import Settings
+from eobatch.threads import thread_environment, threads_for_workers
 
 log = logging.getLogger("eobatch.engine")
 
@@ -44,6 +45,8 @@ class WorkerLimits:
 
     `confinement`: "auto" (a memory cgroup where this process may create one, else the watchdog),
     "cgroup" (fail to start without one), "watchdog" (poll resident memory), "none".
+    `threads`: the threads each worker may use (GDAL, numeric libraries, output encoding); None: the
+    cores divided among the pool's workers, at least 1 (eobatch/threads.py).
     """
 
     memory_bytes: int | None = 2 << 30
@@ -51,6 +54,7 @@ class WorkerLimits:
     wall_s: float | None = None
     confinement: str = "auto"
     what: str = "tile"  # named in failure messages
+    threads: int | None = None
 
 
 def tile_limits(settings: Settings) -> WorkerLimits:
@@ -61,6 +65,7 @@ def tile_limits(settings: Settings) -> WorkerLimits:
         cpu_s=settings.tile_cpu_limit_s or None,
         wall_s=settings.tile_time_limit_s or None,
         confinement=settings.worker_confinement,
+        threads=settings.worker_threads or None,
     )
 
 
@@ -105,6 +110,7 @@ class WorkerPool:
             raise ValueError(f"unknown confinement {limits.confinement!r}; use auto, cgroup, watchdog or none")
         self.size = size
         self.limits = limits
+        self.threads = threads_for_workers(size, limits.threads)
         self.task = task
         self.imports = imports
         self.name = name
@@ -155,7 +161,13 @@ class WorkerPool:
         if error is not None:
             self.shutdown(0)
             raise PoolUnavailable(f"the {self.size} workers did not start: {error}")
-        log.info("%s: %d workers ready, memory confined by %s", self.name, self.size, self.confinement)
+        log.info(
+            "%s: %d workers ready, %d threads each, memory confined by %s",
+            self.name,
+            self.size,
+            self.threads,
+            self.confinement,
+        )
 
     def submit(self, key: int, payload: Any, task: TaskRef | None = None) -> None:
         """Queue one job; it starts when a worker is idle."""
@@ -277,6 +289,7 @@ class WorkerPool:
                 [sys.executable, "-m", "eobatch.engine.worker", str(to_child_r), str(from_child_w), str(os.getpid())],
                 pass_fds=(to_child_r, from_child_w),
                 stdin=subprocess.DEVNULL,
+                env=os.environ | thread_environment(self.threads),
             )
         except BaseException:
             for fd in (to_child_r, to_child_w, from_child_r, from_child_w):

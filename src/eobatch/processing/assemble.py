@@ -28,13 +28,20 @@ from rasterio.windows import Window
 from eobatch.processing.grid import TargetGrid
 from eobatch.processing.outputs import DEFAULT_JPEG_QUALITY, JPEG, PNG, TIFF, CogParameters
 from eobatch.processing.sidecars import AUX_XML, WORLD_FILE, sidecar_url
+from eobatch.threads import tile_threads
 
-GDAL_OPTIONS = {"GDAL_PAM_ENABLED": "NO", "GDAL_NUM_THREADS": "ALL_CPUS", "GDAL_CACHEMAX": 128 * 2**20}  # bytes
+GDAL_OPTIONS = {"GDAL_PAM_ENABLED": "NO", "GDAL_CACHEMAX": 128 * 2**20}  # bytes
 STAGING_BLOCK = 256  # block size of the staging file of a plain GeoTIFF, PNG or JPEG
 EXTENSIONS = {TIFF: "tif", PNG: "png", JPEG: "jpg"}
 
 
 FOLDER_PREFIX = "eobatch-tile-"
+
+
+def gdal_options(**extra: Any) -> dict[str, Any]:
+    """GDAL's options for staging and converting outputs: as many compression threads as the tile may use
+    (eobatch/threads.py)."""
+    return GDAL_OPTIONS | {"GDAL_NUM_THREADS": str(tile_threads())} | extra
 
 
 def tile_folder() -> tempfile.TemporaryDirectory:
@@ -92,7 +99,7 @@ class RasterAssembly:
             self._open(data.shape[0], data.dtype)
         if data.shape[0] != self._bands or data.dtype != self._dtype:
             raise ValueError(f"block of {data.shape[0]} {data.dtype} bands, the output has {self._bands} {self._dtype}")
-        with rasterio.Env(**GDAL_OPTIONS):
+        with rasterio.Env(**gdal_options()):
             self._dst.write(data, window=Window(0, row0, data.shape[2], data.shape[1]))
 
     def _open(self, bands: int, dtype: np.dtype) -> None:
@@ -101,7 +108,7 @@ class RasterAssembly:
         if self.fmt != TIFF:
             nodata = image_nodata(nodata, self._dtype) if bands in (1, 3) else None
         blocks = (self.cog.blockxsize, self.cog.blockysize) if self.cog else (STAGING_BLOCK, STAGING_BLOCK)
-        with rasterio.Env(**GDAL_OPTIONS):
+        with rasterio.Env(**gdal_options()):
             self._dst = rasterio.open(
                 self.staging,
                 "w",
@@ -126,7 +133,7 @@ class RasterAssembly:
             raise ValueError(f"no block was written to {self.name}")
         target = self.folder / f"{self.name}.{EXTENSIONS[self.fmt]}"
         try:
-            with rasterio.Env(**GDAL_OPTIONS):
+            with rasterio.Env(**gdal_options()):
                 if self.cog is not None:
                     levels = self.cog.levels_for(self.grid.width, self.grid.height)
                     if levels:
@@ -153,7 +160,7 @@ class RasterAssembly:
                 "blockysize": self.cog.blockysize,
                 "copy_src_overviews": True,
             }
-        with rasterio.Env(**GDAL_OPTIONS), rasterio.open(self.staging) as src:
+        with rasterio.Env(**gdal_options()), rasterio.open(self.staging) as src:
             rasterio.shutil.copy(src, str(target), driver="GTiff", **options)
 
     def _copy_image(self, url: str, target: Path) -> list[tuple[str, Path]]:
@@ -161,7 +168,7 @@ class RasterAssembly:
             driver, creation = "JPEG", {"QUALITY": str(self.quality)}
         else:
             driver, creation = "PNG", {"ZLEVEL": "6"}
-        with rasterio.Env(**(GDAL_OPTIONS | {"GDAL_PAM_ENABLED": "YES"})), rasterio.open(self.staging) as src:
+        with rasterio.Env(**gdal_options(GDAL_PAM_ENABLED="YES")), rasterio.open(self.staging) as src:
             rasterio.shutil.copy(src, str(target), driver=driver, WORLDFILE="YES", **creation)
         return [
             (url, target),

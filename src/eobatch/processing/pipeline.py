@@ -31,9 +31,10 @@ from eobatch.processing.runtime import runtime_for
 from eobatch.processing.scene_reader import DEFAULT_BAND_WORKERS, SceneReader, band_plans
 from eobatch.processing.task import TIMING_KEYS, TileResult, TileTask
 from eobatch.storage import ObjectStorage, S3Credentials, render_tile_path
+from eobatch.threads import tile_threads
 
 log = logging.getLogger(__name__)
-ENCODE_WORKERS = 2  # outputs are compressed concurrently (GDAL releases the GIL)
+ENCODE_WORKERS = 2  # outputs are compressed concurrently (GDAL releases the GIL), within the tile's threads
 
 
 @dataclass
@@ -239,8 +240,9 @@ def _finish(targets: list[_Target], assemblies: dict, userdata) -> list[tuple[st
             return [(target.url, encode_json(userdata))]
         return list(assemblies[target.output_id].finish(target.url))
 
-    if len(targets) > 1 and ENCODE_WORKERS > 1:
-        with ThreadPoolExecutor(max_workers=min(ENCODE_WORKERS, len(targets))) as pool:
+    workers = min(ENCODE_WORKERS, tile_threads(), len(targets))
+    if workers > 1:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
             encoded = list(pool.map(finish, targets))
     else:
         encoded = [finish(t) for t in targets]

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, exists, func, or_, select, text, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from eobatch.domain import cost
 from eobatch.domain.plan import BatchPlan, Credentials
@@ -170,6 +170,17 @@ def analyses_running(session: Session, now: datetime) -> int:
     ).scalar_one()
 
 
+def _unclaimed_analysis(now: datetime):
+    return (BatchRequest.status == RequestStatus.ANALYSING.value) & or_(
+        BatchRequest.lease_expires.is_(None), BatchRequest.lease_expires <= now
+    )
+
+
+def analyses_waiting(session: Session, now: datetime) -> bool:
+    """Whether an ANALYSING request waits for a scheduler (a read: no lock is taken to find out)."""
+    return session.execute(select(exists().where(_unclaimed_analysis(now)))).scalar_one()
+
+
 def claim_analyses(session: Session, owner: str, limit: int, now: datetime, ttl_s: float) -> list[RequestSnapshot]:
     """Take up to `limit` ANALYSING requests nobody holds; tiles left by a dead analysis are deleted."""
     if limit <= 0:
@@ -177,10 +188,7 @@ def claim_analyses(session: Session, owner: str, limit: int, now: datetime, ttl_
     rows = (
         session.execute(
             select(BatchRequest)
-            .where(
-                BatchRequest.status == RequestStatus.ANALYSING.value,
-                or_(BatchRequest.lease_expires.is_(None), BatchRequest.lease_expires <= now),
-            )
+            .where(_unclaimed_analysis(now))
             .order_by(BatchRequest.created)
             .limit(limit)
             .with_for_update(skip_locked=True)
@@ -474,11 +482,35 @@ class TileOutcome:
     backoff_s: float = 0.0
 
 
+# the request's documents: the echoed bodies, the plan (with the area's outline), the estimate; an outcome
+# or a settlement needs none of them, and decoding them took most of the scheduler's time per tile
+_DOCUMENTS = (
+    BatchRequest.body,
+    BatchRequest.process_request,
+    BatchRequest.tiling_grid,
+    BatchRequest.output,
+    BatchRequest.delivery_credentials,
+    BatchRequest.plan,
+    BatchRequest.cost_estimate,
+)
+
+
+def _lock_request_row(session: Session, request_id: str) -> BatchRequest | None:
+    """The request row, locked and fresh, without its documents (they load if read)."""
+    return session.get(
+        BatchRequest,
+        request_id,
+        with_for_update=True,
+        populate_existing=True,
+        options=[defer(column) for column in _DOCUMENTS],
+    )
+
+
 def _locked_request(session: Session, request_id: str) -> BatchRequest | None:
     """The request row, locked once per transaction (outcomes of one batch share the lock)."""
     locked: dict[str, BatchRequest | None] = session.info.setdefault("eobatch.locked_requests", {})
     if request_id not in locked:
-        locked[request_id] = session.get(BatchRequest, request_id, with_for_update=True, populate_existing=True)
+        locked[request_id] = _lock_request_row(session, request_id)
     return locked[request_id]
 
 
@@ -648,7 +680,7 @@ def requests_to_settle(session: Session) -> list[str]:
 
 def settle_request(session: Session, request_id: str, now: datetime) -> RequestStatus | None:
     """Give a settled request its final status, charge up to the 100 PU minimum, release the rest."""
-    row = session.get(BatchRequest, request_id, with_for_update=True, populate_existing=True)
+    row = _lock_request_row(session, request_id)
     if row is None or row.status != RequestStatus.PROCESSING.value:
         return None
     counts = dict(
