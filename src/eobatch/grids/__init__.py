@@ -42,7 +42,7 @@ id easting_index * 10000 + northing_index.
 from eobatch.grids.aoi import area_from_bounds, parse_crs
 from eobatch.grids.catalogue import as_wire, check_resolution, get_grid, grid_for_request, list_grids
 from eobatch.grids.export import export_tiles
-from eobatch.grids.model import NO_GRID_ID, GridTile, PixelGrid, TilingGrid
+from eobatch.grids.model import NO_GRID_ID, GridTile, PixelGrid, TileColumns, TilingGrid
 from eobatch.grids.tiles import (
     area_part_in_tile_crs,
     footprint_wgs84,
@@ -53,6 +53,7 @@ from eobatch.grids.tiles import (
     pixel_sizes,
     tile_by_id,
     tile_by_name,
+    tile_columns_for_area,
     tiles_for_area,
 )
 
@@ -60,6 +61,7 @@ __all__ = [
     "NO_GRID_ID",
     "GridTile",
     "PixelGrid",
+    "TileColumns",
     "TilingGrid",
     "area_from_bounds",
     "area_part_in_tile_crs",
@@ -78,5 +80,6 @@ __all__ = [
     "pixel_sizes",
     "tile_by_id",
     "tile_by_name",
+    "tile_columns_for_area",
     "tiles_for_area",
 ]
