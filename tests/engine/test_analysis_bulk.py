@@ -28,6 +28,8 @@ from eobatch.engine.keys import plan_of
 from eobatch.grids import (
     TileColumns,
     area_from_bounds,
+    footprint_envelopes,
+    footprint_texts,
     footprint_wgs84,
     footprints_wgs84,
     pixel_grid,
@@ -133,6 +135,13 @@ def test_scene_counts_of_all_tiles_equal_one_search_per_tile() -> None:
     wide = index.counts(footprints, dt.datetime(2024, 1, 1, tzinfo=dt.UTC), dt.datetime(2024, 12, 1, tzinfo=dt.UTC))
     assert wide.max() > 1 and wide.min() >= 0 and len(set(wide.tolist())) > 2  # the comparison saw real overlaps
     assert SceneIndex([]).counts(footprints, time_from, time_to).tolist() == [0] * len(footprints)
+    when = dt.datetime(2024, 4, 10, tzinfo=dt.UTC)
+    middle = SceneIndex([Scene("m", when, 1.0, {}, shapely.box(14.4, 45.9, 14.6, 46.1), None)])
+    counts = middle.counts(footprints, when, when)
+    reached = middle.reach(footprint_envelopes(tiles))
+    assert reached.any() and not reached.all() and counts.any()
+    assert not counts[~reached].any()  # an envelope beyond every scene's holds no scene
+    assert not SceneIndex([]).reach(footprint_envelopes(tiles)).any()
 
 
 def _per_tile_estimate(sizes, inputs: CostInputs, scenes: list[int]) -> tuple[float, dict, list[float]]:
@@ -201,8 +210,16 @@ def test_columns_equal_the_tiles_of_an_area() -> None:
 
 @pytest.mark.parametrize(("grid_id", "resolution", "bbox"), CASES)
 def test_geojson_texts_are_json_dumps_of_the_geojson(grid_id, resolution, bbox) -> None:
-    footprints = footprints_wgs84(tiles_for_area(grid_id, area_from_bounds({"bbox": bbox})))
-    assert geojson_texts(footprints) == [json.dumps(as_geojson(f)) for f in footprints]
+    columns = tile_columns_for_area(grid_id, area_from_bounds({"bbox": bbox}))
+    footprints = footprints_wgs84(columns)
+    expected = [json.dumps(as_geojson(f)) for f in footprints]
+    assert geojson_texts(footprints) == expected
+    assert footprint_texts(columns) == expected == footprint_texts(columns.tiles())  # from the corners
+    envelopes = footprint_envelopes(columns)
+    for envelope, footprint in zip(envelopes.tolist(), footprints, strict=True):  # each holds its footprint
+        assert shapely.box(*envelope).covers(footprint)
+    half = np.arange(len(columns))[::2]
+    assert columns.take(half).tiles() == columns.tiles()[::2]
 
 
 def test_geojson_texts_of_odd_values_and_mixed_geometries_are_json_dumps() -> None:

@@ -7,8 +7,12 @@ Runs in a scheduler thread (the evalscript check in a confined worker, engine/sa
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+
+import numpy as np
+import shapely
 
 from eobatch.domain import cost
 from eobatch.domain.plan import BatchPlan, FeatureTiling, GridTiling
@@ -56,7 +60,7 @@ def analyse_request(request: RequestSnapshot, settings: Settings) -> AnalysisRes
     if plan.grid is None:  # one tile per GeoPackage feature
         feature_tiles, pixel_grids, footprints, geometries = _feature_tiles(request, plan, plan.features, settings)
         columns = TileColumns.of(feature_tiles)
-        sizes = [(p.width, p.height) for p in pixel_grids]
+        sizes = np.array([(p.width, p.height) for p in pixel_grids], dtype=np.int64).reshape(len(pixel_grids), 2)
     else:
         columns, sizes = _grid_tiles(plan, plan.grid, settings)
         feature_tiles, pixel_grids, footprints, geometries = None, None, None, None
@@ -102,21 +106,20 @@ def analyse_request(request: RequestSnapshot, settings: Settings) -> AnalysisRes
     )
     figures = estimate(sizes, inputs, scenes)
     _check_memory(sizes, setup, scenes, settings)
-    widths, heights = (list(c) for c in zip(*sizes, strict=True)) if sizes else ([], [])
     planned = PlannedTiles(
         columns.ids,
         columns.names,
         columns.epsgs.tolist(),
         *columns.bounds.T.tolist(),
-        widths,
-        heights,
+        sizes[:, 0].tolist(),
+        sizes[:, 1].tolist(),
         geojson,
         figures.tile_pu,
     )
     width = height = None
     if isinstance(plan.tiling, GridTiling):
-        width = sizes[0][0] - 2 * plan.tiling.buffer_x if sizes else 0
-        height = sizes[0][1] - 2 * plan.tiling.buffer_y if sizes else 0
+        width = int(sizes[0, 0]) - 2 * plan.tiling.buffer_x if len(sizes) else 0
+        height = int(sizes[0, 1]) - 2 * plan.tiling.buffer_y if len(sizes) else 0
     if request.is_v2:
         from eobatch.engine.v2_outputs import prepare_v2_outputs
 
@@ -141,39 +144,48 @@ def _pixel_grids(plan: BatchPlan, tiles: list) -> list:
     return grids.pixel_grids(tiles, tiling.resolution, tiling.buffer_x, tiling.buffer_y)
 
 
-def _check_memory(sizes: list[tuple[int, int]], setup: Any, scenes: list[int], settings: Settings) -> None:
+def _check_memory(sizes: np.ndarray, setup: Any, scenes: list[int], settings: Settings) -> None:
     """Refuse (BadRequest) a request whose largest tile cannot fit a worker's memory (processing/memory.py)."""
     from eobatch.processing.memory import check_tile_memory, footprint_of
 
-    if sizes:
-        width, height = max(sizes, key=lambda s: s[0] * s[1])
+    if len(sizes):
+        width, height = sizes[int(np.argmax(sizes[:, 0] * sizes[:, 1]))].tolist()  # the first of the largest
         tile = footprint_of(width, height, setup, max(scenes, default=1))
         check_tile_memory(tile, settings.worker_memory_mb)
 
 
-def _grid_tiles(plan: BatchPlan, tiling: GridTiling, settings: Settings) -> tuple[TileColumns, list]:
-    """The grid's tiles over the request's area (as columns) and their output sizes (px, buffer included,
-    computed for all tiles at once)."""
+def _grid_tiles(plan: BatchPlan, tiling: GridTiling, settings: Settings) -> tuple[TileColumns, np.ndarray]:
+    """The grid's tiles over the request's area (as columns) and their output sizes ((n, 2) px, buffer
+    included, computed for all tiles at once)."""
     from shapely.geometry import shape
 
     from eobatch import grids
 
     area = shape(plan.area.geometry)
     columns = grids.tile_columns_for_area(tiling.grid_id, area, max_tiles=settings.max_tiles_per_request)
-    return columns, grids.pixel_sizes(columns, tiling.resolution, tiling.buffer_x, tiling.buffer_y)
+    return columns, grids.pixel_size_array(columns, tiling.resolution, tiling.buffer_x, tiling.buffer_y)
 
 
 def _located(
     request_id: str, collections: dict, plan: BatchPlan, columns: TileColumns, footprints: list | None
 ) -> tuple[list[str], list[int]]:
-    """The tiles' WGS84 footprints as the GeoJSON text stored with them, and their scene counts (grid
-    tiles' footprints computed here, for all tiles at once)."""
+    """The tiles' WGS84 footprints as the GeoJSON text stored with them, and their scene counts. Grid tiles'
+    texts are formatted from their corners (grids.footprint_texts), and their footprints are made only for
+    the tiles whose envelope meets the scenes found (the others have none)."""
     from eobatch import grids
 
+    def footprints_at(index: np.ndarray) -> list:
+        if footprints is None:
+            return grids.footprints_wgs84(columns.take(index))
+        return [footprints[k] for k in index.tolist()]
+
     if footprints is None:
-        footprints = grids.footprints_wgs84(columns)
+        texts, envelopes = grids.footprint_texts(columns), grids.footprint_envelopes(columns)
+    else:
+        texts = geojson_texts(footprints)
+        envelopes = shapely.bounds(np.asarray(footprints, dtype=object)).reshape(len(footprints), 4)
     area = _request_area(plan, footprints)
-    return geojson_texts(footprints), _scene_counts(request_id, collections, plan, area, footprints)
+    return texts, _scene_counts(request_id, collections, plan, area, envelopes, footprints_at)
 
 
 def _feature_tiles(
@@ -220,18 +232,28 @@ def _request_area(plan: BatchPlan, footprints: list | None) -> Any:
     return shapely.union_all(footprints) if footprints else shapely.Polygon()
 
 
-def _scene_counts(request_id: str, collections: dict, plan: BatchPlan, area: Any, footprints: list) -> list[int]:
+def _scene_counts(
+    request_id: str,
+    collections: dict,
+    plan: BatchPlan,
+    area: Any,
+    envelopes: np.ndarray,
+    footprints_at: Callable[[np.ndarray], list],
+) -> list[int]:
     """For each tile, the most scenes any input collection holds over it in its time range: the request's
-    one search per input (collections.request_scenes), then every footprint looked up in one query."""
-    import numpy as np
-
+    one search per input (collections.request_scenes), then the footprints (`footprints_at` the tiles'
+    positions) of the tiles whose `envelopes` meet the scenes found looked up in one query; the others
+    hold none."""
     from eobatch.collections.request_scenes import request_index
 
-    if not footprints:
+    counts = np.zeros(len(envelopes), dtype=np.int64)
+    if not len(envelopes):
         return []
-    counts = np.zeros(len(footprints), dtype=np.int64)
     for index, source in enumerate(plan.inputs):
         scenes = request_index(request_id, index, source, collections[source.id], area)
-        found = scenes.counts(footprints, source.time_from, source.time_to, source.max_cloud_coverage)
-        np.maximum(counts, found, out=counts)
+        reached = np.flatnonzero(scenes.reach(envelopes))
+        if reached.size:
+            found = scenes.counts(footprints_at(reached), source.time_from, source.time_to, source.max_cloud_coverage)
+            np.maximum(counts[reached], found, out=found)
+            counts[reached] = found
     return counts.tolist()

@@ -107,16 +107,29 @@ def geojson_texts(geoms: Sequence[BaseGeometry]) -> list[str]:
     for n in np.unique(counts[simple]).tolist():
         index = np.flatnonzero(simple & (counts == n))
         flat = shapely.get_coordinates(geoms[index]).reshape(len(index), 2 * n)  # no holes: the exterior
-        finite = np.isfinite(flat).all(axis=1)  # json.dumps writes NaN and Infinity, not repr's nan and inf
-        index, flat = index[finite], flat[finite]
-        template = '{"type": "Polygon", "coordinates": [[' + ", ".join(["[%s, %s]"] * n) + "]]}"
-        texts = iter(_reprs(flat.ravel()).tolist())
-        for k, values in zip(index.tolist(), zip(*[texts] * (2 * n), strict=True), strict=True):
-            result[k] = template % values
+        for k, text in zip(index.tolist(), ring_texts(flat), strict=True):
+            result[k] = text
     for k, text in enumerate(result):
         if text is None:
             result[k] = json.dumps(as_geojson(geoms[k]))
     return result  # type: ignore[return-value]
+
+
+def ring_texts(flat: np.ndarray, skip: np.ndarray | None = None) -> list[str | None]:
+    """The GeoJSON text of a Polygon without holes for each row of `flat` (its exterior ring's x, y, x, y,
+    ...), as `json.dumps(as_geojson(polygon))` writes it: each float by `float.__repr__`. None for the rows
+    `skip` names and those with a non-finite value (json.dumps writes NaN and Infinity, not nan and inf)."""
+    result: list[str | None] = [None] * len(flat)
+    keep = np.isfinite(flat).all(axis=1)
+    if skip is not None:
+        keep &= ~skip
+    index, flat = np.flatnonzero(keep), flat[keep]
+    width = flat.shape[1]
+    template = '{"type": "Polygon", "coordinates": [[' + ", ".join(["[%s, %s]"] * (width // 2)) + "]]}"
+    texts = iter(_reprs(flat.ravel()).tolist())
+    for k, values in zip(index.tolist(), zip(*[texts] * width, strict=True), strict=True):
+        result[k] = template % values
+    return result
 
 
 def _reprs(values: np.ndarray) -> np.ndarray:

@@ -61,6 +61,17 @@ class TileColumns:
     def __len__(self) -> int:
         return len(self.ids)
 
+    def take(self, index: np.ndarray) -> TileColumns:
+        """The rows at `index`, in its order."""
+        rows = index.tolist()
+        return TileColumns(
+            self.grid_id,
+            [self.ids[k] for k in rows],
+            [self.names[k] for k in rows],
+            self.epsgs[index],
+            self.bounds[index],
+        )
+
     def tile(self, k: int) -> GridTile:
         minx, miny, maxx, maxy = self.bounds[k].tolist()
         return GridTile(self.grid_id, self.ids[k], self.names[k], int(self.epsgs[k]), (minx, miny, maxx, maxy))

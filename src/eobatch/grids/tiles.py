@@ -11,7 +11,15 @@ from shapely.geometry.base import BaseGeometry
 
 from eobatch.errors import BadRequest, NotFound, Violation
 from eobatch.grids.catalogue import check_resolution, get_grid, grid_for_request
-from eobatch.grids.geo import WGS84, polygonal, project_lonlat, split_antimeridian, transformer
+from eobatch.grids.geo import (
+    WGS84,
+    geojson_texts,
+    polygonal,
+    project_lonlat,
+    ring_texts,
+    split_antimeridian,
+    transformer,
+)
 from eobatch.grids.laea import LaeaScheme
 from eobatch.grids.lattice import cell_bounds, cells_bounds_array, cells_in
 from eobatch.grids.model import GridTile, PixelGrid, TileColumns, TilingGrid
@@ -135,8 +143,19 @@ def pixel_sizes(
     parameter: str = "tilingGrid",
 ) -> list[tuple[int, int]]:
     """(width, height) of `pixel_grid` of every tile, computed at once (the checks run once per grid)."""
+    return list(map(tuple, pixel_size_array(tiles, resolution, buffer_x, buffer_y, parameter).tolist()))
+
+
+def pixel_size_array(
+    tiles: Sequence[GridTile] | TileColumns,
+    resolution: float,
+    buffer_x: int = 0,
+    buffer_y: int = 0,
+    parameter: str = "tilingGrid",
+) -> np.ndarray:
+    """`pixel_sizes` as an (n, 2) int64 array (no tuple per tile)."""
     widths, heights, _, _, _ = _pixel_layout(tiles, resolution, buffer_x, buffer_y, parameter)
-    return list(zip(widths.tolist(), heights.tolist(), strict=True))
+    return np.column_stack([widths, heights]).astype(np.int64).reshape(len(widths), 2)
 
 
 def pixel_grids(
@@ -185,27 +204,51 @@ def footprint_wgs84(tile: GridTile) -> BaseGeometry:
 
 def footprints_wgs84(tiles: Sequence[GridTile] | TileColumns) -> list[BaseGeometry]:
     """`footprint_wgs84` of many tiles, transformed in one call per CRS."""
+    xs, ys, crossing = footprint_rings(tiles)
+    polygons = shapely.polygons(np.stack([xs, ys], axis=-1))
+    for n in np.flatnonzero(crossing).tolist():
+        polygons[n] = split_antimeridian(polygons[n])
+    return polygons.tolist()
+
+
+def footprint_texts(tiles: Sequence[GridTile] | TileColumns) -> list[str]:
+    """`geo.geojson_texts(footprints_wgs84(tiles))`, the same texts, formatted from the rings' corners: only
+    the footprints cut at the antimeridian (or with non-finite corners) are made as geometries."""
+    xs, ys, crossing = footprint_rings(tiles)
+    texts = ring_texts(np.stack([xs, ys], axis=-1).reshape(len(xs), 10), crossing)
+    for k, text in enumerate(texts):
+        if text is None:
+            polygon = shapely.polygons(np.stack([xs[k], ys[k]], axis=-1))
+            texts[k] = geojson_texts([split_antimeridian(polygon) if crossing[k] else polygon])[0]
+    return texts  # type: ignore[return-value]
+
+
+def footprint_envelopes(tiles: Sequence[GridTile] | TileColumns) -> np.ndarray:
+    """(minx, miny, maxx, maxy) in lon/lat that holds each tile's footprint, shape (n, 4); footprints cut at
+    the antimeridian get the whole range of longitudes."""
+    xs, ys, crossing = footprint_rings(tiles)
+    envelopes = np.column_stack([xs.min(axis=1), ys.min(axis=1), xs.max(axis=1), ys.max(axis=1)])
+    envelopes[crossing, 0], envelopes[crossing, 2] = -180.0, 180.0
+    return envelopes.reshape(len(xs), 4)
+
+
+def footprint_rings(tiles: Sequence[GridTile] | TileColumns) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each tile's corners in lon/lat as a closed counter-clockwise ring (SW, SE, NE, NW, SW, as RFC 7946
+    asks): longitudes and latitudes of shape (n, 5), transformed in one call per CRS, and whether the ring
+    jumps across the antimeridian (its footprint is then cut at 180)."""
     if isinstance(tiles, TileColumns):
         epsgs, bounds = tiles.epsgs, tiles.bounds
     else:
         epsgs = np.array([t.epsg for t in tiles], dtype=np.int64)
         bounds = np.array([t.bounds for t in tiles], dtype=np.float64).reshape(len(tiles), 4)
-    result = np.empty(len(epsgs), dtype=object)
+    xs = bounds[:, [0, 2, 2, 0, 0]]
+    ys = bounds[:, [1, 1, 3, 3, 1]]
     for epsg in np.unique(epsgs).tolist():
-        index = np.flatnonzero(epsgs == epsg)
-        b = bounds[index]
-        # counter-clockwise ring, as RFC 7946 asks: SW, SE, NE, NW
-        xs = np.column_stack([b[:, 0], b[:, 2], b[:, 2], b[:, 0], b[:, 0]])
-        ys = np.column_stack([b[:, 1], b[:, 1], b[:, 3], b[:, 3], b[:, 1]])
         if epsg != WGS84:
-            lon, lat = transformer(epsg, WGS84).transform(xs.ravel(), ys.ravel())
-            xs, ys = np.asarray(lon).reshape(xs.shape), np.asarray(lat).reshape(ys.shape)
-        polygons = shapely.polygons(np.stack([xs, ys], axis=-1))
-        crossing = (xs.max(axis=1) - xs.min(axis=1)) > 180.0
-        for n in np.flatnonzero(crossing).tolist():
-            polygons[n] = split_antimeridian(polygons[n])
-        result[index] = polygons
-    return result.tolist()
+            index = np.flatnonzero(epsgs == epsg)
+            lon, lat = transformer(epsg, WGS84).transform(xs[index].ravel(), ys[index].ravel())
+            xs[index], ys[index] = np.reshape(lon, (len(index), 5)), np.reshape(lat, (len(index), 5))
+    return xs, ys, (xs.max(axis=1) - xs.min(axis=1)) > 180.0
 
 
 def area_part_in_tile_crs(area_wgs84: BaseGeometry, tile: GridTile) -> BaseGeometry:
