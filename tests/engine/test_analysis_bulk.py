@@ -29,6 +29,7 @@ from eobatch.grids import (
     TileColumns,
     area_from_bounds,
     footprint_envelopes,
+    footprint_rings,
     footprint_texts,
     footprint_wgs84,
     footprints_wgs84,
@@ -138,10 +139,10 @@ def test_scene_counts_of_all_tiles_equal_one_search_per_tile() -> None:
     when = dt.datetime(2024, 4, 10, tzinfo=dt.UTC)
     middle = SceneIndex([Scene("m", when, 1.0, {}, shapely.box(14.4, 45.9, 14.6, 46.1), None)])
     counts = middle.counts(footprints, when, when)
-    reached = middle.reach(footprint_envelopes(tiles))
+    reached = middle.reach(footprint_envelopes(footprint_rings(tiles)))
     assert reached.any() and not reached.all() and counts.any()
     assert not counts[~reached].any()  # an envelope beyond every scene's holds no scene
-    assert not SceneIndex([]).reach(footprint_envelopes(tiles)).any()
+    assert not SceneIndex([]).reach(footprint_envelopes(footprint_rings(tiles))).any()
 
 
 def _per_tile_estimate(sizes, inputs: CostInputs, scenes: list[int]) -> tuple[float, dict, list[float]]:
@@ -214,8 +215,9 @@ def test_geojson_texts_are_json_dumps_of_the_geojson(grid_id, resolution, bbox) 
     footprints = footprints_wgs84(columns)
     expected = [json.dumps(as_geojson(f)) for f in footprints]
     assert geojson_texts(footprints) == expected
-    assert footprint_texts(columns) == expected == footprint_texts(columns.tiles())  # from the corners
-    envelopes = footprint_envelopes(columns)
+    rings = footprint_rings(columns)
+    assert footprint_texts(rings) == expected == footprint_texts(footprint_rings(columns.tiles()))  # from the corners
+    envelopes = footprint_envelopes(rings)
     for envelope, footprint in zip(envelopes.tolist(), footprints, strict=True):  # each holds its footprint
         assert shapely.box(*envelope).covers(footprint)
     half = np.arange(len(columns))[::2]

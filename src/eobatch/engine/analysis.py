@@ -180,7 +180,8 @@ def _located(
         return [footprints[k] for k in index.tolist()]
 
     if footprints is None:
-        texts, envelopes = grids.footprint_texts(columns), grids.footprint_envelopes(columns)
+        rings = grids.footprint_rings(columns)
+        texts, envelopes = grids.footprint_texts(rings), grids.footprint_envelopes(rings)
     else:
         texts = geojson_texts(footprints)
         envelopes = shapely.bounds(np.asarray(footprints, dtype=object)).reshape(len(footprints), 4)

@@ -44,8 +44,10 @@ from eobatch.grids.catalogue import as_wire, check_resolution, get_grid, grid_fo
 from eobatch.grids.export import export_tiles
 from eobatch.grids.model import NO_GRID_ID, GridTile, PixelGrid, TileColumns, TilingGrid
 from eobatch.grids.tiles import (
+    FootprintRings,
     area_part_in_tile_crs,
     footprint_envelopes,
+    footprint_rings,
     footprint_texts,
     footprint_wgs84,
     footprints_wgs84,
@@ -62,6 +64,7 @@ from eobatch.grids.tiles import (
 
 __all__ = [
     "NO_GRID_ID",
+    "FootprintRings",
     "GridTile",
     "PixelGrid",
     "TileColumns",
@@ -72,6 +75,7 @@ __all__ = [
     "check_resolution",
     "export_tiles",
     "footprint_envelopes",
+    "footprint_rings",
     "footprint_texts",
     "footprint_wgs84",
     "footprints_wgs84",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import NamedTuple
 
 import affine
 import numpy as np
@@ -27,6 +28,16 @@ from eobatch.grids.utm import NORTH_LIMIT, SOUTH_LIMIT, UtmScheme
 from eobatch.grids.wgs84 import Wgs84Scheme
 
 AREA_PARAMETER = "processRequest.input.bounds"
+
+
+class FootprintRings(NamedTuple):
+    """Tiles' footprint rings in lon/lat (`footprint_rings`)."""
+
+    xs: np.ndarray  # (n, 5) longitudes: SW, SE, NE, NW, SW
+    ys: np.ndarray  # (n, 5) latitudes
+    crossing: np.ndarray  # (n,) the ring jumps across the antimeridian: its footprint is cut at 180
+
+
 _SCHEMES = {
     0: UtmScheme(20040),
     1: UtmScheme(10000),
@@ -211,10 +222,11 @@ def footprints_wgs84(tiles: Sequence[GridTile] | TileColumns) -> list[BaseGeomet
     return polygons.tolist()
 
 
-def footprint_texts(tiles: Sequence[GridTile] | TileColumns) -> list[str]:
-    """`geo.geojson_texts(footprints_wgs84(tiles))`, the same texts, formatted from the rings' corners: only
-    the footprints cut at the antimeridian (or with non-finite corners) are made as geometries."""
-    xs, ys, crossing = footprint_rings(tiles)
+def footprint_texts(rings: FootprintRings) -> list[str]:
+    """`geo.geojson_texts(footprints_wgs84(tiles))` of the tiles of `rings` (`footprint_rings(tiles)`), the same
+    texts, formatted from the corners: only the footprints cut at the antimeridian (or with non-finite
+    corners) are made as geometries."""
+    xs, ys, crossing = rings
     texts = ring_texts(np.stack([xs, ys], axis=-1).reshape(len(xs), 10), crossing)
     for k, text in enumerate(texts):
         if text is None:
@@ -223,16 +235,16 @@ def footprint_texts(tiles: Sequence[GridTile] | TileColumns) -> list[str]:
     return texts  # type: ignore[return-value]
 
 
-def footprint_envelopes(tiles: Sequence[GridTile] | TileColumns) -> np.ndarray:
-    """(minx, miny, maxx, maxy) in lon/lat that holds each tile's footprint, shape (n, 4); footprints cut at
-    the antimeridian get the whole range of longitudes."""
-    xs, ys, crossing = footprint_rings(tiles)
+def footprint_envelopes(rings: FootprintRings) -> np.ndarray:
+    """(minx, miny, maxx, maxy) in lon/lat that holds the footprint of each tile of `rings`, shape (n, 4);
+    footprints cut at the antimeridian get the whole range of longitudes."""
+    xs, ys, crossing = rings
     envelopes = np.column_stack([xs.min(axis=1), ys.min(axis=1), xs.max(axis=1), ys.max(axis=1)])
     envelopes[crossing, 0], envelopes[crossing, 2] = -180.0, 180.0
     return envelopes.reshape(len(xs), 4)
 
 
-def footprint_rings(tiles: Sequence[GridTile] | TileColumns) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def footprint_rings(tiles: Sequence[GridTile] | TileColumns) -> FootprintRings:
     """Each tile's corners in lon/lat as a closed counter-clockwise ring (SW, SE, NE, NW, SW, as RFC 7946
     asks): longitudes and latitudes of shape (n, 5), transformed in one call per CRS, and whether the ring
     jumps across the antimeridian (its footprint is then cut at 180)."""
@@ -248,7 +260,7 @@ def footprint_rings(tiles: Sequence[GridTile] | TileColumns) -> tuple[np.ndarray
             index = np.flatnonzero(epsgs == epsg)
             lon, lat = transformer(epsg, WGS84).transform(xs[index].ravel(), ys[index].ravel())
             xs[index], ys[index] = np.reshape(lon, (len(index), 5)), np.reshape(lat, (len(index), 5))
-    return xs, ys, (xs.max(axis=1) - xs.min(axis=1)) > 180.0
+    return FootprintRings(xs, ys, (xs.max(axis=1) - xs.min(axis=1)) > 180.0)
 
 
 def area_part_in_tile_crs(area_wgs84: BaseGeometry, tile: GridTile) -> BaseGeometry:
