@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import insert, select
 
-from eobatch.store.bulk import insert_rows
+from eobatch.store.bulk import insert_columns
 from eobatch.store.models import Account, BatchRequest, Tile
-from eobatch.store.work import PlannedTile, _insert_tiles
+from eobatch.store.work import PlannedTile, PlannedTiles, _insert_tiles
 
 NAMES = ["33TVM_1_2", "tab\there", "back\\slash", 'quote"s', "new\nline", "ünïcode ✓", "comma,semi;colon", r"\N"]
 GEOMETRIES = [
@@ -78,7 +78,7 @@ def test_bulk_inserted_tiles_equal_orm_inserted_ones(database, monkeypatch) -> N
         s.add(Account(id="acct", name="acct"))
         s.flush()
         bulk, orm = _request(s, "acct"), _request(s, "acct")
-        _insert_tiles(s, bulk, planned, now)
+        _insert_tiles(s, bulk, PlannedTiles.of(planned), now)
         s.execute(  # what the analysis did before: one parameter set per row through the ORM
             insert(Tile),
             [
@@ -120,5 +120,20 @@ def test_a_column_with_a_python_default_must_be_given(database) -> None:
         s.add(Account(id="acct2", name="acct2"))
         s.flush()
         row = _request(s, "acct2")
-        with pytest.raises(ValueError, match="insert_rows needs values"):
-            insert_rows(s, Tile.__table__, {"request_id": row.id, "account_id": "acct2"}, ("tile_id",), [(1,)])
+        with pytest.raises(ValueError, match="insert_columns needs values"):
+            insert_columns(s, Tile.__table__, {"request_id": row.id, "account_id": "acct2"}, {"tile_id": [1]})
+
+
+def test_columns_must_be_equally_long(database) -> None:
+    shared = {
+        "account_id": "acct3", "status": "PENDING", "attempts": 0, "charged_pu": 0.0, "no_data": False,
+        "created": datetime(2026, 12, 2, tzinfo=UTC), "updated": datetime(2026, 12, 2, tzinfo=UTC),
+    }  # fmt: skip
+    with database.session() as s:
+        s.add(Account(id="acct3", name="acct3"))
+        s.flush()
+        row = _request(s, "acct3")
+        columns = PlannedTiles.of(_planned(3)).columns()
+        columns["name"] = columns["name"][:2]
+        with pytest.raises(ValueError, match="columns of one length"):
+            insert_columns(s, Tile.__table__, {"request_id": row.id, **shared}, columns, as_stored=("geometry",))

@@ -220,7 +220,7 @@ def estimate_tile_count(tiling: GridTiling, area: Area, context: IntakeContext) 
     if context.stored:
         return 0
     max_tiles = context.settings.max_tiles_per_request
-    return len(grids.tiles_for_area(tiling.grid_id, shape(area.geometry), max_tiles=max_tiles))
+    return len(grids.tile_columns_for_area(tiling.grid_id, shape(area.geometry), max_tiles=max_tiles))
 
 
 def parse_bounds(process_request: dict[str, Any]) -> Area:

@@ -24,6 +24,7 @@ class SceneIndex:
             [np.nan if s.cloud_cover is None else s.cloud_cover for s in self.scenes], dtype=np.float64
         )
         self._tree = shapely.STRtree(self._footprints)
+        self._extent = shapely.total_bounds(self._footprints) if self.scenes else None
 
     def __len__(self) -> int:
         return len(self.scenes)
@@ -50,6 +51,20 @@ class SceneIndex:
         if hits.size:
             hits = hits[~shapely.touches(self._footprints[hits], area_wgs84)]
         return [self.scenes[i] for i in hits]
+
+    def reach(self, envelopes: np.ndarray) -> np.ndarray:
+        """For each (minx, miny, maxx, maxy) row, whether it meets the box around every scene: an area
+        inside an envelope that does not can share area with no scene (its `counts` is 0)."""
+        envelopes = np.asarray(envelopes, dtype=np.float64).reshape(-1, 4)
+        if self._extent is None:
+            return np.zeros(len(envelopes), dtype=bool)
+        minx, miny, maxx, maxy = self._extent
+        return (
+            (envelopes[:, 0] <= maxx)
+            & (envelopes[:, 2] >= minx)
+            & (envelopes[:, 1] <= maxy)
+            & (envelopes[:, 3] >= miny)
+        )
 
     def counts(
         self,

@@ -11,9 +11,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from itertools import repeat
 from typing import Any
+
+import numpy as np
 
 from eobatch.domain import cost
 
@@ -46,39 +48,48 @@ def _charged(size: tuple[int, int], inputs: CostInputs, samples: int) -> float:
     return cost.charged_pu(w, h, pu)
 
 
-def estimate(sizes: list[tuple[int, int]], inputs: CostInputs, scenes_per_tile: list[int]) -> Estimate:
-    """Figures for tiles of output `sizes` (px, buffer included) holding `scenes_per_tile` scenes.
+def estimate(
+    sizes: Sequence[tuple[int, int]] | np.ndarray, inputs: CostInputs, scenes_per_tile: Sequence[int]
+) -> Estimate:
+    """Figures for tiles of output `sizes` (px, buffer included: (width, height) pairs or an (n, 2) array)
+    holding `scenes_per_tile` scenes.
 
     Each distinct (size, samples) pair is priced once (a grid's tiles share one size), then the figures are
     summed tile by tile in tile order, so the sums are the same floats as pricing every tile on its own."""
     if len(sizes) != len(scenes_per_tile):
         raise ValueError("one scene count per tile is needed")
-    sizes = [(int(w), int(h)) for w, h in sizes]
-    scenes = [int(n) for n in scenes_per_tile]
-    lo, hi = (min(scenes), max(scenes)) if scenes else (0, 0)
-    distinct = set(sizes)
-    value_of = {
-        (w, h): cost.tile_pu(
-            w, h, inputs.bands, float32=inputs.float32, samples=inputs.estimated_samples, fusion=inputs.fusion
+    wh = np.asarray(sizes, dtype=np.int64).reshape(len(sizes), 2)
+    scenes = np.asarray(scenes_per_tile, dtype=np.int64).reshape(len(sizes))
+    lo, hi = (int(scenes.min()), int(scenes.max())) if len(scenes) else (0, 0)
+    distinct, size_of = np.unique(wh, axis=0, return_inverse=True)
+    size_of = size_of.reshape(-1)
+    pairs = [(w, h) for w, h in distinct.tolist()]
+
+    def per_tile(price: Callable[[tuple[int, int]], float]) -> list[float]:
+        """Each tile's figure in tile order, `price` called once per distinct size."""
+        return np.array([price(pair) for pair in pairs], dtype=np.float64)[size_of].tolist()
+
+    samples_of = np.ones_like(scenes) if inputs.mosaicking.upper() == "SIMPLE" else np.maximum(scenes, 1)
+    keys, key_of = np.unique(np.column_stack([size_of, samples_of]), axis=0, return_inverse=True)
+    charged = [_charged(pairs[k], inputs, n) for k, n in keys.tolist()]
+    tile_pu = np.array(charged, dtype=np.float64)[key_of.reshape(-1)].tolist()
+    value = sum(
+        per_tile(
+            lambda p: cost.tile_pu(
+                *p, inputs.bands, float32=inputs.float32, samples=inputs.estimated_samples, fusion=inputs.fusion
+            )
         )
-        for w, h in distinct
-    }
-    tile_samples = [_samples(inputs, n) for n in scenes]
+    )
     low_samples, high_samples = _samples(inputs, lo), _samples(inputs, hi)
-    pairs = {*zip(sizes, tile_samples, strict=True), *((s, low_samples) for s in distinct)}
-    pairs |= {(s, high_samples) for s in distinct}
-    charged_of = {(size, k): _charged(size, inputs, k) for size, k in pairs}
-    value = sum(map(value_of.__getitem__, sizes))
-    per_tile = list(map(charged_of.__getitem__, zip(sizes, tile_samples, strict=True)))
-    low = sum(map(charged_of.__getitem__, zip(sizes, repeat(low_samples))))
-    high = sum(map(charged_of.__getitem__, zip(sizes, repeat(high_samples))))
+    low = sum(per_tile(lambda p: _charged(p, inputs, low_samples)))
+    high = sum(per_tile(lambda p: _charged(p, inputs, high_samples)))
     return Estimate(
         value_estimate=value,
         cost_estimate={
             "low": cost.request_minimum(low),
             "high": cost.request_minimum(high),
-            "expected": cost.request_minimum(sum(per_tile)),
+            "expected": cost.request_minimum(sum(tile_pu)),
             "scenes_per_tile": {"min": lo, "max": hi},
         },
-        tile_pu=per_tile,
+        tile_pu=tile_pu,
     )

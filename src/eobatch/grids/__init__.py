@@ -42,30 +42,41 @@ id easting_index * 10000 + northing_index.
 from eobatch.grids.aoi import area_from_bounds, parse_crs
 from eobatch.grids.catalogue import as_wire, check_resolution, get_grid, grid_for_request, list_grids
 from eobatch.grids.export import export_tiles
-from eobatch.grids.model import NO_GRID_ID, GridTile, PixelGrid, TilingGrid
+from eobatch.grids.model import NO_GRID_ID, GridTile, PixelGrid, TileColumns, TilingGrid
 from eobatch.grids.tiles import (
+    FootprintRings,
     area_part_in_tile_crs,
+    footprint_envelopes,
+    footprint_rings,
+    footprint_texts,
     footprint_wgs84,
     footprints_wgs84,
     origin,
     pixel_grid,
     pixel_grids,
+    pixel_size_array,
     pixel_sizes,
     tile_by_id,
     tile_by_name,
+    tile_columns_for_area,
     tiles_for_area,
 )
 
 __all__ = [
     "NO_GRID_ID",
+    "FootprintRings",
     "GridTile",
     "PixelGrid",
+    "TileColumns",
     "TilingGrid",
     "area_from_bounds",
     "area_part_in_tile_crs",
     "as_wire",
     "check_resolution",
     "export_tiles",
+    "footprint_envelopes",
+    "footprint_rings",
+    "footprint_texts",
     "footprint_wgs84",
     "footprints_wgs84",
     "get_grid",
@@ -75,8 +86,10 @@ __all__ = [
     "parse_crs",
     "pixel_grid",
     "pixel_grids",
+    "pixel_size_array",
     "pixel_sizes",
     "tile_by_id",
     "tile_by_name",
+    "tile_columns_for_area",
     "tiles_for_area",
 ]

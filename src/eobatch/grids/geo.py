@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from functools import lru_cache
 
@@ -92,6 +93,50 @@ def as_geojson_many(geoms: Sequence[BaseGeometry]) -> list[dict]:
     for k in np.flatnonzero(~simple).tolist():
         result[k] = as_geojson(geoms[k])
     return result  # type: ignore[return-value]
+
+
+def geojson_texts(geoms: Sequence[BaseGeometry]) -> list[str]:
+    """`json.dumps(as_geojson(g))` of every geometry, the same text (a JSON column stores exactly that);
+    polygons without holes and with finite coordinates are formatted from their coordinate arrays in
+    batches of equal vertex count, each float by `float.__repr__` as `json.dumps` writes it."""
+    geoms = np.asarray(geoms, dtype=object)
+    result: list[str | None] = [None] * len(geoms)
+    simple = (shapely.get_type_id(geoms) == 3) & (shapely.get_num_interior_rings(geoms) == 0)
+    simple &= ~shapely.has_z(geoms)
+    counts = shapely.get_num_coordinates(geoms)
+    for n in np.unique(counts[simple]).tolist():
+        index = np.flatnonzero(simple & (counts == n))
+        flat = shapely.get_coordinates(geoms[index]).reshape(len(index), 2 * n)  # no holes: the exterior
+        for k, text in zip(index.tolist(), ring_texts(flat), strict=True):
+            result[k] = text
+    for k, text in enumerate(result):
+        if text is None:
+            result[k] = json.dumps(as_geojson(geoms[k]))
+    return result  # type: ignore[return-value]
+
+
+def ring_texts(flat: np.ndarray, skip: np.ndarray | None = None) -> list[str | None]:
+    """The GeoJSON text of a Polygon without holes for each row of `flat` (its exterior ring's x, y, x, y,
+    ...), as `json.dumps(as_geojson(polygon))` writes it: each float by `float.__repr__`. None for the rows
+    `skip` names and those with a non-finite value (json.dumps writes NaN and Infinity, not nan and inf)."""
+    result: list[str | None] = [None] * len(flat)
+    keep = np.isfinite(flat).all(axis=1)
+    if skip is not None:
+        keep &= ~skip
+    index, flat = np.flatnonzero(keep), flat[keep]
+    width = flat.shape[1]
+    template = '{"type": "Polygon", "coordinates": [[' + ", ".join(["[%s, %s]"] * (width // 2)) + "]]}"
+    texts = iter(_reprs(flat.ravel()).tolist())
+    for k, values in zip(index.tolist(), zip(*[texts] * width, strict=True), strict=True):
+        result[k] = template % values
+    return result
+
+
+def _reprs(values: np.ndarray) -> np.ndarray:
+    """`float.__repr__` of every float64, as an object array; each distinct value (by its bits: 0.0 and
+    -0.0 apart) is formatted once, since neighbouring tiles share their corners."""
+    distinct, inverse = np.unique(np.ascontiguousarray(values).view(np.uint64), return_inverse=True)
+    return np.array(list(map(float.__repr__, distinct.view(np.float64).tolist())), dtype=object)[inverse]
 
 
 def _lists(value):

@@ -15,6 +15,7 @@ Lock order, everywhere: request row, then tile rows, then the account row (taken
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -40,7 +41,7 @@ from eobatch.domain.states import (
 from eobatch.errors import Conflict, InsufficientUnits
 from eobatch.store import ledger
 from eobatch.store.actions import reservation_for
-from eobatch.store.bulk import insert_rows
+from eobatch.store.bulk import insert_columns
 from eobatch.store.db import Database
 from eobatch.store.models import BatchRequest, SchedulerLease, Tile, TileEvent
 from eobatch.store.transitions import move_tile, set_request_status
@@ -204,7 +205,7 @@ def claim_analyses(session: Session, owner: str, limit: int, now: datetime, ttl_
 
 @dataclass(slots=True)
 class PlannedTile:
-    """One tile found by an analysis, ready to insert (not frozen: an analysis makes ~100 000 of them)."""
+    """One tile found by an analysis, ready to insert (one row of `PlannedTiles`)."""
 
     tile_id: int
     name: str
@@ -216,13 +217,73 @@ class PlannedTile:
     estimated_pu: float  # before the batch discount
 
 
+@dataclass(frozen=True, eq=False)
+class PlannedTiles(Sequence[PlannedTile]):
+    """The tiles found by an analysis as columns of plain values, ready to insert without an object per
+    tile (an analysis may find ~100 000). `geometries` holds each footprint as the text the JSON column
+    stores: `json.dumps` of its GeoJSON (grids.geo.geojson_texts)."""
+
+    tile_ids: list[int]
+    names: list[str]
+    epsgs: list[int]
+    minx: list[float]
+    miny: list[float]
+    maxx: list[float]
+    maxy: list[float]
+    widths_px: list[int]  # output raster, buffer included
+    heights_px: list[int]
+    geometries: list[str]
+    estimated_pu: list[float]  # before the batch discount
+
+    @classmethod
+    def of(cls, tiles: Sequence[PlannedTile]) -> PlannedTiles:
+        """The columns of `tiles`."""
+        bounds = list(zip(*(t.bounds for t in tiles), strict=True)) or [[], [], [], []]
+        return cls(
+            [t.tile_id for t in tiles],
+            [t.name for t in tiles],
+            [t.epsg for t in tiles],
+            *(list(b) for b in bounds),
+            [t.width_px for t in tiles],
+            [t.height_px for t in tiles],
+            [json.dumps(t.geometry) for t in tiles],
+            [t.estimated_pu for t in tiles],
+        )
+
+    def columns(self) -> dict[str, list]:
+        """The values by column of the tiles table."""
+        return {column: getattr(self, name) for column, name in zip(TILE_COLUMNS, _COLUMN_FIELDS, strict=True)}
+
+    def __len__(self) -> int:
+        return len(self.tile_ids)
+
+    def __getitem__(self, k):  # type: ignore[override]
+        if isinstance(k, slice):
+            return [self[i] for i in range(*k.indices(len(self)))]
+        t, n, e, x0, y0, x1, y1, w, h, g, pu = (getattr(self, name)[k] for name in _COLUMN_FIELDS)
+        return PlannedTile(t, n, e, (x0, y0, x1, y1), w, h, json.loads(g), pu)
+
+
+TILE_COLUMNS = (  # the tiles table's columns an analysis fills, and the `PlannedTiles` fields holding them
+    "tile_id", "name", "epsg", "minx", "miny", "maxx", "maxy", "width_px", "height_px", "geometry", "estimated_pu",
+)  # fmt: skip
+_COLUMN_FIELDS = (
+    "tile_ids", "names", "epsgs", "minx", "miny", "maxx", "maxy", "widths_px", "heights_px", "geometries",
+    "estimated_pu",
+)  # fmt: skip
+
+
 @dataclass(frozen=True)
 class AnalysisResult:
-    tiles: list[PlannedTile]
+    tiles: PlannedTiles  # a list of `PlannedTile`s is taken too (turned into columns)
     tile_width_px: int | None  # without buffer; None for GeoPackage features (each has its own size)
     tile_height_px: int | None
     value_estimate: float
     cost_estimate: dict[str, Any]
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.tiles, PlannedTiles):
+            object.__setattr__(self, "tiles", PlannedTiles.of(list(self.tiles)))
 
 
 def finish_analysis(
@@ -265,9 +326,10 @@ def finish_analysis(
     return status
 
 
-def _insert_tiles(session: Session, row: BatchRequest, tiles: Sequence[PlannedTile], now: datetime) -> None:
-    """The analysis' tiles, PENDING, in one bulk insert (store/bulk.py: shared values converted once)."""
-    if not tiles:
+def _insert_tiles(session: Session, row: BatchRequest, tiles: PlannedTiles, now: datetime) -> None:
+    """The analysis' tiles, PENDING, in one bulk insert (store/bulk.py: shared values converted once, the
+    footprints given as the JSON text they are stored as)."""
+    if not len(tiles):
         return
     shared = dict(
         request_id=row.id,
@@ -279,26 +341,7 @@ def _insert_tiles(session: Session, row: BatchRequest, tiles: Sequence[PlannedTi
         created=now,
         updated=now,
     )
-    columns = (
-        "tile_id",
-        "name",
-        "epsg",
-        "minx",
-        "miny",
-        "maxx",
-        "maxy",
-        "width_px",
-        "height_px",
-        "geometry",
-        "estimated_pu",
-    )
-    insert_rows(
-        session,
-        Tile.__table__,
-        shared,
-        columns,
-        ((t.tile_id, t.name, t.epsg, *t.bounds, t.width_px, t.height_px, t.geometry, t.estimated_pu) for t in tiles),
-    )
+    insert_columns(session, Tile.__table__, shared, tiles.columns(), as_stored=("geometry",))
 
 
 def _delete_tiles(session: Session, request_ids: Sequence[str]) -> None:
