@@ -174,10 +174,10 @@ def test_stream_and_webhook_see_every_transition_in_order(backend, request, tmp_
         if scheduler is not None:
             scheduler.send_signal(signal.SIGINT)
             try:
-                scheduler.wait(timeout=30)
+                scheduler.communicate(timeout=30)  # reads and closes its stderr too
             except subprocess.TimeoutExpired:
                 scheduler.kill()
-                scheduler.wait()
+                scheduler.communicate()
         database.dispose()
 
     statuses = [e["status"] for e in streamed if e["event"] == "status"]

@@ -92,14 +92,11 @@ def server(data_dir: Path):
     port = free_port()
     # several accounts here write to the example's bucket: no bucket claims (docs/operations.md, "Tenancy")
     env = {**os.environ, "EOBATCH_DATA_DIR": str(data_dir), "EOBATCH_TENANCY": "shared"}
-    proc = subprocess.Popen(
-        [*EOBATCH, "serve", "--port", str(port)],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    log_path = data_dir / "serve.log"
+    with log_path.open("ab") as log:  # the server keeps its own copy of the handle
+        proc = subprocess.Popen(
+            [*EOBATCH, "serve", "--port", str(port)], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -108,7 +105,7 @@ def server(data_dir: Path):
             break
         except httpx.HTTPError:
             if proc.poll() is not None:
-                raise AssertionError(proc.stdout.read()) from None
+                raise AssertionError(log_path.read_text()) from None
             time.sleep(0.2)
     yield url
     proc.send_signal(signal.SIGINT)
@@ -116,6 +113,7 @@ def server(data_dir: Path):
         proc.wait(timeout=20)
     except subprocess.TimeoutExpired:
         proc.kill()
+        proc.wait()
 
 
 def test_client_commands_against_a_served_instance(server: str, data_dir: Path, tmp_path: Path):

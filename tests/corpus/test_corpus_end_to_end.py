@@ -29,7 +29,7 @@ from tests.conftest import SHARED
 from tests.corpus.conftest import RESULTS
 
 CORPUS = SHARED / "evalscripts"
-INDEX = {row["file"]: row for row in csv.DictReader((CORPUS / "INDEX.tsv").open(), delimiter="\t")}
+INDEX = {row["file"]: row for row in csv.DictReader((CORPUS / "INDEX.tsv").read_text().splitlines(), delimiter="\t")}
 # Crosses 12°E, so every request has a tile in UTM zone 32 and one in zone 33 (grid 0, 60 m).
 AREA = [11.97, 45.12, 12.03, 45.16]
 DEMO_RANGE = {"from": "2024-04-01T00:00:00Z", "to": "2024-06-30T23:59:59Z"}

@@ -132,7 +132,7 @@ def test_workers_die_with_their_parent_even_on_sigkill(tmp_path):
         assert len(pids) == 2 and all(_alive(p) for p in pids)
     finally:
         parent.kill()
-        parent.wait()
+        parent.communicate()  # reads and closes its stdout too
     deadline = time.monotonic() + 10
     while any(_alive(p) for p in pids):
         assert time.monotonic() < deadline, f"workers {pids} outlived their parent"

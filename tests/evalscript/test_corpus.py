@@ -17,7 +17,7 @@ from eobatch.evalscript.synthetic import synthetic_samples, synthetic_scenes
 from .conftest import CORPUS
 
 SCRIPTS = sorted(p.name for p in CORPUS.glob("*.js"))
-INDEX = {row["file"]: row for row in csv.DictReader((CORPUS / "INDEX.tsv").open(), delimiter="\t")}
+INDEX = {row["file"]: row for row in csv.DictReader((CORPUS / "INDEX.tsv").read_text().splitlines(), delimiter="\t")}
 SHAPE = (3, 4)
 DEFAULT_RANGE = (datetime(2023, 1, 1, tzinfo=UTC), datetime(2024, 6, 30, tzinfo=UTC))
 # Scripts that select scenes on fixed dates get a request time range that contains those dates.

@@ -98,7 +98,8 @@ class Serve:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         env = os.environ | {"EOBATCH_DATA_DIR": str(self.data_dir), "EOBATCH_LOG_FORMAT": "json"} | self.env
         cmd = [str(EOBATCH), "serve", "--port", str(self.port), "--collections", str(COLLECTIONS)]
-        self.process = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=self.log.open("ab"))
+        with self.log.open("ab") as log:  # the server keeps its own copy of the handle
+            self.process = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=log)
         deadline = time.monotonic() + timeout
         while True:
             assert self.process.poll() is None, f"serve exited with {self.process.returncode}:\n{self.tail()}"

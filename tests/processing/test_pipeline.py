@@ -251,6 +251,7 @@ def test_sources_over_http_range_requests(tmp_path, settings, tile, synthetic_sc
         result = process_tile(task)
     finally:
         server.shutdown()
+        server.server_close()
     refl, _ = first_valid_reflectance(synthetic_scenes[1:2], ["B04", "B08"], TargetGrid.of(task.pixel_grid))
     with rasterio.open(_local(settings, result.outputs[0])) as src:
         np.testing.assert_allclose(src.read(1), ndvi(refl["B04"], refl["B08"]), rtol=1e-6)

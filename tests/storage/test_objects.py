@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from prometheus_client import REGISTRY
 
 from eobatch.errors import BadRequest, Forbidden, NotFound
 from eobatch.storage import ObjectStorage, S3Credentials, check_destination
+from eobatch.storage.objects import StorageError, TransientStorageError
 
 
 def test_local_put_get_exists(local_settings):
@@ -24,6 +26,24 @@ def test_local_put_get_exists(local_settings):
 def test_local_missing_object_is_not_found(local_settings):
     with pytest.raises(NotFound, match="s3://out-bucket/none"):
         ObjectStorage(local_settings).get("s3://out-bucket/none")
+
+
+def test_a_local_write_the_folder_refuses_fails_at_once_without_retries(local_settings):
+    """A folder where the object's file goes is not an outage: no server could come back and fix it, so
+    the put fails on the first try instead of being retried for the whole storage retry window."""
+    storage = ObjectStorage(local_settings.model_copy(update={"storage_retry_window_s": 3.0}))
+    url = "s3://out-bucket/req/tile/default.tif"
+    (local_settings.buckets_dir / "out-bucket" / "req" / "tile" / "default.tif").mkdir(parents=True)
+    retries_before = _retry_count()
+    with pytest.raises(StorageError, match=r"Could not write s3://out-bucket/req/tile/default.tif") as failed:
+        storage.put(url, b"abc")
+    assert not isinstance(failed.value, TransientStorageError)
+    assert "tries over" not in failed.value.message
+    assert _retry_count() == retries_before
+
+
+def _retry_count() -> float:
+    return REGISTRY.get_sample_value("eobatch_storage_retries_total") or 0.0
 
 
 def test_check_destination_allows_listed_buckets_only():

@@ -42,8 +42,8 @@ class DaskProcesses:
             "--no-dashboard", "--memory-limit", "0", "--local-directory", str(folder),
             "--host", "127.0.0.1", "--death-timeout", "60",
         ]  # fmt: skip
-        log = open(folder / "worker.log", "wb")  # noqa: SIM115 - lives as long as the process
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=folder, env=env)
+        with open(folder / "worker.log", "wb") as log:  # the worker keeps its own copy of the handle
+            proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=folder, env=env)
         self.workers.append(proc)
         return proc
 
@@ -93,14 +93,14 @@ def start_dask(n_workers: int, env: dict[str, str] | None = None, timeout_s: flo
     """`dask scheduler` + `n_workers` single-threaded `dask worker` processes, all ready."""
     port = free_port()
     scratch = Path(tempfile.mkdtemp(prefix="eobatch-dask-"))
-    log = open(scratch / "scheduler.log", "wb")  # noqa: SIM115 - lives as long as the process
-    scheduler = subprocess.Popen(
-        [str(DASK), "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        cwd=scratch,
-        env=env,
-    )
+    with open(scratch / "scheduler.log", "wb") as log:  # the scheduler keeps its own copy of the handle
+        scheduler = subprocess.Popen(
+            [str(DASK), "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=scratch,
+            env=env,
+        )
     cluster = DaskProcesses(f"tcp://127.0.0.1:{port}", scheduler, scratch=scratch)
     try:
         for _ in range(n_workers):

@@ -65,10 +65,10 @@ class Seaweed:
     def resume(self, timeout_s: float = 30.0) -> None:
         """Start the server again on the same folder and ports; returns once a PUT works."""
         assert self.command is not None and self.env is not None
-        log = open(self.data_dir / "weed.log", "ab")  # noqa: SIM115 - lives as long as the process
-        self.process = subprocess.Popen(
-            self.command, env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=self.data_dir
-        )
+        with open(self.data_dir / "weed.log", "ab") as log:  # the server keeps its own copy of the handle
+            self.process = subprocess.Popen(
+                self.command, env=self.env, stdout=log, stderr=subprocess.STDOUT, cwd=self.data_dir
+            )
         _wait_until_ready(self, timeout_s)
 
     def stop(self) -> None:
@@ -119,8 +119,8 @@ def start_seaweed(timeout_s: float = 30.0, identities: list[dict] | None = None)
         f"-admin.port={p[4]}", f"-s3.port.grpc={p[5]}", f"-master.port.grpc={p[6]}",
         f"-volume.port.grpc={p[7]}", f"-filer.port.grpc={p[8]}", f"-admin.port.grpc={p[9]}", *extra,
     ]  # fmt: skip
-    log = open(data_dir / "weed.log", "wb")  # noqa: SIM115 - lives as long as the process
-    process = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=data_dir)
+    with open(data_dir / "weed.log", "wb") as log:  # the server keeps its own copy of the handle
+        process = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=data_dir)
     weed = Seaweed(f"http://127.0.0.1:{p[0]}", ACCESS_KEY, SECRET_KEY, BUCKET, process, data_dir, cmd, env)
     try:
         _wait_until_ready(weed, timeout_s)

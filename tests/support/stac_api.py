@@ -82,8 +82,8 @@ def start_stac_api(pg: PostgresServer, timeout_s: float = 60.0) -> StacApiServer
         "PGPORT": str(pg.port),
         "PGDATABASE": name,
     }
-    log = open(folder / "api.log", "wb")  # noqa: SIM115 - lives as long as the process
-    process = subprocess.Popen([str(python), str(APP), str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
+    with open(folder / "api.log", "wb") as log:  # the server keeps its own copy of the handle
+        process = subprocess.Popen([str(python), str(APP), str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
     server = StacApiServer(f"http://127.0.0.1:{port}", dsn, python, process, folder)
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline and process.poll() is None:

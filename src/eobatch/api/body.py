@@ -93,19 +93,19 @@ async def read_create_body(request: Request) -> Any:
     content_type = request.headers.get("content-type", "").lower()
     if not content_type.startswith("multipart/form-data"):
         return await read_json(request)
-    form = await request.form()
-    part = form.get("request")
-    if part is None:
-        raise _bad("multipart create body needs a 'request' part with the JSON request", "request")
-    raw = await part.read() if hasattr(part, "read") else str(part).encode()
-    body = parse_json(raw)
-    script = form.get("evalscript")
-    if script is not None and isinstance(body, dict):
-        text = _utf8(await script.read()) if hasattr(script, "read") else str(script)
-        _check_text(text, "evalscript")
-        process_request = body.get("processRequest")
-        if isinstance(process_request, dict):
-            process_request["evalscript"] = text
+    async with request.form() as form:  # closes the parts' spooled files, also on a bad part
+        part = form.get("request")
+        if part is None:
+            raise _bad("multipart create body needs a 'request' part with the JSON request", "request")
+        raw = await part.read() if hasattr(part, "read") else str(part).encode()
+        body = parse_json(raw)
+        script = form.get("evalscript")
+        if script is not None and isinstance(body, dict):
+            text = _utf8(await script.read()) if hasattr(script, "read") else str(script)
+            _check_text(text, "evalscript")
+            process_request = body.get("processRequest")
+            if isinstance(process_request, dict):
+                process_request["evalscript"] = text
     return body
 
 

@@ -138,7 +138,7 @@ class ObjectStorage:
             try:
                 return call()
             except Exception as exc:
-                error = _translate(exc, action, url)
+                error = _translate(exc, action, url, local=self.is_local)
                 if not isinstance(error, TransientStorageError):
                     raise error from exc
                 left = deadline - time.monotonic()
@@ -194,9 +194,10 @@ def _count_retry() -> None:
     STORAGE_RETRIES.inc()
 
 
-def _translate(exc: Exception, action: str, url: str) -> EobatchError:
+def _translate(exc: Exception, action: str, url: str, local: bool = False) -> EobatchError:
     """obstore / OS errors -> eobatch errors, classified by exception type, then by the S3 error code and
-    HTTP status the server sent (parsed fields, never a free-text search); message names the URL."""
+    HTTP status the server sent (parsed fields, never a free-text search); message names the URL.
+    On the local folder store (`local`) there is no server that could come back: its errors are final."""
     text = str(exc)
     detail = _server_words(text)
     s3_code, status = _s3_code(text), _http_status(text)
@@ -215,7 +216,7 @@ def _translate(exc: Exception, action: str, url: str) -> EobatchError:
         isinstance(exc, ConnectionError | TimeoutError)
         or s3_code in TRANSIENT_CODES
         or (status is not None and (status >= 500 or status in (408, 429)))
-        or (isinstance(exc, obx.GenericError) and status is None and s3_code is None)  # no answer at all
+        or (isinstance(exc, obx.GenericError) and status is None and s3_code is None and not local)  # no answer
     )
     if transient:
         return TransientStorageError(f"Could not {action} {url}: {detail}")
