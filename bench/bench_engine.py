@@ -13,7 +13,12 @@ starts from a copy of that database (PROCESSING, all tiles PENDING) and a schedu
 * Dask with 2 workers in separate processes (`dask scheduler` + 2 `dask worker`, started with the
   thread budget of a 2-worker pool in their environment) vs the local pool with 2 workers (target >= 0.9);
 * the scheduler's own cost per tile with a no-op task, on SQLite and PostgreSQL, vs the same no-op tasks
-  sent straight to the pool without the scheduler.
+  sent straight to the pool without the scheduler;
+* the ceiling of this machine, which no scheduler can pass: the same 8 tile tasks handed straight to the
+  warm 1- and 2-worker pools (no scheduler, no database), and the same fixed CPU work (a pure-Python loop;
+  numpy float32 arithmetic on 16 MB arrays) in 2 processes at once vs 1 process. Where two processes of
+  identical work each run slower together than alone (shared caches, memory bandwidth, virtual CPUs that
+  share a physical core), 2 workers cannot reach 2x, and these rows say how far the machine allows.
 
 Executors stay up (warm) across rounds and each is warmed by one unmeasured round, as in a long-running
 service. CPU seconds include the pool and Dask processes. Summed tile time is what the workers spent
@@ -28,11 +33,13 @@ little more than nothing and no other work runs, which these figures show whatev
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import shutil
 import statistics
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +82,54 @@ class KeepWarm:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
+
+
+class Recording(KeepWarm):
+    """A warm executor that also keeps the task of every tile the scheduler hands it (by tile key)."""
+
+    def __init__(self, inner: Any):
+        super().__init__(inner)
+        self.payloads: dict[int, Any] = {}
+
+    def submit(self, key: int, payload: Any) -> None:
+        self.payloads[key] = payload
+        self.inner.submit(key, payload)
+
+
+def straight_into_pool(executor: KeepWarm, payloads: dict[int, Any], tile_seconds: list[float]) -> None:
+    """Hand every tile task to the warm pool at once and wait for all of them; no scheduler, no database."""
+    for key, payload in payloads.items():
+        executor.submit(key, payload)
+    done: dict[int, Any] = {}
+    while len(done) < len(payloads):
+        done.update(executor.collect())
+        time.sleep(0.002)
+    failed = {key: attempt.error for key, attempt in done.items() if not attempt.ok}
+    if failed:
+        raise AssertionError(f"tiles failed straight in the pool: {failed}")
+    tile_seconds.append(sum(attempt.duration_s for attempt in done.values()))
+
+
+PYTHON_LOOP = 4_000_000
+NUMPY_PASSES = 25
+
+
+def python_work(_: int) -> float:
+    """A fixed pure-Python CPU job (about 0.25 s on a 2020s server core)."""
+    total = 0
+    for i in range(PYTHON_LOOP):
+        total += i * i
+    return float(total % 7)
+
+
+def numpy_work(_: int) -> float:
+    """A fixed numpy job: float32 arithmetic over 4 Mpx arrays, as a tile's bands are."""
+    import numpy as np
+
+    a = np.linspace(0.0, 1.0, 4_000_000, dtype=np.float32)
+    for _ in range(NUMPY_PASSES):
+        a = (a * np.float32(1.5) + np.float32(2.0)) / (a + np.float32(1.0))
+    return float(a[0])
 
 
 def request_body() -> dict:
@@ -247,13 +302,14 @@ def run() -> list[dict]:
     data = archive(REGION, BANDS4)
     one, two = _settings(root, data.collections_file, 1), _settings(root, data.collections_file, 2)
     executors: list[KeepWarm] = []
+    spares: list[ProcessPoolExecutor] = []
     cluster = None
     try:
         template, tiles = analysed_database(two)
         rounds = Rounds(root, template, tiles)
         local1 = KeepWarm(LocalExecutor(1))
         local1t1 = KeepWarm(LocalExecutor(1, limits=WorkerLimits(threads=1)))
-        local2 = KeepWarm(LocalExecutor(2))
+        local2 = Recording(LocalExecutor(2))
         executors += [local1, local1t1, local2]
         dask_threads = threads_for_workers(2)  # as a local pool of 2 workers on this machine
         cluster = start_dask(2, env=dict(os.environ) | thread_environment(dask_threads))
@@ -267,7 +323,27 @@ def run() -> list[dict]:
         }
         for arm in arms.values():  # warm-up: worker processes, V8, catalogue, GDAL
             arm()
+        tasks = dict(local2.payloads)  # the 8 tile tasks as the scheduler built them
+        if len(tasks) != tiles:
+            raise AssertionError(f"recorded {len(tasks)} tile tasks, expected {tiles}")
+        pool_seconds: dict[str, list[float]] = {"pool1": [], "pool2": []}
+        spawn = multiprocessing.get_context("spawn")
+        spare1 = ProcessPoolExecutor(1, mp_context=spawn)
+        spare2 = ProcessPoolExecutor(2, mp_context=spawn)
+        spares += [spare1, spare2]
+        units = [0, 1, 2, 3]
+        arms |= {
+            "pool1": lambda: straight_into_pool(local1, tasks, pool_seconds["pool1"]),
+            "pool2": lambda: straight_into_pool(local2, tasks, pool_seconds["pool2"]),
+            "python1": lambda: list(spare1.map(python_work, units)),
+            "python2": lambda: list(spare2.map(python_work, units)),
+            "numpy1": lambda: list(spare1.map(numpy_work, units)),
+            "numpy2": lambda: list(spare2.map(numpy_work, units)),
+        }
+        for name in ("pool1", "pool2", "python1", "python2", "numpy1", "numpy2"):
+            arms[name]()  # warm-up of the new arms
         rounds.tile_seconds.clear()
+        pool_seconds = {"pool1": [], "pool2": []}
         result = paired(arms, ROUNDS)
         threads = {
             "local1": local1.pool.threads,
@@ -281,6 +357,9 @@ def run() -> list[dict]:
 
         def cpu(arm: str, label: str) -> str:
             return cpu_note(result, arm, label, threads[arm])
+
+        def pool_s(label: str) -> str:
+            return f"{statistics.median(pool_seconds[label]):.2f}"
 
         rows = [
             row(
@@ -316,6 +395,37 @@ def run() -> list[dict]:
                 note=f"ratio = Dask speed / local pool speed per round; summed tile s {tile_s('dask2')} "
                 f"vs {tile_s('local2')}; {cpu('dask2', 'Dask')}",
             ),
+            row(
+                f"ceiling: the {tiles} tile tasks straight into the 2-worker pool (no scheduler)",
+                result,
+                "pool2",
+                "pool1",
+                label="straight into the 1-worker pool",
+                target="report",
+                speed=True,
+                note=f"ratio = the speed-up this machine allows 2 workers on these tiles; summed tile s "
+                f"{pool_s('pool2')} vs {pool_s('pool1')} (each tile slower when two run at once)",
+            ),
+            row(
+                "ceiling: a pure-Python CPU loop, 4 jobs in 2 processes",
+                result,
+                "python2",
+                "python1",
+                label="the same 4 jobs in 1 process",
+                target="report",
+                speed=True,
+                note="ratio = the machine's own speed-up for 2 processes of the same CPU work (2 = separate cores)",
+            ),
+            row(
+                "ceiling: numpy float32 arithmetic on 16 MB arrays, 4 jobs in 2 processes",
+                result,
+                "numpy2",
+                "numpy1",
+                label="the same 4 jobs in 1 process",
+                target="report",
+                speed=True,
+                note="ratio = the machine's own speed-up for 2 processes of identical numpy work (memory-bound)",
+            ),
         ]
         for executor in executors:
             executor.close()
@@ -326,6 +436,8 @@ def run() -> list[dict]:
     finally:
         for executor in executors:
             executor.close()
+        for spare in spares:
+            spare.shutdown()
         if cluster is not None:
             cluster.stop()
         shutil.rmtree(root, ignore_errors=True)
