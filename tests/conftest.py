@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from eobatch.settings import Settings
 from eobatch.store.db import Database
 from tests.support.postgres import PostgresServer
+
+# Property tests draw the same examples on every run (a red CI is then reproducible and never luck);
+# HYPOTHESIS_PROFILE=explore draws fresh ones to search further.
+settings.register_profile("repeatable", derandomize=True, print_blob=True)
+settings.register_profile("explore", print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"

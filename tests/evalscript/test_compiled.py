@@ -204,7 +204,8 @@ def _extend(inner):
         st.sampled_from(["+", "-", "*", "/", "%", "<", ">=", "==", "===", "!=", "&&", "||", "&", "|", "<<", ">>"]),
         inner,
     ).map(lambda t: f"({t[0]} {t[1]} {t[2]})")
-    unary = st.tuples(st.sampled_from(["-", "!", "+", "~"]), inner).map(lambda t: f"({t[0]}{t[1]})")
+    # A space after the operator: "-" before the literal "-2" must not read as the decrement "--".
+    unary = st.tuples(st.sampled_from(["-", "!", "+", "~"]), inner).map(lambda t: f"({t[0]} {t[1]})")
     ternary = st.tuples(inner, inner, inner).map(lambda t: f"({t[0]} ? {t[1]} : {t[2]})")
     calls = st.tuples(
         st.sampled_from(

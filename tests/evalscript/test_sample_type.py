@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -32,6 +34,14 @@ def test_float32_keeps_nan_and_infinity():
     out = to_sample_type(np.array([NAN, INF, -INF, 0.1]), "FLOAT32")
     assert out.dtype == np.float32
     assert np.isnan(out[0]) and out[1] == INF and out[2] == -INF and out[3] == np.float32(0.1)
+
+
+def test_float32_turns_values_beyond_its_range_into_infinity_without_a_warning():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = to_sample_type(np.array([1e300, -1e300, 3.4e38, 1e-65]), "FLOAT32")
+    assert out[0] == INF and out[1] == -INF
+    assert out[2] == np.float32(3.4e38) and out[3] == 0.0
 
 
 def test_unknown_sample_type_is_rejected():

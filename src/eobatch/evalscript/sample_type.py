@@ -2,7 +2,8 @@
 
 Rounding rule (chosen here; SH does not document it): integer types round half up, `floor(x + 0.5)`,
 then clamp to the type's range; NaN becomes 0. AUTO clamps to [0, 1], multiplies by 255 and rounds the
-same way into UINT8. FLOAT32 is a plain cast: NaN and ±Inf are kept.
+same way into UINT8. FLOAT32 is a plain cast: NaN and ±Inf are kept, and a finite value beyond the
+float32 range (a script may return 1e300) becomes ±Inf, as JavaScript's `Math.fround` gives it.
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ def to_sample_type(values: np.ndarray, sample_type: str) -> np.ndarray:
     """Raw float values -> the array written for `sample_type` (AUTO, UINT8, UINT16, INT8, INT16, FLOAT32)."""
     name = sample_type.upper()
     if name == "FLOAT32":
-        return np.asarray(values, dtype=np.float32)
+        with np.errstate(over="ignore"):
+            return np.asarray(values, dtype=np.float32)
     if name == "AUTO":
         scaled = np.clip(np.asarray(values, dtype=np.float64), 0.0, 1.0) * 255.0
         return _round_clamp(scaled, np.uint8)
