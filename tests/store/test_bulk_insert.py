@@ -11,7 +11,8 @@ from sqlalchemy import insert, select
 
 from eobatch.store.bulk import insert_columns
 from eobatch.store.models import Account, BatchRequest, Tile
-from eobatch.store.work import PlannedTile, PlannedTiles, _insert_tiles
+from eobatch.store.work import PlannedTile, PlannedTiles
+from eobatch.store.work.analyses import _insert_tiles
 
 NAMES = ["33TVM_1_2", "tab\there", "back\\slash", 'quote"s', "new\nline", "ünïcode ✓", "comma,semi;colon", r"\N"]
 GEOMETRIES = [
