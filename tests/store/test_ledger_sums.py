@@ -97,3 +97,49 @@ def test_the_exact_pu_migration_converts_float_amounts(database_url):
             assert (account.available_pu, account.reserved_pu) == (12.345679, 0.0)
     finally:
         database.dispose()
+
+
+def _tile(request_id: str, tile_id: int, status: str, charged_pu: float):
+    from eobatch.store.models import Tile
+
+    return Tile(
+        request_id=request_id,
+        account_id="t",
+        tile_id=tile_id,
+        name=f"t{tile_id}",
+        epsg=32633,
+        minx=0.0,
+        miny=0.0,
+        maxx=1.0,
+        maxy=1.0,
+        width_px=10,
+        height_px=10,
+        geometry={},
+        status=status,
+        charged_pu=charged_pu,
+    )
+
+
+def test_the_running_tile_charge_is_checked_and_the_migration_fills_it_from_the_tiles(database):
+    request_id = str(uuid.uuid4())
+    with database.session() as s:
+        s.add(Account(id="t", name="t"))
+        s.add(BatchRequest(id=request_id, account_id="t", status="PROCESSING", body={}, process_request={}))
+        s.flush()
+        s.add_all(
+            [
+                _tile(request_id, 1, "PROCESSED", 1.5),
+                _tile(request_id, 2, "PROCESSED", 2.000001),
+                _tile(request_id, 3, "FAILED", 7.0),  # a tile is charged only when processed
+                _tile(request_id, 4, "PENDING", 0.0),
+            ]
+        )
+    with database.session() as s:
+        assert ledger.discrepancies(s) == [
+            f"request {request_id}: its tiles' charges sum to 3.500001, its running sum says 0.0"
+        ]
+    database.downgrade("0008")  # a database from before the running sum
+    database.migrate()
+    with database.session() as s:
+        assert s.get(BatchRequest, request_id).tiles_charged_pu == 3.500001
+        assert ledger.discrepancies(s) == []

@@ -128,3 +128,52 @@ def test_a_request_stored_before_the_migration_still_runs_after_it(database_url,
             assert (settings.buckets_dir / url.removeprefix("s3://")).is_file()
     check_invariants(database)
     database.dispose()
+
+
+def _insert_row(connection: sa.Connection, table: str, **given) -> None:
+    """A row of `table` as the schema of that moment has it: `given`, and a plain value in every other
+    NOT NULL column without a default."""
+    from eobatch.store.models import utcnow
+
+    plain = {int: 0, float: 0.0, bool: False, str: "x"}
+    values = dict(given)
+    for column in sa.inspect(connection).get_columns(table):
+        if column["name"] in values or column["nullable"] or column.get("default") or column.get("autoincrement"):
+            continue
+        kind = column["type"]
+        if isinstance(kind, sa.JSON):
+            values[column["name"]] = {}
+        elif isinstance(kind, sa.DateTime):
+            values[column["name"]] = utcnow()
+        else:
+            values[column["name"]] = plain[kind.python_type]
+    columns = [sa.column(name, sa.JSON if isinstance(v, dict) else None) for name, v in values.items()]
+    connection.execute(sa.table(table, *columns).insert().values(**values))
+
+
+def test_upgrading_keeps_every_row(database_url):
+    """Migrations that change a column rebuild the table on SQLite; with foreign keys on, dropping the old
+    table deleted every request, tile and event that referenced it (ON DELETE CASCADE)."""
+    database = Database(database_url)
+    config = alembic_config(database_url)
+    with database.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0004")  # before the exact-PU and plan migrations rebuild tables
+        _insert_row(connection, "accounts", id="acc", name="old", created=sa.func.current_timestamp())
+        _insert_row(connection, "batch_requests", id="req", account_id="acc", status="DONE", user_action="NONE")
+        _insert_row(connection, "tiles", pk=7, request_id="req", account_id="acc", status="PROCESSED", charged_pu=2.5)
+        _insert_row(connection, "tile_events", tile_pk=7, status="PROCESSED")
+        _insert_row(connection, "ledger_entries", account_id="acc", request_id="req", tile_pk=7, kind="CHARGE")
+
+    database.migrate()
+
+    tables = ("accounts", "batch_requests", "tiles", "tile_events", "ledger_entries")
+    with database.engine.connect() as connection:
+        counts = {
+            t: connection.execute(sa.select(sa.func.count()).select_from(sa.table(t))).scalar_one() for t in tables
+        }
+    assert counts == dict.fromkeys(tables, 1)
+    with database.session() as s:
+        assert s.get(Tile, 7).charged_pu == 2.5
+        assert s.get(BatchRequest, "req").tiles_charged_pu == 2.5
+    database.dispose()

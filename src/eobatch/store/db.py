@@ -65,12 +65,36 @@ class Database:
     def is_sqlite(self) -> bool:
         return self.engine.dialect.name == "sqlite"
 
-    def migrate(self) -> None:
-        """Bring the schema to the newest migration."""
+    def migrate(self, revision: str = "head") -> None:
+        """Bring the schema up to `revision` (the newest migration by default)."""
+        self._alembic(command.upgrade, revision)
+
+    def downgrade(self, revision: str) -> None:
+        """Take the schema back down to `revision` (tests of a migration start from the one before it)."""
+        self._alembic(command.downgrade, revision)
+
+    def _alembic(self, step: Callable[[Config, str], None], revision: str) -> None:
+        """Run an Alembic command on one connection. On SQLite foreign keys are off meanwhile: a migration
+        that changes a column rebuilds the table (copy, DROP, rename), and with them on the DROP would
+        delete every row referencing it (tiles, events, requests) through ON DELETE CASCADE. The keys
+        are checked before the migration commits; a dangling one rolls it back."""
         config = alembic_config(self.url)
-        with self.engine.begin() as connection:
-            config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+        with self.engine.connect() as connection:
+            if self.is_sqlite:
+                connection.exec_driver_sql("PRAGMA foreign_keys=OFF")  # a no-op inside a transaction
+                connection.commit()
+            try:
+                with connection.begin():
+                    config.attributes["connection"] = connection
+                    step(config, revision)
+                    if self.is_sqlite:
+                        dangling = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+                        if dangling:
+                            raise RuntimeError(f"migration to {revision} left dangling foreign keys: {dangling[:5]}")
+            finally:
+                if self.is_sqlite:
+                    connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                    connection.commit()
 
     @contextmanager
     def session(self) -> Iterator[Session]:

@@ -111,13 +111,16 @@ def charge(
     request.charged_pu = _add(request.charged_pu, micro)
 
 
-def tiles_charged(session: Session, request_id: str) -> float:
-    """The sum of the request's processed tiles' own charges (before any request minimum)."""
-    return session.execute(
-        select(func.coalesce(func.sum(Tile.charged_pu), 0)).where(
-            Tile.request_id == request_id, Tile.status == "PROCESSED"
+def _tiles_charged(session: Session) -> dict[str, int]:
+    """By request, the micro-PU its processed tiles were charged on their own (before any request minimum)."""
+    return {
+        request_id: to_micro(total)
+        for request_id, total in session.execute(
+            select(Tile.request_id, func.sum(Tile.charged_pu))
+            .where(Tile.status == "PROCESSED")
+            .group_by(Tile.request_id)
         )
-    ).scalar_one()
+    }
 
 
 def can_cover(session: Session, request: BatchRequest, amount: float) -> bool:
@@ -170,7 +173,13 @@ def discrepancies(session: Session) -> list[str]:
             problems.append(f"account {account.id}: reserved {account.reserved_pu} != ledger {from_micro(reserved)}")
         if account.reserved_pu < 0:
             problems.append(f"account {account.id}: negative reservation {account.reserved_pu}")
+    tiles_charged = _tiles_charged(session)
     for request in session.execute(select(BatchRequest)).scalars():
+        if to_micro(request.tiles_charged_pu) != tiles_charged.get(request.id, 0):
+            problems.append(
+                f"request {request.id}: its tiles' charges sum to {from_micro(tiles_charged.get(request.id, 0))}, "
+                f"its running sum says {request.tiles_charged_pu}"
+            )
         held = session.execute(
             select(func.coalesce(func.sum(LedgerEntry.reserved_delta), 0)).where(LedgerEntry.request_id == request.id)
         ).scalar_one()

@@ -140,6 +140,8 @@ class BatchRequest(Base):
     stopped_reason: Mapped[str | None] = mapped_column(String(20), nullable=True)
     charged_pu: Mapped[float] = mapped_column(MicroPU, default=0.0)
     reserved_pu: Mapped[float] = mapped_column(MicroPU, default=0.0)
+    # the sum of its PROCESSED tiles' own charges, kept as each is charged (ledger.discrepancies checks it)
+    tiles_charged_pu: Mapped[float] = mapped_column(MicroPU, default=0.0, server_default="0")
     finished_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
     # a scheduler working on the request (analysis, finalisation) holds a lease that expires

@@ -93,11 +93,9 @@ def record_outcome(
         tile.scene_ids = outcome.scene_ids
         tile.lease_expires = None
         move_tile(session, tile, TileStatus.PROCESSED, now)
-        due = cost.from_micro(
-            cost.tile_charge_due(
-                cost.to_micro(ledger.tiles_charged(session, request.id)), cost.to_micro(request.charged_pu)
-            )
-        )
+        tiles_micro = cost.to_micro(request.tiles_charged_pu) + cost.to_micro(tile.charged_pu)
+        request.tiles_charged_pu = cost.from_micro(tiles_micro)
+        due = cost.from_micro(cost.tile_charge_due(tiles_micro, cost.to_micro(request.charged_pu)))
         covered = ledger.can_cover(session, request, due)
         note = (
             None if due == tile.charged_pu else f"{due} of the tile's {tile.charged_pu} PU: the minimum covers the rest"

@@ -48,9 +48,7 @@ def settle_request(session: Session, request_id: str, now: datetime) -> RequestS
     if settlement is None:
         return None
     if settlement.charge_minimum:
-        due = cost.settle_charge_due(
-            cost.to_micro(ledger.tiles_charged(session, request_id)), cost.to_micro(row.charged_pu)
-        )
+        due = cost.settle_charge_due(cost.to_micro(row.tiles_charged_pu), cost.to_micro(row.charged_pu))
         ledger.charge(session, row, cost.from_micro(due), note="the 100 PU request minimum")
     ledger.release(session, row)
     reason = settlement.stopped_reason
