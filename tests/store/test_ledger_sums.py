@@ -74,17 +74,14 @@ def test_amounts_are_exact_micro_pu(database):
 
 
 def test_the_exact_pu_migration_converts_float_amounts(database_url):
-    from alembic import command
     from sqlalchemy import text
 
-    from eobatch.store.db import Database, alembic_config
+    from eobatch.store.db import Database
 
     database = Database(database_url)
     try:
+        database.migrate("0001")
         with database.engine.begin() as connection:
-            config = alembic_config(database_url)
-            config.attributes["connection"] = connection
-            command.upgrade(config, "0001")
             connection.execute(
                 text(
                     "INSERT INTO accounts (id, name, created, available_pu, reserved_pu) VALUES ('m', 'm', :t, :a, :r)"

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from alembic import command
 
 from eobatch.domain.plan import BatchPlan
 from eobatch.domain.states import UserAction
@@ -15,7 +14,7 @@ from eobatch.engine import LocalExecutor, Scheduler
 from eobatch.settings import Settings
 from eobatch.store import ledger
 from eobatch.store.actions import apply_action
-from eobatch.store.db import Database, alembic_config
+from eobatch.store.db import Database
 from eobatch.store.models import BatchRequest, Tile
 from tests.engine import test_end_to_end as end_to_end
 from tests.engine.helpers import check_invariants, request_row
@@ -35,10 +34,7 @@ OLD_ACCOUNTS = sa.table("accounts", *(sa.column(n) for n in ("id", "name", "avai
 
 def _database_before_plans(url: str) -> Database:
     database = Database(url)
-    config = alembic_config(url)
-    with database.engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "0006")  # the revision before the plan
+    database.migrate("0006")  # the revision before the plan
     return database
 
 
@@ -155,10 +151,8 @@ def test_upgrading_keeps_every_row(database_url):
     """Migrations that change a column rebuild the table on SQLite; with foreign keys on, dropping the old
     table deleted every request, tile and event that referenced it (ON DELETE CASCADE)."""
     database = Database(database_url)
-    config = alembic_config(database_url)
+    database.migrate("0004")  # before the exact-PU and plan migrations rebuild tables
     with database.engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "0004")  # before the exact-PU and plan migrations rebuild tables
         _insert_row(connection, "accounts", id="acc", name="old", created=sa.func.current_timestamp())
         _insert_row(connection, "batch_requests", id="req", account_id="acc", status="DONE", user_action="NONE")
         _insert_row(connection, "tiles", pk=7, request_id="req", account_id="acc", status="PROCESSED", charged_pu=2.5)
