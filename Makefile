@@ -28,8 +28,14 @@ test: $(STAMP)
 run: $(STAMP)
 	$(BIN)/eobatch serve
 
+# `make bench engine outcomes`: the words after `bench` pick suites (bench/bench_<suite>.py), not targets
+ifeq (bench,$(firstword $(MAKECMDGOALS)))
+BENCH_SUITES := $(wordlist 2,$(words $(MAKECMDGOALS)),$(MAKECMDGOALS))
+$(eval $(BENCH_SUITES):;@:)
+endif
+
 bench: $(STAMP)
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench $(BENCH_SUITES)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
